@@ -1,0 +1,5 @@
+import sys
+
+from drdrill.cli import main
+
+sys.exit(main())

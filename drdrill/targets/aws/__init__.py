@@ -1,0 +1,1 @@
+"""The AWS + Kubernetes target (boto3 and the kubernetes client)."""

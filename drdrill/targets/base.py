@@ -1,0 +1,166 @@
+"""The target protocol: what a drill may ask of the system under drill.
+
+Steps and experiments speak only to this protocol; ``lab`` and ``aws`` implement
+it. Regions are logical names (``primary``, ``dr``); a target maps them to its
+own (lab processes, AWS regions). Every method blocks until the action is done
+(or its timeout passes) and raises ``TargetError`` (or a subclass) on failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "FAILURE_MODES",
+    "REGIONS",
+    "CheckResult",
+    "FailureMode",
+    "ObjectVersion",
+    "RestoredDatabase",
+    "ServiceCheck",
+    "Snapshot",
+    "Target",
+]
+
+FailureMode = Literal["power-off", "blackhole", "partition"]
+FAILURE_MODES: tuple[FailureMode, ...] = ("power-off", "blackhole", "partition")
+REGIONS: tuple[str, ...] = ("primary", "dr")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One verification: a health endpoint or a critical user flow."""
+
+    name: str
+    ok: bool
+    latency_s: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceCheck:
+    """The outcome of ``verify_services``."""
+
+    region: str | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A database snapshot (a base backup in the lab, an RDS snapshot on AWS)."""
+
+    name: str
+    region: str
+    created: datetime
+    size_bytes: int | None = None
+    source: str = ""
+    """What it was taken from / copied from."""
+
+
+@dataclass(frozen=True)
+class RestoredDatabase:
+    """A database instance created by a restore."""
+
+    instance: str
+    dsn: str
+    """Connection string without password."""
+    restore_duration_s: float
+    restored_to: datetime | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One version of an object in a versioned bucket."""
+
+    bucket: str
+    key: str
+    version_id: str
+    last_modified: datetime
+    is_latest: bool
+    is_delete_marker: bool = False
+    size: int = 0
+    etag: str = field(default="")
+
+
+@runtime_checkable
+class Target(Protocol):
+    """The system under drill."""
+
+    name: str
+
+    def endpoint(self) -> str:
+        """The global endpoint customers use (URL)."""
+        ...
+
+    def fail_region(self, region: str, mode: FailureMode) -> None:
+        """Inject a region failure; returns when the injection has taken effect."""
+        ...
+
+    def restore_region(self, region: str) -> None:
+        """Undo ``fail_region`` (the rollback of the failure experiment)."""
+        ...
+
+    def fail_over_dns(self, to_region: str) -> None:
+        """Point the global endpoint at ``to_region`` (failover record change)."""
+        ...
+
+    def scale_region(self, region: str, replicas: int) -> None:
+        """Scale the region's application tier and wait until it is ready."""
+        ...
+
+    def promote_database(self, region: str) -> None:
+        """Promote the region's replica to a writable primary and wait for it."""
+        ...
+
+    def repoint_applications(self, region: str, database_region: str) -> None:
+        """Make the region's applications use ``database_region``'s database."""
+        ...
+
+    def verify_services(self, region: str | None = None) -> ServiceCheck:
+        """Health and critical flows, through the global endpoint (region None) or a region."""
+        ...
+
+    def fail_back(self) -> None:
+        """Return the platform to its steady state: primary serving, dr warm standby."""
+        ...
+
+    # -- backups ---------------------------------------------------------------
+
+    def snapshot(self, name: str, region: str = "primary") -> Snapshot:
+        """Take a named snapshot of the region's database."""
+        ...
+
+    def list_snapshots(self, region: str = "primary") -> list[Snapshot]:
+        """Snapshots held in the region's backup store, newest last."""
+        ...
+
+    def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
+        """Copy a snapshot to another region's backup store."""
+        ...
+
+    def restore_snapshot(
+        self, name: str, instance: str, region: str = "primary"
+    ) -> RestoredDatabase:
+        """Restore a snapshot into a new database instance (never over an existing one)."""
+        ...
+
+    def restore_to_point_in_time(
+        self, when: datetime, instance: str, region: str = "primary"
+    ) -> RestoredDatabase:
+        """Restore the region's database as of ``when`` into a new instance."""
+        ...
+
+    def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
+        """Every version (and delete marker) of the objects under ``prefix``."""
+        ...
+
+    def restore_object_version(self, bucket: str, key: str, version_id: str) -> None:
+        """Make ``version_id`` the current version of ``key`` again."""
+        ...
