@@ -173,6 +173,10 @@ def _default_modes() -> dict[str, Objective]:
     }
 
 
+def _default_targets() -> dict[str, LabProfile | AwsProfile]:
+    return {"lab": LabProfile()}
+
+
 class DrillConfig(_Model):
     """Everything a drill needs to know, validated once."""
 
@@ -187,7 +191,7 @@ class DrillConfig(_Model):
     lab: LabSettings = LabSettings()
     backups: Backups = Backups()
     reports_dir: Path = Path("reports")
-    targets: dict[str, TargetProfile] = Field(default_factory=lambda: {"lab": LabProfile()})
+    targets: dict[str, TargetProfile] = Field(default_factory=_default_targets)
     source: str = "<defaults>"
     """The file this configuration was read from (for error messages)."""
 

@@ -1,0 +1,47 @@
+"""Targets: the systems a drill can run against (``lab``, ``aws``).
+
+``open_target`` is the one factory steps, experiments and the CLI use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from drdrill.errors import SafetyError
+
+if TYPE_CHECKING:
+    from drdrill.audit import AuditTrail
+    from drdrill.config import DrillConfig
+    from drdrill.targets.base import Target
+
+__all__ = ["open_target"]
+
+
+def open_target(
+    config: DrillConfig,
+    name: str = "lab",
+    *,
+    confirm: bool = False,
+    dry_run: bool = False,
+    audit: AuditTrail | None = None,
+) -> Target:
+    """The target profile ``name`` of ``config``, ready to drill.
+
+    A non-lab target refuses to mutate anything unless ``confirm`` is given
+    (``dry_run`` prints and audits what would be done instead).
+    """
+    profile = config.target(name)
+    if profile.kind == "lab":
+        from drdrill.targets.lab import LabTarget
+
+        return LabTarget.from_config(config, audit=audit)
+    if not confirm and not dry_run:
+        raise SafetyError(
+            f"target {name!r} is not the lab: pass --confirm to drill it, "
+            "or --dry-run to see what would be done"
+        )
+    from drdrill.targets.aws import AwsTarget
+
+    return AwsTarget.from_profile(
+        profile, config, name=name, confirm=confirm, dry_run=dry_run, audit=audit
+    )
