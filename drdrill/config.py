@@ -82,11 +82,21 @@ class Objective(_Model):
 class PhaseTargets(_Model):
     """Per-phase targets from the plan's "Test Metrics" table."""
 
+    assessment: Seconds = 300.0
     dns_failover: Seconds = 300.0
+    scale_dr: Seconds = 600.0
     database_promotion: Seconds = 600.0
+    repoint_applications: Seconds = 300.0
     service_verification: Seconds = 300.0
     warn_margin: float = Field(0.2, ge=0.0, le=10.0)
     """Over a target by at most this fraction is a warning, like the plan's ⚠️."""
+
+    def target_for(self, phase: str) -> float:
+        """The target in seconds of the phase called ``phase`` (see ``drdrill.phases``)."""
+        value = getattr(self, phase, None)
+        if not isinstance(value, float) or phase == "warn_margin":
+            raise KeyError(f"no target for phase {phase!r}")
+        return value
 
 
 class Alarms(_Model):

@@ -1,0 +1,43 @@
+"""The plan's DR activation phases, in order, with the config key of each target.
+
+One list that the activation experiment, ``drdrill plan`` (the tabletop
+runbook), the metrics table and the verdicts all read, so a phase has the same
+name everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ACTIVATION_PHASES", "Phase", "phase_named"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the DR activation checklist."""
+
+    number: int
+    name: str
+    """Machine name; also the ``PhaseTargets`` field holding its target."""
+    title: str
+    """As the plan's checklist and metrics table say it."""
+    action: str
+    """The target-protocol call this phase performs."""
+
+
+ACTIVATION_PHASES: tuple[Phase, ...] = (
+    Phase(1, "assessment", "Assessment", "confirm_region_down"),
+    Phase(2, "dns_failover", "DNS Failover", "fail_over_dns"),
+    Phase(3, "scale_dr", "Scale DR Infrastructure", "scale_region"),
+    Phase(4, "database_promotion", "Database Promotion", "promote_database"),
+    Phase(5, "repoint_applications", "Update Application Configuration", "repoint_applications"),
+    Phase(6, "service_verification", "Service Verification", "verify_services"),
+)
+
+
+def phase_named(name: str) -> Phase:
+    """The phase called ``name`` (KeyError names the known ones)."""
+    for phase in ACTIVATION_PHASES:
+        if phase.name == name:
+            return phase
+    raise KeyError(f"unknown phase {name!r}; expected one of {[p.name for p in ACTIVATION_PHASES]}")
