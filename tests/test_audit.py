@@ -1,0 +1,54 @@
+"""The audit trail: who did what, and never a secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from drdrill.audit import REDACTED, AuditTrail, redact
+
+
+def test_records_are_appended_as_json_lines_with_actor_and_outcome(tmp_path: Path) -> None:
+    trail = AuditTrail(tmp_path / "audit.jsonl", who="ops@host")
+    trail.record("promote_database", target="lab", outcome="started", parameters={"region": "dr"})
+    trail.record("promote_database", target="lab", outcome="succeeded", duration_s=0.12)
+
+    lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+
+    assert [x["outcome"] for x in lines] == ["started", "succeeded"]
+    assert lines[0]["actor"] == "ops@host"
+    assert lines[0]["parameters"] == {"region": "dr"}
+    assert lines[1]["duration_s"] == 0.12
+    assert lines[0]["time"].endswith("Z")
+
+
+def test_secrets_are_redacted_by_key_and_inside_urls(tmp_path: Path) -> None:
+    trail = AuditTrail(tmp_path / "audit.jsonl", who="ops@host")
+    trail.record(
+        "repoint_applications",
+        target="aws-prod",
+        outcome="started",
+        parameters={
+            "DATABASE_URL": "postgresql://admin:hunter2@db.example.com:5432/shop",
+            "dsn": "host=db user=admin password=hunter2",
+            "aws_secret_access_key": "AKIAxyz",
+            "nested": {"SessionToken": "tok", "region": "us-west-2"},
+        },
+    )
+
+    text = (tmp_path / "audit.jsonl").read_text()
+
+    assert "hunter2" not in text
+    assert "AKIAxyz" not in text
+    assert '"tok"' not in text
+    assert "us-west-2" in text
+    assert "postgresql://admin:***@db.example.com" in text
+
+
+def test_redact_leaves_plain_values_alone() -> None:
+    assert redact({"region": "dr", "replicas": 3, "ids": ["a", "b"]}) == {
+        "region": "dr",
+        "replicas": 3,
+        "ids": ["a", "b"],
+    }
+    assert redact("x", key="password") == REDACTED
