@@ -15,6 +15,7 @@ from typing import Literal, Protocol, runtime_checkable
 __all__ = [
     "FAILURE_MODES",
     "REGIONS",
+    "BackupTarget",
     "CheckResult",
     "FailureMode",
     "ObjectVersion",
@@ -131,7 +132,10 @@ class Target(Protocol):
         """Return the platform to its steady state: primary serving, dr warm standby."""
         ...
 
-    # -- backups ---------------------------------------------------------------
+
+@runtime_checkable
+class BackupTarget(Protocol):
+    """A target whose backups (snapshots, PITR, object versions) a drill can restore."""
 
     def snapshot(self, name: str, region: str = "primary") -> Snapshot:
         """Take a named snapshot of the region's database."""

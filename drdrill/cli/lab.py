@@ -1,0 +1,79 @@
+"""``drdrill lab up|down|status|fail|restore``: the local two-region lab."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from drdrill.config import load_config
+from drdrill.lab import Lab
+from drdrill.targets.base import FAILURE_MODES
+
+__all__ = ["register"]
+
+
+def _lab(args: argparse.Namespace) -> Lab:
+    return Lab.from_config(load_config(args.drill_config))
+
+
+def _up(args: argparse.Namespace) -> int:
+    status = _lab(args).up()
+    print(f"lab up in {status.get('up_seconds')} s: edge {status['edge']}")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    _lab(args).down()
+    print("lab down: no process, port or file of the lab remains")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    status = _lab(args).status()
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        _print_status(status)
+    return 0
+
+
+def _print_status(status: dict[str, Any]) -> None:
+    print(f"lab: {'running' if status['running'] else 'down'}  edge: {status['edge']}")
+    for name, region in status["regions"].items():
+        failure = f"  FAILED ({region['failure']})" if region["failure"] else ""
+        print(
+            f"  {name:8} up={region['up']!s:5} db={region['db']['role']:8} "
+            f"workers={len(region['app_urls'])}{failure}"
+        )
+    rep = status.get("replication") or {}
+    print(f"  replication: {rep.get('state')} lag={rep.get('lag_s')} s")
+
+
+def _fail(args: argparse.Namespace) -> int:
+    _lab(args).fail_region(args.region, args.mode)
+    print(f"region {args.region} failed ({args.mode})")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    _lab(args).restore_region(args.region)
+    print(f"region {args.region} restored")
+    return 0
+
+
+def register(sub: Any) -> None:
+    lab = sub.add_parser("lab", help="the local two-region lab (up, down, status, fail, restore)")
+    cmds = lab.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    cmds.add_parser("up", help="bring the lab up").set_defaults(func=_up)
+    cmds.add_parser("down", help="stop the lab and remove its state").set_defaults(func=_down)
+    status = cmds.add_parser("status", help="what runs, roles, replication")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(func=_status)
+    fail = cmds.add_parser("fail", help="fail a region")
+    fail.add_argument("region")
+    fail.add_argument("--mode", default="power-off", help="|".join(FAILURE_MODES))
+    fail.set_defaults(func=_fail)
+    restore = cmds.add_parser("restore", help="undo a region failure")
+    restore.add_argument("region")
+    restore.set_defaults(func=_restore)

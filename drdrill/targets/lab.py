@@ -1,0 +1,104 @@
+"""The ``lab`` target: the target protocol on the embedded two-region lab."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from drdrill.audit import AuditTrail
+from drdrill.config import DrillConfig
+from drdrill.lab import Lab
+from drdrill.targets.base import FailureMode, ServiceCheck
+
+__all__ = ["LabTarget"]
+
+T = TypeVar("T")
+
+
+class LabTarget:
+    """Drills the local lab. Every mutating call is written to the audit trail."""
+
+    name = "lab"
+
+    def __init__(self, lab: Lab, config: DrillConfig, audit: AuditTrail | None = None) -> None:
+        self.lab = lab
+        self.config = config
+        self.audit = audit
+
+    @classmethod
+    def from_config(cls, config: DrillConfig, audit: AuditTrail | None = None) -> LabTarget:
+        return cls(Lab.from_config(config), config, audit)
+
+    def _act(self, action: str, call: Callable[[], T], **parameters: Any) -> T:
+        if self.audit is not None:
+            self.audit.record(action, target=self.name, outcome="started", parameters=parameters)
+        started = time.monotonic()
+        try:
+            result = call()
+        except Exception as exc:
+            if self.audit is not None:
+                self.audit.record(
+                    action,
+                    target=self.name,
+                    outcome="failed",
+                    parameters=parameters,
+                    error=str(exc),
+                    duration_s=round(time.monotonic() - started, 3),
+                )
+            raise
+        if self.audit is not None:
+            self.audit.record(
+                action,
+                target=self.name,
+                outcome="succeeded",
+                parameters=parameters,
+                duration_s=round(time.monotonic() - started, 3),
+            )
+        return result
+
+    def endpoint(self) -> str:
+        return self.lab.edge_url
+
+    def ensure_up(self) -> None:
+        """Bring the lab up unless it runs."""
+        if not self.lab.is_running():
+            self._act("lab_up", self.lab.up)
+
+    def fail_region(self, region: str, mode: FailureMode) -> None:
+        self._act(
+            "fail_region", lambda: self.lab.fail_region(region, mode), region=region, mode=mode
+        )
+
+    def restore_region(self, region: str) -> None:
+        self._act("restore_region", lambda: self.lab.restore_region(region), region=region)
+
+    def fail_over_dns(self, to_region: str) -> None:
+        self._act("fail_over_dns", lambda: self.lab.fail_over_dns(to_region), to_region=to_region)
+
+    def scale_region(self, region: str, replicas: int) -> None:
+        self._act(
+            "scale_region",
+            lambda: self.lab.scale_region(region, replicas),
+            region=region,
+            replicas=replicas,
+        )
+
+    def promote_database(self, region: str) -> None:
+        self._act("promote_database", lambda: self.lab.promote_database(region), region=region)
+
+    def repoint_applications(self, region: str, database_region: str) -> None:
+        self._act(
+            "repoint_applications",
+            lambda: self.lab.repoint_applications(region, database_region),
+            region=region,
+            database_region=database_region,
+            DATABASE_URL=self.lab.db_dsn(database_region),
+        )
+
+    def verify_services(self, region: str | None = None) -> ServiceCheck:
+        return self.lab.verify_services(region)
+
+    def fail_back(self) -> None:
+        """Steady state again: the lab is re-created (primary serving, dr warm standby)."""
+        self._act("fail_back", self.lab.reset)
