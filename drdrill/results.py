@@ -71,6 +71,8 @@ class LedgerSummary:
     """Not acknowledged and absent: the client was told it failed, correctly."""
     lost_ids: tuple[str, ...] = ()
     in_doubt_ids: tuple[str, ...] = ()
+    lost_after_fault: int = 0
+    """Acknowledged after t_fault and absent: split brain or a broken restore."""
 
 
 @dataclass(frozen=True)

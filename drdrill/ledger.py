@@ -1,0 +1,164 @@
+"""The write ledger: every write a client sent, whether it was acknowledged, and when.
+
+After recovery the ledger is checked against the surviving database. A write is
+
+- **lost** when it was acknowledged before ``t_fault`` and is absent now;
+- **in doubt** when it was not acknowledged (error or timeout) yet is present —
+  a commit whose acknowledgement was lost (FACTS.md), not an error;
+- **never acked** when it was not acknowledged and is absent (the client was told).
+
+A write acknowledged *after* ``t_fault`` and absent is not in the DESIGN's
+definition of lost; it is counted separately as ``lost_after_fault`` because it
+means split brain or a broken restore, and the drill must say so.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from drdrill.errors import MeasurementError
+from drdrill.results import Bounds, LedgerSummary
+
+__all__ = ["Ledger", "Reconciliation", "Write", "present_ids", "reconcile", "rpo"]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write a client sent."""
+
+    id: str
+    client: str
+    seq: int
+    send_ns: int
+    ack_ns: int | None
+    """When the acknowledgement arrived; None if it never did."""
+    status: int = 0
+
+
+class Ledger:
+    """Thread-safe, append-only record of writes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._writes: dict[str, Write] = {}
+
+    def record(self, write: Write) -> None:
+        with self._lock:
+            self._writes[write.id] = write
+
+    def writes(self) -> list[Write]:
+        with self._lock:
+            return sorted(self._writes.values(), key=lambda w: w.send_ns)
+
+    def ingest_jsonl(self, path: Path) -> int:
+        """Add writes logged as JSON lines (Locust checkouts); returns how many were read."""
+        count = 0
+        if not path.exists():
+            return 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                raw = json.loads(line)
+                ack = raw.get("ack_ns")
+                self.record(
+                    Write(
+                        id=str(raw["id"]),
+                        client=str(raw.get("client", "locust")),
+                        seq=int(raw.get("seq") or 0),
+                        send_ns=int(raw["send_ns"]),
+                        ack_ns=None if ack is None else int(ack),
+                        status=int(raw.get("status") or 0),
+                    )
+                )
+                count += 1
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line from a killed load process
+        return count
+
+
+def present_ids(dsn: str, ids: Iterable[str], batch: int = 5000) -> frozenset[str]:
+    """The ids among ``ids`` that exist in the ``orders`` table at ``dsn``."""
+    wanted = list(ids)
+    found: set[str] = set()
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            for i in range(0, len(wanted), batch):
+                rows = conn.execute(
+                    "SELECT id FROM orders WHERE id = ANY(%s)", (wanted[i : i + batch],)
+                ).fetchall()
+                found.update(str(r[0]) for r in rows)
+    except psycopg.Error as exc:
+        raise MeasurementError(f"cannot check the ledger against {dsn}: {exc}") from exc
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The ledger next to what the surviving database holds."""
+
+    writes: tuple[Write, ...]
+    present: frozenset[str]
+    t_fault_ns: int | None
+
+    def summary(self) -> LedgerSummary:
+        fault = self.t_fault_ns
+        acked = [(w, w.ack_ns) for w in self.writes if w.ack_ns is not None]
+        absent = [(w, ack) for w, ack in acked if w.id not in self.present]
+        lost = [w for w, ack in absent if fault is None or ack <= fault]
+        lost_after = [w for w, ack in absent if fault is not None and ack > fault]
+        unacked = [w for w in self.writes if w.ack_ns is None]
+        in_doubt = [w for w in unacked if w.id in self.present]
+        return LedgerSummary(
+            acked=len(acked),
+            lost=len(lost),
+            in_doubt=len(in_doubt),
+            never_acked=len(unacked) - len(in_doubt),
+            lost_ids=tuple(w.id for w in lost),
+            in_doubt_ids=tuple(w.id for w in in_doubt),
+            lost_after_fault=len(lost_after),
+        )
+
+
+def reconcile(writes: Iterable[Write], dsn: str, t_fault_ns: int | None) -> Reconciliation:
+    """Check every write against the database at ``dsn``."""
+    all_writes = tuple(writes)
+    return Reconciliation(all_writes, present_ids(dsn, (w.id for w in all_writes)), t_fault_ns)
+
+
+def rpo(reconciliation: Reconciliation) -> tuple[float, Bounds]:
+    """RPO and its bounds, in seconds (DESIGN.md).
+
+    RPO = 0 when nothing acknowledged before t_fault was lost, else t_fault minus
+    the ack time of the last surviving acknowledged write before the first lost
+    one. The true loss window began between that survivor's ack and the first
+    lost write's ack, so the bounds are [t_fault − ack(first lost), RPO]. With
+    nothing lost the bounds are [0, t_fault − last ack before t_fault]: a write
+    in that gap could have been lost unobserved (the canary's resolution).
+    """
+    fault = reconciliation.t_fault_ns
+    if fault is None:
+        raise MeasurementError("RPO needs t_fault: no fault was injected")
+    acked = sorted(
+        (w for w in reconciliation.writes if w.ack_ns is not None and w.ack_ns <= fault),
+        key=lambda w: w.ack_ns or 0,
+    )
+    if not acked:
+        return 0.0, Bounds(0.0, 0.0)
+    lost = [w for w in acked if w.id not in reconciliation.present]
+    if not lost:
+        return 0.0, Bounds(0.0, (fault - (acked[-1].ack_ns or fault)) / 1e9)
+    first_lost = lost[0]
+    survivors = [
+        w
+        for w in acked
+        if w.id in reconciliation.present and (w.ack_ns or 0) < (first_lost.ack_ns or 0)
+    ]
+    anchor = survivors[-1].ack_ns if survivors else acked[0].send_ns
+    value = (fault - (anchor or fault)) / 1e9
+    low = (fault - (first_lost.ack_ns or fault)) / 1e9
+    return value, Bounds(low, value)

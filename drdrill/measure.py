@@ -1,0 +1,180 @@
+"""Measurements: pure functions from a timeline, probe samples and a reconciled ledger.
+
+Definitions (DESIGN.md "Measurements"), with the choices made where it is silent:
+
+- ``t_fault``: the first FAULT_INJECTED event (when the injection returned success).
+- ``t_restored``: the send time of the first critical-flow sample after ``t_fault``
+  that opens a window of ``stable_for`` in which every critical-flow sample
+  succeeded. The window must be fully observed (a sample at or past its end).
+- RTO = ``t_restored − t_fault``, to the probe interval.
+- detection: ``t_fault`` → the first failed critical-flow (or health) sample.
+- confirmation: ``t_fault`` → the first PHASE_START after it (DR activation start).
+- phases: PHASE_START/PHASE_END pairs by name; ``ok`` from the end event's detail.
+- probe outages: maximal runs of failed critical-flow samples, from the first
+  failed sample's send time to the next successful sample's send time.
+- user-observed outage: per-request records bucketed at 100 ms; a bucket with at
+  least one request and an error rate above the threshold is down; runs of down
+  buckets merge (empty buckets neither break nor extend a run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from drdrill.config import MeasurementSettings
+from drdrill.ledger import Reconciliation, rpo
+from drdrill.probes import CRITICAL_FLOW, HEALTH, Sample
+from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
+from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline
+
+__all__ = [
+    "BUCKET_NS",
+    "Request",
+    "find_restored",
+    "measure",
+    "phase_timings",
+    "probe_outages",
+    "user_outages",
+]
+
+BUCKET_NS = 100_000_000
+
+
+@dataclass(frozen=True)
+class Request:
+    """One load-test request (from Locust's request hook)."""
+
+    t_ns: int
+    ok: bool
+
+
+def _critical(samples: Iterable[Sample]) -> list[Sample]:
+    return sorted((s for s in samples if s.probe == CRITICAL_FLOW), key=lambda s: s.t_ns)
+
+
+def find_restored(samples: Iterable[Sample], after_ns: int, stable_for_s: float) -> int | None:
+    """Start of the first fully observed all-green window of ``stable_for_s`` after ``after_ns``."""
+    window_ns = int(stable_for_s * 1e9)
+    run_start: int | None = None
+    for sample in _critical(samples):
+        if sample.t_ns < after_ns:
+            continue
+        if not sample.ok:
+            run_start = None
+            continue
+        if run_start is None:
+            run_start = sample.t_ns
+        if sample.t_ns - run_start >= window_ns:
+            return run_start
+    return None
+
+
+def probe_outages(samples: Iterable[Sample]) -> tuple[OutageWindow, ...]:
+    """Runs of failed critical-flow samples."""
+    windows: list[OutageWindow] = []
+    start: int | None = None
+    last_failed = 0
+    for sample in _critical(samples):
+        if not sample.ok:
+            start = sample.t_ns if start is None else start
+            last_failed = sample.t_ns
+        elif start is not None:
+            windows.append(OutageWindow(start, sample.t_ns))
+            start = None
+    if start is not None:
+        windows.append(OutageWindow(start, last_failed))
+    return tuple(windows)
+
+
+def user_outages(
+    requests: Iterable[Request], threshold: float, bucket_ns: int = BUCKET_NS
+) -> tuple[OutageWindow, ...]:
+    """Spans of 100 ms buckets whose error rate exceeds ``threshold``."""
+    buckets: dict[int, list[int]] = {}
+    for request in requests:
+        counts = buckets.setdefault(request.t_ns // bucket_ns, [0, 0])
+        counts[0] += 1
+        counts[1] += 0 if request.ok else 1
+    windows: list[OutageWindow] = []
+    current: list[int] | None = None
+    for index in sorted(buckets):
+        total, failed = buckets[index]
+        if failed / total > threshold:
+            if current is None:
+                current = [index, index]
+            else:
+                current[1] = index
+        elif current is not None:
+            windows.append(OutageWindow(current[0] * bucket_ns, (current[1] + 1) * bucket_ns))
+            current = None
+    if current is not None:
+        windows.append(OutageWindow(current[0] * bucket_ns, (current[1] + 1) * bucket_ns))
+    return tuple(windows)
+
+
+def phase_timings(timeline: Timeline) -> tuple[PhaseTiming, ...]:
+    """Each phase that started and ended, in start order."""
+    ends: dict[str, Mapping[str, Any]] = {}
+    end_times: dict[str, int] = {}
+    for event in timeline.events(PHASE_END):
+        end_times.setdefault(event.name, event.t_ns)
+        ends.setdefault(event.name, event.detail)
+    result = []
+    for event in timeline.events(PHASE_START):
+        if event.name in end_times:
+            ok = bool(ends[event.name].get("ok", True))
+            result.append(PhaseTiming(event.name, event.t_ns, end_times[event.name], ok))
+    return tuple(result)
+
+
+def measure(
+    timeline: Timeline,
+    samples: Sequence[Sample],
+    settings: MeasurementSettings,
+    reconciliation: Reconciliation | None = None,
+    requests: Sequence[Request] = (),
+) -> Measurements:
+    """Every figure of one drill (see the module docstring for the definitions)."""
+    fault = timeline.first(FAULT_INJECTED)
+    t_fault = fault.t_ns if fault else None
+    t_restored = None
+    detection = confirmation = None
+    if t_fault is not None:
+        t_restored = find_restored(samples, t_fault, settings.stable_for)
+        failed = [
+            s.t_ns
+            for s in samples
+            if s.probe in (CRITICAL_FLOW, HEALTH) and not s.ok and s.t_ns >= t_fault
+        ]
+        detection = (min(failed) - t_fault) / 1e9 if failed else None
+        starts = [e.t_ns for e in timeline.events(PHASE_START) if e.t_ns >= t_fault]
+        confirmation = (min(starts) - t_fault) / 1e9 if starts else None
+    if reconciliation is not None and t_fault is not None:
+        rpo_s, bounds = rpo(reconciliation)
+        ledger = reconciliation.summary()
+    else:
+        rpo_s, bounds = 0.0, Bounds(0.0, 0.0)
+        ledger = reconciliation.summary() if reconciliation else LedgerSummary(0, 0, 0, 0)
+    critical = _critical(samples)
+    if requests:
+        error_rate = sum(not r.ok for r in requests) / len(requests)
+    else:
+        error_rate = sum(not s.ok for s in critical) / len(critical) if critical else 0.0
+    return Measurements(
+        t_fault_ns=t_fault,
+        t_restored_ns=t_restored,
+        rto_s=None if t_restored is None or t_fault is None else (t_restored - t_fault) / 1e9,
+        rto_resolution_s=settings.probe_interval,
+        detection_s=detection,
+        confirmation_s=confirmation,
+        rpo_s=rpo_s,
+        rpo_bounds=bounds,
+        ledger=ledger,
+        phases=phase_timings(timeline),
+        outages=probe_outages(samples),
+        user_outages=user_outages(requests, settings.error_threshold),
+        error_rate=error_rate,
+        samples=len(samples),
+    )

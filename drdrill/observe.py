@@ -1,0 +1,109 @@
+"""An observation: probes and the canary running against an endpoint while a drill runs."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from drdrill.canary import CanaryWriter
+from drdrill.config import Alarms, MeasurementSettings
+from drdrill.ledger import Ledger
+from drdrill.measure import find_restored
+from drdrill.probes import (
+    CRITICAL_FLOW,
+    EDGE_RECORD,
+    HEALTH,
+    REPLICATION_LAG,
+    Sample,
+    Sampler,
+    critical_flow_check,
+    edge_record_check,
+    health_check,
+    replication_lag_check,
+)
+
+__all__ = ["Observation"]
+
+
+class Observation:
+    """Probes (health, critical flow, edge record, optional replication lag) + canary writer.
+
+    Use as a context manager, or ``start()``/``stop()``; ``stop()`` is idempotent.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        settings: MeasurementSettings,
+        *,
+        standby_dsn: str | None = None,
+        alarms: Alarms | None = None,
+        canary: bool = True,
+        edge_record: bool = True,
+    ) -> None:
+        self.endpoint = endpoint
+        self.settings = settings
+        self.ledger = Ledger()
+        every, timeout = settings.probe_interval, settings.probe_timeout
+        self._samplers = [
+            Sampler(HEALTH, health_check(endpoint), every, timeout),
+            Sampler(CRITICAL_FLOW, critical_flow_check(endpoint), every, timeout),
+        ]
+        if edge_record:
+            self._samplers.append(Sampler(EDGE_RECORD, edge_record_check(endpoint), every, timeout))
+        if standby_dsn is not None:
+            alarm = (alarms or Alarms()).replica_lag
+            self._samplers.append(
+                Sampler(REPLICATION_LAG, replication_lag_check(standby_dsn, alarm), 1.0, timeout)
+            )
+        self._canary = (
+            CanaryWriter(endpoint, self.ledger, settings.canary_interval, timeout)
+            if canary
+            else None
+        )
+        self._started = False
+        self._stopped = False
+
+    def start(self) -> Observation:
+        if not self._started:
+            self._started = True
+            for sampler in self._samplers:
+                sampler.start()
+            if self._canary is not None:
+                self._canary.start()
+        return self
+
+    def stop(self) -> None:
+        if self._started and not self._stopped:
+            self._stopped = True
+            if self._canary is not None:
+                self._canary.stop()
+            for sampler in self._samplers:
+                sampler.stop()
+
+    def __enter__(self) -> Observation:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def samples(self, probe: str | None = None) -> list[Sample]:
+        merged = [s for sampler in self._samplers for s in sampler.samples()]
+        return sorted(
+            (s for s in merged if probe is None or s.probe == probe), key=lambda s: s.t_ns
+        )
+
+    def wait_restored(self, after_ns: int, timeout_s: float) -> int | None:
+        """Block until the critical flow has been green for ``stable_for``; t_restored or None."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = find_restored(self.samples(CRITICAL_FLOW), after_ns, self.settings.stable_for)
+            if found is not None:
+                return found
+            time.sleep(self.settings.probe_interval)
+        return None

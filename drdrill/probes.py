@@ -1,0 +1,177 @@
+"""Probes: what customers would see, sampled on a fixed clock (default every 100 ms).
+
+Sampling is clock-driven: tick ``k`` is sent at ``start + k * interval`` from a
+thread pool, so a request that hangs (a blackholed region) never delays the next
+sample. A sample is stamped with its SEND time; one that times out counts as
+failed at that time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import psycopg
+
+from drdrill.http import call
+from drdrill.timeline import now_ns
+
+__all__ = [
+    "CRITICAL_FLOW",
+    "EDGE_RECORD",
+    "HEALTH",
+    "REPLICATION_LAG",
+    "Check",
+    "Sample",
+    "Sampler",
+    "critical_flow_check",
+    "edge_record_check",
+    "health_check",
+    "replication_lag_check",
+]
+
+HEALTH = "health"
+CRITICAL_FLOW = "critical_flow"
+EDGE_RECORD = "edge_record"
+REPLICATION_LAG = "replication_lag"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One probe result, stamped with the time the probe was sent."""
+
+    t_ns: int
+    probe: str
+    ok: bool
+    latency_s: float
+    detail: str = ""
+
+
+Check = Callable[[float], tuple[bool, str]]
+"""A probe body: takes its timeout in seconds, returns (ok, detail). Must not raise."""
+
+
+def health_check(endpoint: str) -> Check:
+    """``GET /health`` through the endpoint answers 200."""
+
+    def check(timeout: float) -> tuple[bool, str]:
+        reply = call("GET", f"{endpoint}/health", timeout=timeout)
+        return reply.ok, f"{reply.status} {reply.error}".strip()
+
+    return check
+
+
+def critical_flow_check(endpoint: str, client: str = "probe") -> Check:
+    """The critical user flow: place an order, then read it back, through the endpoint."""
+    counter = itertools.count()
+    run = uuid.uuid4().hex[:8]
+
+    def check(timeout: float) -> tuple[bool, str]:
+        started = time.monotonic()
+        order_id = f"{client}-{run}-{next(counter)}"
+        placed = call(
+            "POST",
+            f"{endpoint}/orders",
+            {"id": order_id, "client": client, "product_id": 1, "quantity": 1},
+            timeout=timeout,
+        )
+        if placed.status not in (200, 201):
+            return False, f"place order: {placed.status} {placed.error or placed.body}"
+        left = max(0.05, timeout - (time.monotonic() - started))
+        read = call("GET", f"{endpoint}/orders/{order_id}", timeout=left)
+        region = read.headers.get("x-drdrill-region", "?")
+        return read.ok, f"read back: {read.status} via {region}"
+
+    return check
+
+
+def edge_record_check(endpoint: str) -> Check:
+    """Which region the global endpoint resolves to (ok while one resolves)."""
+
+    def check(timeout: float) -> tuple[bool, str]:
+        reply = call("GET", f"{endpoint}/_edge/resolve", timeout=timeout)
+        region = reply.body.get("region") if reply.ok and isinstance(reply.body, dict) else None
+        return region is not None, f"region={region}"
+
+    return check
+
+
+def replication_lag_check(dsn: str, alarm_s: float) -> Check:
+    """The standby's replay delay, ok while under the alarm threshold."""
+
+    def check(timeout: float) -> tuple[bool, str]:
+        try:
+            with psycopg.connect(dsn, connect_timeout=max(2, math.ceil(timeout))) as conn:
+                conn.execute(f"SET statement_timeout = {int(timeout * 1000)}")
+                row = conn.execute(
+                    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+                    "THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - "
+                    "pg_last_xact_replay_timestamp()), 0) END"
+                ).fetchone()
+        except psycopg.Error as exc:
+            return False, f"unreachable: {type(exc).__name__}"
+        lag = float(row[0]) if row and row[0] is not None else 0.0
+        return lag < alarm_s, f"lag_s={lag:.3f}"
+
+    return check
+
+
+class Sampler:
+    """Runs one check every ``interval`` seconds on a fixed clock, in threads."""
+
+    def __init__(self, name: str, check: Check, interval: float, timeout: float) -> None:
+        self.name = name
+        self.check = check
+        self.interval = interval
+        self.timeout = timeout
+        self._samples: list[Sample] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(
+            max_workers=math.ceil(timeout / interval) + 2, thread_name_prefix=f"probe-{name}"
+        )
+        self._thread = threading.Thread(target=self._run, name=f"sampler-{name}", daemon=True)
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sampling; waits for samples in flight (at most one timeout)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._pool.shutdown(wait=True)
+
+    def samples(self) -> list[Sample]:
+        with self._lock:
+            return sorted(self._samples, key=lambda s: s.t_ns)
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        for tick in itertools.count():
+            at = start + tick * self.interval
+            delay = at - time.monotonic()
+            if delay < -self.interval:
+                continue  # the machine stalled: skip missed ticks rather than burst
+            if self._stop.wait(max(0.0, delay)):
+                return
+            self._pool.submit(self._probe, now_ns())
+
+    def _probe(self, sent_ns: int) -> None:
+        started = time.monotonic()
+        try:
+            ok, detail = self.check(self.timeout)
+        except Exception as exc:  # a probe must never kill the sampler
+            ok, detail = False, f"probe error: {type(exc).__name__}: {exc}"
+        latency = time.monotonic() - started
+        if latency > self.timeout:
+            ok, detail = False, f"timeout after {latency:.3f}s ({detail})"
+        with self._lock:
+            self._samples.append(Sample(sent_ns, self.name, ok, latency, detail))
