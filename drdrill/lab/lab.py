@@ -29,7 +29,7 @@ from drdrill.errors import ConfigError, LabError, UnknownRegionError
 from drdrill.http import call
 from drdrill.lab.order_service import SCHEMA, seed_sql
 from drdrill.lab.postgres import PgInstall, PgServer, ReplicationState, cleanup_stale, run_as_for
-from drdrill.lab.processes import RunAs, kill_recorded, recorded, spawn
+from drdrill.lab.processes import RunAs, kill_marked, kill_recorded, recorded, spawn
 from drdrill.targets.base import FAILURE_MODES, REGIONS, CheckResult, ServiceCheck
 
 __all__ = ["MAX_WORKERS", "Lab", "Ports"]
@@ -182,6 +182,7 @@ class Lab:
                 dsn,
             ],
             pid_dir=self.pid_dir,
+            marker=str(self.dir),
             log_path=self.log_dir / f"app-{region}-{index}.log",
         )
 
@@ -195,6 +196,7 @@ class Lab:
             f"gw-{region}",
             [sys.executable, "-m", "drdrill.lab.gateway", *routes],
             pid_dir=self.pid_dir,
+            marker=str(self.dir),
             log_path=self.log_dir / f"gw-{region}.log",
         )
 
@@ -310,6 +312,7 @@ class Lab:
                 str(self.ports.edge),
             ],
             pid_dir=self.pid_dir,
+            marker=str(self.dir),
             log_path=self.log_dir / "edge.log",
         )
         workers = [
@@ -335,6 +338,7 @@ class Lab:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGCONT)
         kill_recorded(self.pid_dir)
+        kill_marked(str(self.dir))
         pg_root = self.dir / "pg"
         if pg_root.is_dir():
             for data_dir in pg_root.iterdir():

@@ -275,6 +275,7 @@ class PgServer:
             ],
             pid_dir=self.pid_dir,
             log_path=log,
+            marker=str(self.pid_dir.parent),
             env={"LC_ALL": "C", "PATH": os.environ.get("PATH", "")},
             run_as=self.run_as,
             cwd=Path("/"),

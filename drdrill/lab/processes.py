@@ -23,6 +23,7 @@ from drdrill.errors import LabError
 __all__ = [
     "RunAs",
     "alive",
+    "kill_marked",
     "kill_recorded",
     "process_start_time",
     "recorded",
@@ -80,6 +81,10 @@ def alive(pid: int) -> bool:
     return process_start_time(pid) is not None
 
 
+MARKER = "DRDRILL_LAB"
+"""Environment variable every lab process carries: the lab's state dir."""
+
+
 def spawn(
     name: str,
     argv: Sequence[str],
@@ -89,8 +94,17 @@ def spawn(
     env: Mapping[str, str] | None = None,
     run_as: RunAs | None = None,
     cwd: Path | None = None,
+    marker: str | None = None,
 ) -> int:
-    """Start ``argv`` in a new session, record ``pid_dir/<name>.pid``, return the pid."""
+    """Start ``argv`` in a new session, record ``pid_dir/<name>.pid``, return the pid.
+
+    ``marker`` (the lab's state dir) goes into the process's environment as
+    ``DRDRILL_LAB``: a process spawned by a CLI killed before it could write the
+    pid file is still found by ``kill_marked``.
+    """
+    full_env = dict(os.environ if env is None else env)
+    if marker is not None:
+        full_env[MARKER] = marker
     pid_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     who = run_as or RunAs()
@@ -102,7 +116,7 @@ def spawn(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env=dict(env) if env is not None else None,
+                env=full_env,
                 cwd=cwd,
                 user=who.popen_user,
                 group=who.popen_group,
@@ -159,3 +173,24 @@ def kill_recorded(pid_dir: Path, names: Sequence[str] | None = None, timeout: fl
     for name in names if names is not None else [p.stem for p in pid_dir.glob("*.pid")]:
         with contextlib.suppress(FileNotFoundError):
             (pid_dir / f"{name}.pid").unlink()
+
+
+def kill_marked(marker: str) -> list[int]:
+    """SIGKILL every process whose environment carries ``DRDRILL_LAB=marker``; their pids."""
+    needle = f"{MARKER}={marker}".encode()
+    killed = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if needle in environ:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in killed) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return killed
