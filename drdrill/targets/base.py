@@ -128,6 +128,10 @@ class Target(Protocol):
         """Health and critical flows, through the global endpoint (region None) or a region."""
         ...
 
+    def database_dsn(self, region: str) -> str:
+        """A connection string the harness can read the region's orders from (no password)."""
+        ...
+
     def fail_back(self) -> None:
         """Return the platform to its steady state: primary serving, dr warm standby."""
         ...

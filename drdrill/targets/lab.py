@@ -99,6 +99,14 @@ class LabTarget:
     def verify_services(self, region: str | None = None) -> ServiceCheck:
         return self.lab.verify_services(region)
 
+    def database_dsn(self, region: str) -> str:
+        return self.lab.db_dsn(region)
+
+    def replication_lag_s(self) -> float | None:
+        """The standby's replay delay, None when no standby streams."""
+        lag = self.lab.status()["replication"]["lag_s"]
+        return None if lag is None else float(lag)
+
     def fail_back(self) -> None:
         """Steady state again: the lab is re-created (primary serving, dr warm standby)."""
         self._act("fail_back", self.lab.reset)

@@ -1,0 +1,157 @@
+"""Chaos Toolkit actions: inject the disaster and run the plan's DR activation phases.
+
+Each is a plain function, domain arguments first, ``configuration``/``secrets``
+last. A failure raises ``ActivityFailed`` so the experiment records it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from drdrill.chaos.context import context_from
+from drdrill.errors import DrillError
+from drdrill.targets.base import FAILURE_MODES
+from drdrill.timeline import FAULT_INJECTED, NOTE
+
+__all__ = [
+    "confirm_region_down",
+    "fail_over_dns",
+    "fail_region",
+    "promote_database",
+    "repoint_applications",
+    "restore_region",
+    "scale_region",
+    "verify_services",
+]
+
+
+def fail_region(
+    region: str = "primary",
+    mode: str = "power-off",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Fail a whole region: power-off (everything killed), blackhole (frozen: requests
+    hang) or partition (cut off from the other region and the edge). The moment this
+    returns success is the drill's t_fault."""
+    if mode not in FAILURE_MODES:
+        raise ActivityFailed(f"mode {mode!r}: expected one of {', '.join(FAILURE_MODES)}")
+    ctx = context_from(configuration)
+    try:
+        ctx.target.fail_region(region, mode)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+    t_fault = ctx.timeline.record(FAULT_INJECTED, region, mode=mode).t_ns if ctx.timeline else None
+    return {"region": region, "mode": mode, "t_fault_ns": t_fault}
+
+
+def restore_region(
+    region: str = "primary", configuration: Configuration = None, secrets: Secrets = None
+) -> None:
+    """Undo a region failure (the rollback of the region-failure experiment)."""
+    ctx = context_from(configuration)
+    try:
+        ctx.target.restore_region(region)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+
+
+def confirm_region_down(
+    region: str = "primary",
+    checks: int = 3,
+    interval_s: float = 0.1,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Phase 1, assessment: confirm the region is truly unavailable (``checks`` failed
+    verifications in a row) before activating DR; fails if the region is healthy."""
+    ctx = context_from(configuration)
+    failures = []
+    for _ in range(checks):
+        try:
+            result = ctx.target.verify_services(region)
+        except DrillError as exc:
+            failures.append(str(exc))
+            continue
+        if result.ok:
+            raise ActivityFailed(f"region {region} answers: no disaster to recover from")
+        failures.append(next(c.detail for c in result.checks if not c.ok))
+        time.sleep(interval_s)
+    if ctx.timeline is not None:
+        ctx.timeline.record(NOTE, "dr_activation_started", region=region)
+    return {"region": region, "confirmed_down": True, "evidence": failures[:3]}
+
+
+def fail_over_dns(
+    to_region: str = "dr", configuration: Configuration = None, secrets: Secrets = None
+) -> None:
+    """Phase 2: point the global record at ``to_region`` (failover-to-dr.json UPSERT)."""
+    ctx = context_from(configuration)
+    try:
+        ctx.target.fail_over_dns(to_region)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+
+
+def scale_region(
+    region: str = "dr",
+    replicas: int = 0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> None:
+    """Phase 3: scale the region's application tier (0: the lab's dr_scaled_workers)."""
+    ctx = context_from(configuration)
+    count = replicas or ctx.config.lab.dr_scaled_workers
+    try:
+        ctx.target.scale_region(region, count)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+
+
+def promote_database(
+    region: str = "dr", configuration: Configuration = None, secrets: Secrets = None
+) -> None:
+    """Phase 4: promote the region's read replica to a writable primary."""
+    ctx = context_from(configuration)
+    try:
+        ctx.target.promote_database(region)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+
+
+def repoint_applications(
+    region: str = "dr",
+    database_region: str = "dr",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> None:
+    """Phase 5: set the applications' DATABASE_URL to the promoted database and roll out."""
+    ctx = context_from(configuration)
+    try:
+        ctx.target.repoint_applications(region, database_region)
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+
+
+def verify_services(
+    region: str = "",
+    timeout_s: float = 60.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Phase 6: health and critical flows pass (through the global endpoint when
+    ``region`` is empty); retried until ``timeout_s``."""
+    ctx = context_from(configuration)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = ctx.target.verify_services(region or None)
+        if result.ok:
+            return {c.name: round(c.latency_s, 4) for c in result.checks}
+        if time.monotonic() > deadline:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in result.checks if not c.ok)
+            raise ActivityFailed(f"services not verified after {timeout_s}s: {failed}")
+        time.sleep(0.1)

@@ -1,0 +1,55 @@
+"""Chaos Toolkit control: every activity's start and end into the drill's timeline.
+
+An activity named after a DR activation phase (``drdrill.phases``) becomes
+PHASE_START/PHASE_END events of that phase — where phase durations come from;
+any other activity becomes ACTIVITY_START/ACTIVITY_END.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.types import Configuration
+
+from drdrill.chaos.context import ChaosContext
+from drdrill.phases import ACTIVATION_PHASES
+from drdrill.timeline import ACTIVITY_END, ACTIVITY_START, PHASE_END, PHASE_START
+
+__all__ = ["after_activity_control", "before_activity_control"]
+
+_PHASES = {p.name for p in ACTIVATION_PHASES}
+
+
+def _timeline_of(configuration: Configuration) -> Any:
+    drill = (configuration or {}).get("drill")
+    return drill.timeline if isinstance(drill, ChaosContext) else None
+
+
+def before_activity_control(
+    context: dict[str, Any], configuration: Configuration = None, **kwargs: Any
+) -> None:
+    """Record the start of an activity (or phase)."""
+    timeline = _timeline_of(configuration)
+    if timeline is not None:
+        name = str(context.get("name", ""))
+        timeline.record(PHASE_START if name in _PHASES else ACTIVITY_START, name)
+
+
+def after_activity_control(
+    context: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    configuration: Configuration = None,
+    **kwargs: Any,
+) -> None:
+    """Record the end of an activity; ``ok`` is False when it failed or was interrupted."""
+    timeline = _timeline_of(configuration)
+    if timeline is not None:
+        name = str(context.get("name", ""))
+        ok = state is not None and state.get("status") == "succeeded"
+        error = None if state is None else state.get("exception")
+        timeline.record(
+            PHASE_END if name in _PHASES else ACTIVITY_END,
+            name,
+            ok=ok,
+            error="".join(error)[-500:] if error else None,
+        )

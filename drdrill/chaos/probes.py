@@ -1,0 +1,24 @@
+"""Chaos Toolkit probes: the steady state a drill starts from."""
+
+from __future__ import annotations
+
+from chaoslib.types import Configuration, Secrets
+
+from drdrill.chaos.context import context_from
+
+__all__ = ["replica_lag_under_alarm", "services_healthy"]
+
+
+def services_healthy(configuration: Configuration = None, secrets: Secrets = None) -> bool:
+    """Health and critical flows pass through the global endpoint."""
+    return context_from(configuration).target.verify_services().ok
+
+
+def replica_lag_under_alarm(configuration: Configuration = None, secrets: Secrets = None) -> bool:
+    """The DR replica streams with a lag under the plan's alarm (300 s by default)."""
+    ctx = context_from(configuration)
+    lag_of = getattr(ctx.target, "replication_lag_s", None)
+    if lag_of is None:
+        return True
+    lag = lag_of()
+    return lag is not None and lag < ctx.config.alarms.replica_lag

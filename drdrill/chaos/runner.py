@@ -1,0 +1,61 @@
+"""Run a Chaos Toolkit experiment inside a drill, with the drill's context injected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chaoslib.exceptions import ChaosException
+from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
+from chaoslib.types import Strategy
+
+from drdrill.chaos.context import ChaosContext
+from drdrill.errors import ConfigError
+
+__all__ = ["load_experiment", "run"]
+
+
+def load_experiment(path: Path) -> dict[str, Any]:
+    """Read and validate an experiment file (clear error naming the file)."""
+    try:
+        experiment: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read experiment: {exc}", file=str(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON: {exc}", file=str(path)) from exc
+    try:
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise ConfigError(f"not a valid Chaos Toolkit experiment: {exc}", file=str(path)) from exc
+    return experiment
+
+
+def run(
+    path: Path,
+    context: ChaosContext,
+    *,
+    variables: dict[str, Any] | None = None,
+    journal_path: Path | None = None,
+    steady_state: str = "default",
+    rollbacks: str = "default",
+) -> dict[str, Any]:
+    """Run the experiment at ``path`` with ``context`` as its ``drill`` configuration.
+
+    ``steady_state`` is a Chaos Toolkit hypothesis strategy (default,
+    before-method-only, ...); ``rollbacks`` a rollback strategy (default, always,
+    never, deviated). The journal is returned and, with ``journal_path``, saved.
+    """
+    experiment = load_experiment(path)
+    # chaoslib empties the dict it is given: a fresh one per run
+    overrides: dict[str, Any] = {"drill": context, **(variables or {})}
+    journal: dict[str, Any] = run_experiment(
+        experiment,
+        settings={"runtime": {"rollbacks": {"strategy": rollbacks}}},
+        experiment_vars=(overrides, {}),
+        strategy=Strategy.from_string(steady_state),
+    )
+    if journal_path is not None:
+        journal_path.parent.mkdir(parents=True, exist_ok=True)
+        journal_path.write_text(json.dumps(journal, indent=2, default=str))
+    return journal
