@@ -1,0 +1,1 @@
+"""Drill reports: the plan's metrics table, a timeline picture, summaries, history, Allure."""

@@ -1,0 +1,172 @@
+"""``reports/<drill-id>/summary.{json,md,html}`` and ``reports/history.jsonl``.
+
+The summary stands alone: an auditor reads summary.md, a pipeline reads
+summary.json, and the history feeds the trend (RTO/RPO over drills, readiness).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drdrill.audit import redact
+from drdrill.report.metrics_table import as_html, as_markdown, human_duration
+from drdrill.results import Measurements, Verdicts
+from drdrill.timeline import iso
+
+__all__ = ["DrillSummary", "append_history", "read_history", "readiness", "write_summary"]
+
+
+@dataclass(frozen=True)
+class DrillSummary:
+    """Everything a reader of one drill needs."""
+
+    drill_id: str
+    scenario: str
+    kind: str
+    target: str
+    started_ns: int
+    failure_mode: str | None
+    measurements: Measurements
+    verdicts: Verdicts
+    load: dict[str, Any] = field(default_factory=dict)
+    actor: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.verdicts.passed
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.measurements
+        return {
+            "drill_id": self.drill_id,
+            "scenario": self.scenario,
+            "kind": self.kind,
+            "target": self.target,
+            "started": iso(self.started_ns),
+            "failure_mode": self.failure_mode,
+            "actor": self.actor,
+            "rto_s": m.rto_s,
+            "rto_resolution_s": m.rto_resolution_s,
+            "rpo_s": m.rpo_s,
+            "rpo_bounds_s": [m.rpo_bounds.low_s, m.rpo_bounds.high_s],
+            "lost_writes": m.ledger.lost,
+            "in_doubt_writes": m.ledger.in_doubt,
+            "acked_writes": m.ledger.acked,
+            "never_acked_writes": m.ledger.never_acked,
+            "lost_after_fault": m.ledger.lost_after_fault,
+            "detection_s": m.detection_s,
+            "confirmation_s": m.confirmation_s,
+            "t_fault": iso(m.t_fault_ns) if m.t_fault_ns else None,
+            "t_restored": iso(m.t_restored_ns) if m.t_restored_ns else None,
+            "phases": {p.name: round(p.duration_s, 4) for p in m.phases},
+            "user_outages_s": [round(o.duration_s, 3) for o in m.user_outages],
+            "error_rate": round(m.error_rate, 4),
+            "verdicts": self.verdicts.to_json(),
+            "targets_s": {v.figure: v.target_s for v in self.verdicts.items},
+            "load": self.load,
+            "notes": list(self.notes),
+            "passed": self.passed,
+        }
+
+    def to_markdown(self) -> str:
+        m = self.measurements
+        lines = [
+            f"# DR drill {self.drill_id}: {'PASSED' if self.passed else 'FAILED'}",
+            "",
+            f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
+            + (f", failure mode `{self.failure_mode}`" if self.failure_mode else ""),
+            f"- started: {iso(self.started_ns)} by {self.actor or 'unknown'}",
+            f"- RTO: **{human_duration(m.rto_s)}** (resolution {human_duration(m.rto_resolution_s)})",
+            f"- RPO: **{human_duration(m.rpo_s) if m.rpo_s else '0 s'}** "
+            f"(bounds {m.rpo_bounds.low_s:.3f}–{m.rpo_bounds.high_s:.3f} s); "
+            f"{m.ledger.lost} acknowledged write(s) lost of {m.ledger.acked}, "
+            f"{m.ledger.in_doubt} in doubt, {m.ledger.never_acked} never acknowledged",
+            f"- detection: {human_duration(m.detection_s)}, "
+            f"DR activation started: {human_duration(m.confirmation_s)} after the fault",
+        ]
+        if m.ledger.lost_after_fault:
+            lines.append(
+                f"- **{m.ledger.lost_after_fault} write(s) acknowledged after the fault are "
+                "missing: split brain or a broken restore**"
+            )
+        if self.load:
+            lines.append(
+                f"- load: {self.load.get('requests', 0)} requests, "
+                f"{self.load.get('requests_per_s', 0)} req/s, {self.load.get('failures', 0)} failed"
+            )
+        if m.user_outages:
+            longest = max(o.duration_s for o in m.user_outages)
+            lines.append(f"- user-observed outage (Locust): longest {longest:.2f} s")
+        lines += ["", "## Test Metrics", "", as_markdown(self.verdicts)]
+        if m.phases:
+            lines += ["## Activation phases", "", "| Phase | Duration | Outcome |", "|---|---|---|"]
+            lines += [
+                f"| {p.name} | {human_duration(p.duration_s)} | {'ok' if p.ok else 'FAILED'} |"
+                for p in m.phases
+            ]
+        lines += [f"- {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        body = html.escape(self.to_markdown().split("## Test Metrics")[0])
+        return (
+            "<!doctype html><meta charset='utf-8'><title>"
+            + html.escape(self.drill_id)
+            + "</title><style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
+            "padding:4px 8px}table{border-collapse:collapse}</style>"
+            f"<pre>{body}</pre><h2>Test Metrics</h2>{as_html(self.verdicts)}"
+            "<p><img src='timeline.png' alt='timeline' style='max-width:100%'></p>"
+        )
+
+
+def write_summary(summary: DrillSummary, report_dir: Path) -> dict[str, Path]:
+    """Write summary.json/md/html into ``report_dir``; returns their paths."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": report_dir / "summary.json",
+        "md": report_dir / "summary.md",
+        "html": report_dir / "summary.html",
+    }
+    paths["json"].write_text(json.dumps(redact(summary.to_json()), indent=2) + "\n")
+    paths["md"].write_text(summary.to_markdown())
+    paths["html"].write_text(summary.to_html())
+    return paths
+
+
+def append_history(summary: DrillSummary, reports_dir: Path) -> Path:
+    """One line per drill in ``reports/history.jsonl``."""
+    path = reports_dir / "history.jsonl"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    record = summary.to_json()
+    line = {k: record[k] for k in ("drill_id", "scenario", "kind", "target", "started")}
+    line.update({k: record[k] for k in ("failure_mode", "rto_s", "rpo_s", "lost_writes", "passed")})
+    line["phases"] = record["phases"]
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+    return path
+
+
+def read_history(reports_dir: Path) -> list[dict[str, Any]]:
+    path = reports_dir / "history.jsonl"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
+def readiness(history: list[dict[str, Any]], last: int = 10) -> float | None:
+    """DR readiness score: the share of the last ``last`` drills that passed (0..1)."""
+    recent = history[-last:]
+    if not recent:
+        return None
+    return sum(bool(r.get("passed")) for r in recent) / len(recent)
