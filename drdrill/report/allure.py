@@ -55,7 +55,7 @@ def attach_file(path: Path, name: str) -> None:
         ".md": allure.attachment_type.TEXT,
         ".html": allure.attachment_type.HTML,
     }
-    allure.attach.file(str(path), name=name, attachment_type=kinds.get(path.suffix))
+    allure.attach.file(str(path), name=name, attachment_type=kinds.get(path.suffix))  # type: ignore[no-untyped-call]
 
 
 def write_allure_metadata(results_dir: Path, environment: dict[str, str]) -> None:

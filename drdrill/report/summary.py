@@ -81,7 +81,8 @@ class DrillSummary:
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else ""),
             f"- started: {iso(self.started_ns)} by {self.actor or 'unknown'}",
-            f"- RTO: **{human_duration(m.rto_s)}** (resolution {human_duration(m.rto_resolution_s)})",
+            f"- RTO: **{human_duration(m.rto_s)}** "
+            f"(resolution {human_duration(m.rto_resolution_s)})",
             f"- RPO: **{human_duration(m.rpo_s) if m.rpo_s else '0 s'}** "
             f"(bounds {m.rpo_bounds.low_s:.3f}–{m.rpo_bounds.high_s:.3f} s); "
             f"{m.ledger.lost} acknowledged write(s) lost of {m.ledger.acked}, "
