@@ -30,14 +30,23 @@ def judge(
     """All verdicts of one drill."""
     objective = config.objective_for(scenario)
     items: list[Verdict] = []
+    if measurements.t_fault_ns is not None:
+        items += _objective_verdicts(measurements, objective.rto, objective.rpo)
+    return Verdicts((*items, *_phase_verdicts(measurements, config)))
+
+
+def _objective_verdicts(
+    measurements: Measurements, rto_target: float, rpo_target: float
+) -> list[Verdict]:
     rto = measurements.rto_s
+    items: list[Verdict] = []
     items.append(
         Verdict(
             "rto",
             "RTO",
-            objective.rto,
+            rto_target,
             rto,
-            "pass" if rto is not None and rto <= objective.rto else "fail",
+            "pass" if rto is not None and rto <= rto_target else "fail",
             "service never restored" if rto is None else "",
         )
     )
@@ -46,12 +55,17 @@ def judge(
         Verdict(
             "rpo",
             "RPO",
-            objective.rpo,
+            rpo_target,
             measurements.rpo_s,
-            "pass" if measurements.rpo_s <= objective.rpo else "fail",
+            "pass" if measurements.rpo_s <= rpo_target else "fail",
             f"{lost} acknowledged write(s) lost" if lost else "no acknowledged write lost",
         )
     )
+    return items
+
+
+def _phase_verdicts(measurements: Measurements, config: DrillConfig) -> list[Verdict]:
+    items: list[Verdict] = []
     durations = {p.name: p for p in measurements.phases}
     for phase in ACTIVATION_PHASES:
         timing = durations.get(phase.name)
@@ -71,4 +85,4 @@ def judge(
                 "" if timing.ok else "the phase's activity failed",
             )
         )
-    return Verdicts(tuple(items))
+    return items

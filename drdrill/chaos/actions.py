@@ -64,6 +64,7 @@ def confirm_region_down(
     region: str = "primary",
     checks: int = 3,
     interval_s: float = 0.1,
+    timeout_s: float = 0.5,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def confirm_region_down(
     failures = []
     for _ in range(checks):
         try:
-            result = ctx.target.verify_services(region)
+            result = ctx.target.verify_services(region, timeout_s)
         except DrillError as exc:
             failures.append(str(exc))
             continue

@@ -548,42 +548,33 @@ class Lab:
         state["database_of"][region] = database_region
         self._save(state)
 
-    def verify_services(self, region: str | None = None) -> ServiceCheck:
-        """Health and critical flows (order, read back, browse) via the edge or a region."""
+    def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
+        """Health, then the critical flows (order, read back, browse), through the edge or,
+        for a region, through its gateway (as the outside world reaches it). Stops at the
+        first failed check."""
         if region is not None:
             self._check_region(region)
         self._require_up()
         base = (
-            self.edge_url if region is None else f"http://127.0.0.1:{self.ports.worker(region, 0)}"
-        )
-        checks: list[CheckResult] = []
-        health = call("GET", f"{base}/health?require=writable", timeout=2.0)
-        checks.append(
-            CheckResult("health", health.ok, health.latency_s, str(health.body or health.error))
+            self.edge_url
+            if region is None
+            else f"http://127.0.0.1:{self.ports.gateway_worker(region, 0)}"
         )
         order_id = f"verify-{time.time_ns()}"
-        placed = call(
-            "POST", f"{base}/orders", {"id": order_id, "client": "verify", "product_id": 1}, 2.0
-        )
-        checks.append(
-            CheckResult(
-                "place order",
-                placed.status in (200, 201),
-                placed.latency_s,
-                str(placed.body or placed.error),
-            )
-        )
-        read = call("GET", f"{base}/orders/{order_id}", timeout=2.0)
-        checks.append(CheckResult("read order back", read.ok, read.latency_s, str(read.status)))
-        catalogue = call("GET", f"{base}/products", timeout=2.0)
-        checks.append(
-            CheckResult(
-                "browse catalogue",
-                catalogue.ok and bool(catalogue.body),
-                catalogue.latency_s,
-                str(catalogue.status),
-            )
-        )
+        steps: list[tuple[str, str, str, Any, set[int]]] = [
+            ("health", "GET", "/health?require=writable", None, {200}),
+            ("place order", "POST", "/orders", {"id": order_id, "client": "verify"}, {200, 201}),
+            ("read order back", "GET", f"/orders/{order_id}", None, {200}),
+            ("browse catalogue", "GET", "/products", None, {200}),
+        ]
+        checks: list[CheckResult] = []
+        for name, method, path, body, good in steps:
+            reply = call(method, base + path, body, timeout=timeout_s)
+            ok = reply.status in good
+            detail = f"{reply.status} {reply.error}".strip() if not ok else str(reply.status)
+            checks.append(CheckResult(name, ok, reply.latency_s, detail))
+            if not ok:
+                break
         return ServiceCheck(region, tuple(checks))
 
     @staticmethod

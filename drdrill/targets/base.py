@@ -124,7 +124,7 @@ class Target(Protocol):
         """Make the region's applications use ``database_region``'s database."""
         ...
 
-    def verify_services(self, region: str | None = None) -> ServiceCheck:
+    def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
         """Health and critical flows, through the global endpoint (region None) or a region."""
         ...
 

@@ -96,8 +96,8 @@ class LabTarget:
             DATABASE_URL=self.lab.db_dsn(database_region),
         )
 
-    def verify_services(self, region: str | None = None) -> ServiceCheck:
-        return self.lab.verify_services(region)
+    def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
+        return self.lab.verify_services(region, timeout_s)
 
     def database_dsn(self, region: str) -> str:
         return self.lab.db_dsn(region)
