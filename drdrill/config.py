@@ -132,8 +132,9 @@ class LabSettings(_Model):
     """The embedded two-region lab (DESIGN.md "The lab")."""
 
     state_dir: Path = Path(".drdrill/lab")
-    base_port: int = Field(54300, ge=1024, le=65000)
-    """Every lab port is base_port + a fixed offset (edge is base_port itself)."""
+    base_port: int = Field(24300, ge=1024, le=65000)
+    """Every lab port is base_port + 0..79 (edge is base_port itself). Keep the range below
+    the kernel's ephemeral ports (32768+ here), or client sockets can take lab ports."""
     primary_workers: int = Field(2, ge=1, le=16)
     dr_workers: int = Field(1, ge=1, le=16)
     dr_scaled_workers: int = Field(2, ge=1, le=16)

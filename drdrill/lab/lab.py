@@ -27,9 +27,9 @@ from typing import Any
 from drdrill.config import DrillConfig, LabSettings
 from drdrill.errors import ConfigError, LabError, UnknownRegionError
 from drdrill.http import call
-from drdrill.lab.order_service import SCHEMA, seed_sql
 from drdrill.lab.postgres import PgInstall, PgServer, ReplicationState, cleanup_stale, run_as_for
 from drdrill.lab.processes import RunAs, kill_marked, kill_recorded, recorded, spawn
+from drdrill.lab.schema import SCHEMA, seed_sql
 from drdrill.targets.base import FAILURE_MODES, REGIONS, CheckResult, ServiceCheck
 
 __all__ = ["MAX_WORKERS", "Lab", "Ports"]
@@ -207,7 +207,8 @@ class Lab:
         deadline = time.monotonic() + timeout
         pending = list(urls)
         while pending:
-            pending = [u for u in pending if call("GET", u, timeout=0.5).status == 0]
+            # any HTTP answer means the worker serves (its database may be down: a 503)
+            pending = [u for u in pending if call("GET", u, timeout=3.0).status == 0]
             if not pending:
                 return
             if time.monotonic() > deadline:

@@ -17,33 +17,12 @@ from typing import Any
 import psycopg
 from aiohttp import web
 
-__all__ = ["SCHEMA", "build_app", "main", "seed_sql"]
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS products (
-  id int PRIMARY KEY, name text NOT NULL, price_cents int NOT NULL, stock int NOT NULL);
-CREATE TABLE IF NOT EXISTS orders (
-  id text PRIMARY KEY,
-  client text NOT NULL DEFAULT '',
-  seq bigint,
-  product_id int NOT NULL REFERENCES products(id),
-  quantity int NOT NULL DEFAULT 1,
-  status text NOT NULL DEFAULT 'placed',
-  total_cents int NOT NULL DEFAULT 0,
-  created_at timestamptz NOT NULL DEFAULT clock_timestamp());
-"""
+__all__ = ["build_app", "main"]
 
 DB_TIMEOUT_S = 1.0
 POOL_SIZE = 4
-
-
-def seed_sql(products: int) -> str:
-    """SQL that fills the product catalogue with ``products`` items."""
-    return (
-        "INSERT INTO products (id, name, price_cents, stock) "
-        f"SELECT i, 'product-' || i, 100 + (i * 37) % 9900, 1000000 "
-        f"FROM generate_series(1, {int(products)}) AS i ON CONFLICT (id) DO NOTHING"
-    )
+BREAKER_S = 0.3
+"""After the database failed to answer, fail fast for this long before trying again."""
 
 
 class Database:
@@ -54,9 +33,11 @@ class Database:
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots = asyncio.Semaphore(POOL_SIZE)
         self._generation = 0
+        self._down_until = 0.0
 
     async def repoint(self, dsn: str) -> None:
         self.dsn = dsn
+        self._down_until = 0.0
         self._generation += 1
         idle, self._idle = self._idle, []
         for conn in idle:
@@ -70,26 +51,42 @@ class Database:
         )
 
     async def run(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        """Run one statement (autocommit) with a timeout; raises on any failure."""
-        async with self._slots:
-            generation = self._generation
-            conn = self._idle.pop() if self._idle else None
-            try:
-                if conn is None or conn.closed:
-                    conn = await self._connect()
-                cursor = await asyncio.wait_for(conn.execute(sql, params), DB_TIMEOUT_S)
-                rows = await cursor.fetchall() if cursor.description else []
-            except BaseException:
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.close(), 0.2)
-                raise
-            if generation == self._generation:
-                self._idle.append(conn)
-            else:
+        """Run one statement (autocommit) with a timeout; raises on any failure.
+
+        A database that just failed to answer is not asked again for BREAKER_S: a
+        frozen database must cost callers a fast 503, not a queue of hung requests.
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._down_until:
+            raise ConnectionError("database unavailable (recent failure)")
+        await asyncio.wait_for(self._slots.acquire(), DB_TIMEOUT_S)
+        try:
+            return await self._run(sql, params)
+        except (OSError, TimeoutError, psycopg.OperationalError):
+            self._down_until = loop.time() + BREAKER_S
+            raise
+        finally:
+            self._slots.release()
+
+    async def _run(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
+        generation = self._generation
+        conn = self._idle.pop() if self._idle else None
+        try:
+            if conn is None or conn.closed:
+                conn = await self._connect()
+            cursor = await asyncio.wait_for(conn.execute(sql, params), DB_TIMEOUT_S)
+            rows = await cursor.fetchall() if cursor.description else []
+        except BaseException:
+            if conn is not None:
                 with contextlib.suppress(Exception):
-                    await conn.close()
-            return rows
+                    await asyncio.wait_for(conn.close(), 0.2)
+            raise
+        if generation == self._generation:
+            self._idle.append(conn)
+        else:
+            with contextlib.suppress(Exception):
+                await conn.close()
+        return rows
 
 
 def _json(data: Any, status: int, region: str) -> web.Response:

@@ -22,7 +22,7 @@ from drdrill.lab.processes import alive, recorded
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
-BASE = 55000
+BASE = 25000
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +174,7 @@ def test_dr_activation_makes_dr_serve_orders_through_the_edge(lab: Lab) -> None:
 
 
 def test_cli_errors_are_one_line_and_non_zero(make_lab_config: MakeConfig) -> None:
-    _, config_file = make_lab_config(55200)
+    _, config_file = make_lab_config(25200)
     unknown = drdrill(config_file, "lab", "fail", "mars", "--mode", "power-off")
     down = drdrill(config_file, "lab", "fail", "primary", "--mode", "power-off")
     status = drdrill(config_file, "lab", "status", "--json")
@@ -185,13 +185,13 @@ def test_cli_errors_are_one_line_and_non_zero(make_lab_config: MakeConfig) -> No
 
 
 def test_a_taken_port_is_named_and_nothing_is_started(make_lab_config: MakeConfig) -> None:
-    config, config_file = make_lab_config(55300)
+    config, config_file = make_lab_config(25300)
     with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 55331))
+        squatter.bind(("127.0.0.1", 25331))
         squatter.listen()
         result = drdrill(config_file, "lab", "up")
     assert result.returncode == 2
-    assert "55331" in result.stderr
+    assert "25331" in result.stderr
     assert not config.lab.state_dir.exists() or not recorded(config.lab.state_dir / "pids")
 
 
@@ -201,7 +201,7 @@ def listening(ports: range) -> list[int]:
 
 
 def test_lab_down_after_kill_9_mid_up_leaves_nothing(make_lab_config: MakeConfig) -> None:
-    config, config_file = make_lab_config(55400)
+    config, config_file = make_lab_config(25400)
     up = subprocess.Popen(
         [sys.executable, "-m", "drdrill", "--drill-config", str(config_file), "lab", "up"],
         stdout=subprocess.DEVNULL,
@@ -217,7 +217,7 @@ def test_lab_down_after_kill_9_mid_up_leaves_nothing(make_lab_config: MakeConfig
 
     assert left, "the interrupted up had started processes"
     assert not any(alive(pid) for pid in left.values())  # gone (a zombie awaits init)
-    assert listening(range(55400, 55480)) == []
+    assert listening(range(25400, 25480)) == []
     assert not config.lab.state_dir.exists()
     # no orphaned (nothing attached) shared-memory segment of PostgreSQL's user remains
     pg_uid = pwd.getpwnam("postgres").pw_uid

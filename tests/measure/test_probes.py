@@ -15,7 +15,7 @@ from drdrill.canary import CanaryWriter
 from drdrill.ledger import Ledger
 from drdrill.probes import CRITICAL_FLOW, Sampler, critical_flow_check
 
-PORT = 56011
+PORT = 26011
 
 
 class Shop:

@@ -1,0 +1,76 @@
+"""Root pytest configuration: drill options, the drill fixtures, and the step modules.
+
+pytest -m full --target lab            the bi-annual full drill on the lab
+pytest -m partial --target aws-staging the quarterly partial test
+pytest -k backup_restore               the monthly backup restoration
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drdrill.config import DrillConfig, load_config
+from drdrill.drill import Drill
+
+pytest_plugins = [
+    "steps.platform",
+    "steps.disaster",
+    "steps.activation",
+    "steps.verification",
+]
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("drdrill", "DR drills")
+    group.addoption("--target", default="lab", help="target profile to drill (default: lab)")
+    group.addoption("--drill-config", default=None, help="drill configuration file")
+    group.addoption("--dry-run", action="store_true", help="print and audit, change nothing")
+    group.addoption("--confirm", action="store_true", help="allow mutating a non-lab target")
+
+
+@pytest.fixture(scope="session")
+def drill_config(request: pytest.FixtureRequest) -> DrillConfig:
+    return load_config(request.config.getoption("--drill-config"), root=ROOT)
+
+
+def _kind(request: pytest.FixtureRequest) -> str:
+    for kind in ("full", "partial", "backup_restore"):
+        if request.node.get_closest_marker(kind):
+            return kind
+    return "drill"
+
+
+@pytest.fixture
+def drill(request: pytest.FixtureRequest, drill_config: DrillConfig) -> Iterator[Drill]:
+    """One drill per scenario; always rolled back, pass, fail or Ctrl-C."""
+    the_drill = Drill(
+        drill_config,
+        target_name=request.config.getoption("--target"),
+        kind=_kind(request),
+        confirm=request.config.getoption("--confirm"),
+        dry_run=request.config.getoption("--dry-run"),
+    )
+    try:
+        yield the_drill
+    finally:
+        the_drill.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    results = session.config.getoption("--alluredir", default=None)
+    if not results:
+        return
+    from drdrill.report.allure import write_allure_metadata
+
+    write_allure_metadata(
+        Path(results),
+        {
+            "target": str(session.config.getoption("--target")),
+            "drill_config": str(session.config.getoption("--drill-config") or "defaults"),
+        },
+    )

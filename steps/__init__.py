@@ -1,0 +1,1 @@
+"""Step definitions, by domain, registered from the root conftest.py."""

@@ -1,0 +1,115 @@
+"""Steps that check the outcome against the plan's targets and attach the evidence."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+from pytest_bdd import parsers, then
+
+from drdrill.drill import Drill
+from drdrill.http import call
+from drdrill.report.allure import attach_file, attach_text
+from drdrill.report.metrics_table import as_html, human_duration
+from drdrill.report.summary import DrillSummary
+from drdrill.targets.base import ServiceCheck
+from drdrill.verdict import judge
+
+
+def _finish(drill: Drill) -> DrillSummary:
+    first = drill.summary is None
+    summary = drill.finish()
+    if first:
+        attach_text(as_html(summary.verdicts), "Test Metrics", "html")
+        for name in (
+            "summary.md",
+            "timeline.png",
+            "journal-region-failure.json",
+            "journal-dr-activation.json",
+            "locust-stats.json",
+            "ledger.json",
+            "audit.jsonl",
+        ):
+            attach_file(drill.report_dir / name, name)
+    return summary
+
+
+@then(parsers.parse('the service is restored within the RTO of the "{scenario}" scenario'))
+def restored_within_rto(drill: Drill, scenario: str) -> None:
+    drill.wait_restored(timeout_s=min(drill.config.objective_for(scenario).rto, 120))
+    summary = _finish(drill)
+    verdict = judge(summary.measurements, drill.config, scenario).by_figure()["rto"]
+    assert verdict.status == "pass", (
+        f"RTO breach: {human_duration(verdict.measured_s)} "
+        f"against {human_duration(verdict.target_s)}"
+        f" ({verdict.detail or 'exceeded'})"
+    )
+
+
+@then(parsers.parse('acknowledged writes lost stay within the RPO of the "{scenario}" scenario'))
+def lost_within_rpo(drill: Drill, scenario: str) -> None:
+    summary = _finish(drill)
+    verdict = judge(summary.measurements, drill.config, scenario).by_figure()["rpo"]
+    ledger = summary.measurements.ledger
+    assert ledger.acked > 0, "no acknowledged write was recorded: RPO cannot be measured"
+    assert ledger.lost_after_fault == 0, (
+        f"RPO breach: {ledger.lost_after_fault} write(s) acknowledged after the fault are lost"
+    )
+    assert verdict.status == "pass", (
+        f"RPO breach: {human_duration(verdict.measured_s)} of acknowledged writes lost "
+        f"({ledger.lost} writes) against {human_duration(verdict.target_s)}"
+    )
+
+
+@then("every activation phase finishes within its target")
+def phases_within_targets(drill: Drill) -> None:
+    summary = _finish(drill)
+    phases = [v for v in summary.verdicts.items if v.figure not in ("rto", "rpo")]
+    assert len(phases) == 6, (
+        f"expected the 6 activation phases, timed: {[v.figure for v in phases]}"
+    )
+    late = [f"{v.title} {human_duration(v.measured_s)}" for v in phases if v.status == "fail"]
+    assert not late, f"activation phase over its target: {late}"
+
+
+@then(parsers.parse('the "{phase}" phase finishes within its target'))
+def phase_within_target(drill: Drill, phase: str) -> None:
+    summary = _finish(drill)
+    verdict = summary.verdicts.by_figure().get(phase)
+    assert verdict is not None, f"phase {phase} was not timed"
+    assert verdict.status != "fail", (
+        f"activation phase {verdict.title} took {human_duration(verdict.measured_s)} "
+        f"against {human_duration(verdict.target_s)}"
+    )
+
+
+@then("the drill is recorded in the audit trail")
+def recorded_in_audit(drill: Drill) -> None:
+    _finish(drill)
+    lines = (drill.report_dir / "audit.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    actions = {r["action"] for r in records}
+    expected = {"drill_started", "fail_region", "fail_over_dns", "promote_database"}
+    assert expected <= actions, f"audit trail lacks {expected - actions}"
+    assert all(r["actor"] and r["time"] for r in records)
+    assert any(r["action"] == "drill_measured" and "rto_s" in r for r in records)
+
+
+@then("the global endpoint answers from the DR region")
+def answers_from_dr(drill: Drill) -> None:
+    reply = call("GET", f"{drill.target.endpoint()}/products/1")
+    assert reply.ok and reply.headers.get("x-drdrill-region") == "dr", reply
+
+
+@then("the DR database accepts writes")
+def dr_writable(drill: Drill) -> None:
+    with psycopg.connect(drill.target.database_dsn("dr"), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO orders (id, client, product_id) VALUES (%s, 'drill', 1)",
+            (f"promoted-{drill.drill_id}",),
+        )
+
+
+@then("its health and critical flows pass")
+def flows_pass(verification: ServiceCheck) -> None:
+    assert verification.ok, f"DR region verification failed: {verification.checks}"
