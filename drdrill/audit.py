@@ -24,7 +24,9 @@ __all__ = ["REDACTED", "AuditTrail", "actor", "redact"]
 
 REDACTED = "***"
 _SECRET_KEY = re.compile(
-    r"pass(word)?|secret|token|credential|private|session|api[_-]?key|auth", re.IGNORECASE
+    r"passw(or)?d|passphrase|^pass$|secret|token|credential|private[_-]?key|api[_-]?key"
+    r"|authori[sz]ation|^auth$",
+    re.IGNORECASE,
 )
 # user:password@ in a URL or DSN, and password=... in a libpq keyword DSN.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+(?P<at>@)", re.I)

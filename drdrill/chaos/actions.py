@@ -64,7 +64,7 @@ def confirm_region_down(
     region: str = "primary",
     checks: int = 3,
     interval_s: float = 0.1,
-    timeout_s: float = 0.5,
+    timeout_s: float = 0.3,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:

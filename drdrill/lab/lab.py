@@ -506,9 +506,8 @@ class Lab:
             self._spawn_worker(region, i, dsn)
         if workers < current:
             kill_recorded(self.pid_dir, [f"app-{region}-{i}" for i in range(workers, current)])
-        self._wait_http(
-            [f"http://127.0.0.1:{self.ports.worker(region, i)}/health" for i in range(workers)]
-        )
+        for i in range(workers):  # ready = listening; its database may still be unreachable
+            self._wait_tcp(self.ports.worker(region, i), timeout=20.0)
         reply = call(
             "POST",
             f"{self.edge_url}/_edge/backends",
