@@ -60,7 +60,9 @@ class LoadRun:
         *,
         max_seconds: float = 300.0,
         locustfile: Path = LOCUSTFILE,
+        request_timeout_s: float = 1.0,
     ) -> None:
+        self.request_timeout_s = request_timeout_s
         self.host = host
         self.settings = settings
         self.out_dir = out_dir
@@ -83,6 +85,7 @@ class LoadRun:
                 "DRDRILL_LEDGER_JSONL": str(self.ledger_path),
                 "DRDRILL_BROWSE_WEIGHT": str(self.settings.browse_weight),
                 "DRDRILL_CHECKOUT_WEIGHT": str(self.settings.checkout_weight),
+                "DRDRILL_REQUEST_TIMEOUT": str(self.request_timeout_s),
             }
         )
         argv = [

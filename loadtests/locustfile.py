@@ -69,9 +69,16 @@ def _flush(environment, **kw):  # type: ignore[no-untyped-def]
     LEDGER.flush()
 
 
+# A customer gives up after a second, like the drill's probes: a blackholed region
+# shows up as failed requests at their send time, not as silence.
+TIMEOUT_S = float(os.environ.get("DRDRILL_REQUEST_TIMEOUT", "1.0"))
+
+
 class Browser(FastHttpUser):
     """Looks at the catalogue and at products."""
 
+    network_timeout = TIMEOUT_S
+    connection_timeout = TIMEOUT_S
     weight = int(os.environ.get("DRDRILL_BROWSE_WEIGHT", "3"))
     wait_time = between(0.01, 0.05)
 
@@ -87,6 +94,8 @@ class Browser(FastHttpUser):
 class Buyer(FastHttpUser):
     """Places an order with its own order id and reads it back."""
 
+    network_timeout = TIMEOUT_S
+    connection_timeout = TIMEOUT_S
     weight = int(os.environ.get("DRDRILL_CHECKOUT_WEIGHT", "1"))
     wait_time = between(0.02, 0.1)
 

@@ -1,0 +1,149 @@
+"""``drdrill run full|partial``: run the Gherkin drills through pytest, with live progress."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from drdrill.config import DrillConfig, load_config
+from drdrill.report.summary import read_history, readiness
+
+__all__ = ["PROJECT", "register"]
+
+PROJECT = Path(__file__).resolve().parents[2]
+_MODES = {"power-off": "power", "blackhole": "blackhole", "partition": "partition"}
+
+
+class Progress:
+    """Prints the timeline events of drills started during this run, as they happen."""
+
+    def __init__(self, reports_dir: Path, since: float) -> None:
+        self.reports_dir = reports_dir
+        self.since = since
+        self.offsets: dict[Path, int] = {}
+        self.faults: dict[Path, int] = {}
+        self.starts: dict[tuple[Path, str], int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._poll()
+
+    def _poll(self) -> None:
+        if not self.reports_dir.is_dir():
+            return
+        for path in sorted(self.reports_dir.glob("*/timeline.jsonl")):
+            if path.stat().st_mtime < self.since:
+                continue
+            with path.open() as timeline:
+                timeline.seek(self.offsets.get(path, 0))
+                for line in timeline:
+                    if not line.endswith("\n"):
+                        break
+                    self.offsets[path] = self.offsets.get(path, 0) + len(line.encode())
+                    self._show(path, json.loads(line))
+
+    def _show(self, path: Path, event: dict[str, Any]) -> None:
+        kind, name, t_ns = event["kind"], event["name"], int(event["t_ns"])
+        drill = path.parent.name
+        if kind == "fault_injected":
+            self.faults[path] = t_ns
+            print(f"[{drill}] 💥 region {name} failed ({event['detail'].get('mode')})", flush=True)
+        elif kind == "phase_start":
+            self.starts[(path, name)] = t_ns
+        elif kind == "phase_end":
+            took = (t_ns - self.starts.get((path, name), t_ns)) / 1e9
+            mark = "✓" if event["detail"].get("ok") else "✗"
+            since = ""
+            if path in self.faults:
+                since = f"  (t_fault +{(t_ns - self.faults[path]) / 1e9:.2f} s)"
+            print(f"[{drill}]   {mark} {name:<22} {took:7.3f} s{since}", flush=True)
+        elif kind == "rollback":
+            print(f"[{drill}] ↩ putting the platform back (fail back)", flush=True)
+
+
+def _ensure_lab(config: DrillConfig) -> None:
+    from drdrill.lab import Lab
+
+    lab = Lab.from_config(config)
+    if not lab.is_running():
+        print("bringing the lab up ...", flush=True)
+        status = lab.up()
+        print(f"lab up in {status.get('up_seconds')} s: edge {status['edge']}", flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.drill_config)
+    config.target(args.target)  # unknown target: a clear error before anything runs
+    if args.target == "lab":
+        _ensure_lab(config)
+    results = config.reports_dir / "allure-results"
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(PROJECT / "tests" / "test_features.py"),
+        "-m",
+        args.kind,
+        "--target",
+        args.target,
+        "--alluredir",
+        str(results),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+    ]
+    if args.drill_config:
+        argv += ["--drill-config", str(Path(args.drill_config).resolve())]
+    if args.mode:
+        argv += ["-k", _MODES[args.mode]]
+    argv += ["--dry-run"] if args.dry_run else []
+    argv += ["--confirm"] if args.confirm else []
+    started = time.time()
+    print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
+    progress = Progress(config.reports_dir, started).start()
+    try:
+        code = subprocess.run(argv, cwd=PROJECT, check=False).returncode
+    finally:
+        progress.stop()
+    _print_outcome(config.reports_dir, started)
+    return code
+
+
+def _print_outcome(reports_dir: Path, since: float) -> None:
+    summaries = sorted(p for p in reports_dir.glob("*/summary.md") if p.stat().st_mtime >= since)
+    for path in summaries:
+        text = path.read_text()
+        print()
+        print(text.split("## Activation phases")[0].rstrip())
+        print(f"\nreport: {path.parent}")
+    score = readiness(read_history(reports_dir))
+    if score is not None:
+        print(f"\nDR readiness (last 10 drills passed): {score:.0%}")
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("run", help="run the full or partial drills (pytest + Allure)")
+    parser.add_argument("kind", choices=["full", "partial"])
+    parser.add_argument("--target", default="lab", help="target profile (default: lab)")
+    parser.add_argument("--mode", choices=sorted(_MODES), help="only this failure mode (full)")
+    parser.add_argument("--dry-run", action="store_true", help="print and audit, change nothing")
+    parser.add_argument("--confirm", action="store_true", help="allow mutating a non-lab target")
+    parser.set_defaults(func=_run)
