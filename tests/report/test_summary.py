@@ -1,0 +1,110 @@
+"""Report files carry the measured numbers, the right statuses, and no secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from drdrill.config import load_config
+from drdrill.report.allure import write_allure_metadata
+from drdrill.report.metrics_table import as_markdown, human_duration
+from drdrill.report.summary import (
+    DrillSummary,
+    append_history,
+    read_history,
+    readiness,
+    write_summary,
+)
+from drdrill.results import Bounds, LedgerSummary, Measurements, PhaseTiming
+from drdrill.verdict import judge
+
+S = 1_000_000_000
+T0 = 1_800_000_000 * S
+
+
+def summary(tmp_path: Path, rto: float = 2.5, lost: int = 0) -> DrillSummary:
+    m = Measurements(
+        t_fault_ns=T0,
+        t_restored_ns=T0 + int(rto * S),
+        rto_s=rto,
+        rto_resolution_s=0.1,
+        detection_s=0.02,
+        confirmation_s=0.01,
+        rpo_s=0.15 if lost else 0.0,
+        rpo_bounds=Bounds(0.1 if lost else 0.0, 0.15 if lost else 0.04),
+        ledger=LedgerSummary(500, lost, 3, 40),
+        phases=(
+            PhaseTiming("dns_failover", T0, T0 + 4 * 60 * S),
+            PhaseTiming("service_verification", T0, T0 + 6 * 60 * S),
+        ),
+    )
+    config = load_config(root=tmp_path)
+    return DrillSummary(
+        "d-1", "region_failure", "full", "lab", T0, "power-off", m, judge(m, config)
+    )
+
+
+def test_summary_json_has_the_figures_and_verdicts(tmp_path: Path) -> None:
+    paths = write_summary(summary(tmp_path, lost=2), tmp_path / "d-1")
+    data = json.loads(paths["json"].read_text())
+
+    assert data["drill_id"] == "d-1"
+    assert data["rto_s"] == 2.5
+    assert data["rpo_s"] == 0.15
+    assert data["lost_writes"] == 2
+    assert data["in_doubt_writes"] == 3
+    assert data["phases"] == {"dns_failover": 240.0, "service_verification": 360.0}
+    assert data["verdicts"] == {
+        "rto": "pass",
+        "rpo": "pass",
+        "dns_failover": "pass",
+        "service_verification": "warn",
+    }
+    assert data["passed"] is True
+    assert data["started"].startswith("2027-01-15T")
+
+
+def test_summary_md_reads_like_the_plans_metrics_table(tmp_path: Path) -> None:
+    text = write_summary(summary(tmp_path), tmp_path / "d-1")["md"].read_text()
+
+    assert "PASSED" in text
+    assert "| **RTO** | 30 min | 2.50 s | ✅ Pass |" in text
+    assert "| **Service Verification** | 5 min | 6 min | ⚠️ Needs improvement |" in text
+    assert "0 acknowledged write(s) lost of 500, 3 in doubt" in text
+
+
+def test_history_feeds_the_readiness_score(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    append_history(summary(tmp_path), reports)
+    failing = summary(tmp_path, rto=4000)
+    append_history(failing, reports)
+
+    rows = read_history(reports)
+
+    assert [r["passed"] for r in rows] == [True, False]
+    assert rows[1]["rto_s"] == 4000
+    assert readiness(rows) == 0.5
+    assert "❌ Fail" in as_markdown(failing.verdicts)
+
+
+def test_allure_metadata_files_are_valid(tmp_path: Path) -> None:
+    write_allure_metadata(tmp_path, {"target": "lab"})
+    categories = json.loads((tmp_path / "categories.json").read_text())
+
+    assert {c["name"] for c in categories} == {
+        "RTO breach",
+        "RPO breach",
+        "Activation failure",
+        "Harness error",
+    }
+    assert "target=lab" in (tmp_path / "environment.properties").read_text()
+
+
+def test_durations_read_as_people_write_them() -> None:
+    assert [human_duration(x) for x in (1800, 7200, 0.12, 3.456, None)] == [
+        "30 min",
+        "2 h",
+        "120 ms",
+        "3.46 s",
+        "—",
+    ]
