@@ -45,8 +45,25 @@ def _kind(request: pytest.FixtureRequest) -> str:
     return "drill"
 
 
+@pytest.fixture(scope="session")
+def lab_for_session(request: pytest.FixtureRequest, drill_config: DrillConfig) -> Iterator[None]:
+    """A lab this session brought up is taken down when the session ends."""
+    if request.config.getoption("--target") != "lab":
+        yield
+        return
+    from drdrill.lab import Lab
+
+    lab = Lab.from_config(drill_config)
+    was_running = lab.is_running()
+    yield
+    if not was_running:
+        lab.down()
+
+
 @pytest.fixture
-def drill(request: pytest.FixtureRequest, drill_config: DrillConfig) -> Iterator[Drill]:
+def drill(
+    request: pytest.FixtureRequest, drill_config: DrillConfig, lab_for_session: None
+) -> Iterator[Drill]:
     """One drill per scenario; always rolled back, pass, fail or Ctrl-C."""
     the_drill = Drill(
         drill_config,

@@ -78,21 +78,23 @@ class Progress:
             print(f"[{drill}] ↩ putting the platform back (fail back)", flush=True)
 
 
-def _ensure_lab(config: DrillConfig) -> None:
+def _ensure_lab(config: DrillConfig) -> bool:
+    """Bring the lab up unless it runs; True if this call did."""
     from drdrill.lab import Lab
 
     lab = Lab.from_config(config)
-    if not lab.is_running():
-        print("bringing the lab up ...", flush=True)
-        status = lab.up()
-        print(f"lab up in {status.get('up_seconds')} s: edge {status['edge']}", flush=True)
+    if lab.is_running():
+        return False
+    print("bringing the lab up ...", flush=True)
+    status = lab.up()
+    print(f"lab up in {status.get('up_seconds')} s: edge {status['edge']}", flush=True)
+    return True
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.drill_config)
     config.target(args.target)  # unknown target: a clear error before anything runs
-    if args.target == "lab":
-        _ensure_lab(config)
+    started_lab = args.target == "lab" and _ensure_lab(config)
     results = config.reports_dir / "allure-results"
     argv = [
         sys.executable,
@@ -123,6 +125,11 @@ def _run(args: argparse.Namespace) -> int:
         code = subprocess.run(argv, cwd=PROJECT, check=False).returncode
     finally:
         progress.stop()
+        if started_lab and not args.keep_lab:
+            from drdrill.lab import Lab
+
+            Lab.from_config(config).down()
+            print("lab down (it was down before this run; --keep-lab keeps it up)", flush=True)
     _print_outcome(config.reports_dir, started)
     return code
 
@@ -146,4 +153,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--mode", choices=sorted(_MODES), help="only this failure mode (full)")
     parser.add_argument("--dry-run", action="store_true", help="print and audit, change nothing")
     parser.add_argument("--confirm", action="store_true", help="allow mutating a non-lab target")
+    parser.add_argument(
+        "--keep-lab", action="store_true", help="leave the lab up if this run brought it up"
+    )
     parser.set_defaults(func=_run)
