@@ -114,6 +114,9 @@ class MeasurementSettings(_Model):
     probe_timeout: Seconds = Field(1.0, gt=0)
     canary_interval: Seconds = Field(0.05, gt=0)
     stable_for: Seconds = Field(5.0, gt=0)
+    slow_after: Seconds = Field(0.1, gt=0)
+    """A critical-flow sample slower than this counts as failed: a request that only
+    completes when a frozen region thaws was not served by a working platform."""
     error_threshold: float = Field(0.5, gt=0.0, le=1.0)
     """A 100 ms bucket with an error rate above this counts as user-observed outage."""
 

@@ -6,6 +6,9 @@ Definitions (DESIGN.md "Measurements"), with the choices made where it is silent
 - ``t_restored``: the send time of the first critical-flow sample after ``t_fault``
   that opens a window of ``stable_for`` in which every critical-flow sample
   succeeded. The window must be fully observed (a sample at or past its end).
+  A sample counts as succeeded only if it also answered within ``slow_after``
+  (default 100 ms): otherwise a request sent while a region was frozen, that
+  completes when it thaws, would date the restoration up to a timeout early.
 - RTO = ``t_restored − t_fault``, to the probe interval.
 - detection: ``t_fault`` → the first failed critical-flow (or health) sample.
 - confirmation: ``t_fault`` → the first PHASE_START after it (DR activation start).
@@ -50,15 +53,29 @@ class Request:
     ok: bool
 
 
-def _critical(samples: Iterable[Sample]) -> list[Sample]:
-    return sorted((s for s in samples if s.probe == CRITICAL_FLOW), key=lambda s: s.t_ns)
+def _critical(samples: Iterable[Sample], slow_after: float | None = None) -> list[Sample]:
+    """Critical-flow samples in time order; slower than ``slow_after`` counts as failed."""
+    picked = sorted((s for s in samples if s.probe == CRITICAL_FLOW), key=lambda s: s.t_ns)
+    if slow_after is None:
+        return picked
+    return [
+        s
+        if not s.ok or s.latency_s <= slow_after
+        else Sample(s.t_ns, s.probe, False, s.latency_s, "slow")
+        for s in picked
+    ]
 
 
-def find_restored(samples: Iterable[Sample], after_ns: int, stable_for_s: float) -> int | None:
+def find_restored(
+    samples: Iterable[Sample],
+    after_ns: int,
+    stable_for_s: float,
+    slow_after: float | None = None,
+) -> int | None:
     """Start of the first fully observed all-green window of ``stable_for_s`` after ``after_ns``."""
     window_ns = int(stable_for_s * 1e9)
     run_start: int | None = None
-    for sample in _critical(samples):
+    for sample in _critical(samples, slow_after):
         if sample.t_ns < after_ns:
             continue
         if not sample.ok:
@@ -71,12 +88,14 @@ def find_restored(samples: Iterable[Sample], after_ns: int, stable_for_s: float)
     return None
 
 
-def probe_outages(samples: Iterable[Sample]) -> tuple[OutageWindow, ...]:
-    """Runs of failed critical-flow samples."""
+def probe_outages(
+    samples: Iterable[Sample], slow_after: float | None = None
+) -> tuple[OutageWindow, ...]:
+    """Runs of failed (or slow) critical-flow samples."""
     windows: list[OutageWindow] = []
     start: int | None = None
     last_failed = 0
-    for sample in _critical(samples):
+    for sample in _critical(samples, slow_after):
         if not sample.ok:
             start = sample.t_ns if start is None else start
             last_failed = sample.t_ns
@@ -142,7 +161,7 @@ def measure(
     t_restored = None
     detection = confirmation = None
     if t_fault is not None:
-        t_restored = find_restored(samples, t_fault, settings.stable_for)
+        t_restored = find_restored(samples, t_fault, settings.stable_for, settings.slow_after)
         failed = [
             s.t_ns
             for s in samples
@@ -173,7 +192,7 @@ def measure(
         rpo_bounds=bounds,
         ledger=ledger,
         phases=phase_timings(timeline),
-        outages=probe_outages(samples),
+        outages=probe_outages(samples, settings.slow_after),
         user_outages=user_outages(requests, settings.error_threshold),
         error_rate=error_rate,
         samples=len(samples),

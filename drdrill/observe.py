@@ -102,7 +102,12 @@ class Observation:
         """Block until the critical flow has been green for ``stable_for``; t_restored or None."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            found = find_restored(self.samples(CRITICAL_FLOW), after_ns, self.settings.stable_for)
+            found = find_restored(
+                self.samples(CRITICAL_FLOW),
+                after_ns,
+                self.settings.stable_for,
+                self.settings.slow_after,
+            )
             if found is not None:
                 return found
             time.sleep(self.settings.probe_interval)

@@ -62,7 +62,7 @@ def watch(
     return WatchResult(
         settings.probe_interval,
         len(samples),
-        probe_outages(samples),
+        probe_outages(samples, settings.slow_after),
         sum(w.ack_ns is not None for w in writes),
         summary,
     )

@@ -173,3 +173,19 @@ def test_rpo_zero_iff_nothing_lost_and_in_doubt_never_counted_lost(
     assert not set(summary.in_doubt_ids) & set(summary.lost_ids)
     survivors = sum(w.ack_ns is not None and w.id in present for w in ws)
     assert summary.lost + summary.lost_after_fault + survivors == summary.acked
+
+
+def test_a_request_that_only_completes_when_a_frozen_region_thaws_is_not_restoration() -> None:
+    # frozen from 1 s to 2 s: samples sent at 1.6..1.9 s hang until 2 s, then succeed
+    samples = flow(1 * S, 1_600 * MS, 5 * S)
+    samples = [
+        Sample(s.t_ns, s.probe, True, (2 * S - (s.t_ns - T0)) / 1e9 + 0.01)
+        if 1_600 * MS <= s.t_ns - T0 < 2 * S
+        else s
+        for s in samples
+    ]
+
+    assert find_restored(samples, T0 + 1 * S, 1.0) == T0 + 1_600 * MS  # without the rule
+    assert find_restored(samples, T0 + 1 * S, 1.0, slow_after=0.1) == T0 + 2 * S
+    m = measure(fault_at(1 * S), samples, SETTINGS)
+    assert m.rto_s == pytest.approx(1.0)
