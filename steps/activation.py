@@ -8,7 +8,6 @@ from pytest_bdd import when
 
 from drdrill.drill import Drill
 from drdrill.http import call
-from drdrill.report.allure import attach_text
 from drdrill.targets.base import ServiceCheck
 
 
@@ -16,7 +15,6 @@ from drdrill.targets.base import ServiceCheck
 def run_activation(drill: Drill) -> None:
     journal = drill.activate()
     failed = [r["activity"]["name"] for r in journal["run"] if r["status"] != "succeeded"]
-    attach_text(str(drill.report_dir / "journal-dr-activation.json"), "activation journal path")
     assert journal["status"] == "completed" and not failed, (
         f"DR activation failed: status {journal['status']}, failed phases {failed}"
     )
