@@ -1,0 +1,77 @@
+"""A drill interrupted in the middle of the disaster still puts the platform back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from drdrill.config import load_config
+from drdrill.lab import Lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sigterm_after_the_fault_rolls_the_lab_back_to_steady_state() -> None:
+    state = Path(tempfile.mkdtemp(prefix="drdrill-interrupt-", dir="/tmp"))
+    os.chmod(state, 0o755)
+    config_file = state / "drdrill.yaml"
+    config_file.write_text(
+        f"lab: {{base_port: 25700, state_dir: {state / 'lab'}}}\nreports_dir: {state / 'reports'}\n"
+    )
+    lab = Lab.from_config(load_config(config_file))
+    lab.up()
+    try:
+        drill = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                str(ROOT / "tests" / "test_features.py"),
+                "-m",
+                "full",
+                "-k",
+                "power",
+                "--drill-config",
+                str(config_file),
+                "-p",
+                "no:cacheprovider",
+                "-q",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        faulted = False
+        while time.monotonic() < deadline and not faulted:
+            for timeline in (state / "reports").glob("*/timeline.jsonl"):
+                faulted = any(
+                    json.loads(line)["kind"] == "fault_injected"
+                    for line in timeline.read_text().splitlines()
+                )
+            time.sleep(0.05)
+        assert faulted, "the drill never injected the fault"
+        drill.send_signal(signal.SIGTERM)
+        out, _ = drill.communicate(timeout=90)
+
+        assert drill.returncode != 0, out
+        status = lab.status()
+        assert status["running"], out
+        assert status["regions"]["primary"]["failure"] is None
+        assert status["regions"]["primary"]["db"]["role"] == "primary"
+        assert status["regions"]["dr"]["db"]["role"] == "standby"
+        assert lab.verify_services().ok
+        audit = next((state / "reports").glob("*/audit.jsonl")).read_text()
+        assert '"drill_finished"' in audit and '"fail_back"' in audit
+    finally:
+        lab.down()
