@@ -158,7 +158,11 @@ class Lab:
         self._check_region(region)
         return f"postgresql://postgres@127.0.0.1:{self.ports.database(region)}/drdrill"
 
-    def _dsn_from(self, app_region: str, db_region: str) -> str:
+    def app_dsn(self, app_region: str, db_region: str) -> str:
+        if db_region not in REGIONS:  # a restored instance (backup drills)
+            from drdrill.lab.backups import LabBackups
+
+            return LabBackups(self).restored_dsn(db_region)
         """How ``app_region``'s workers reach ``db_region``'s database (via a gateway)."""
         port = (
             self.ports.database(db_region)
@@ -275,7 +279,7 @@ class Lab:
         for region in REGIONS:
             self._spawn_gateway(region)
         for i in range(self.settings.primary_workers):
-            self._spawn_worker("primary", i, self._dsn_from("primary", "primary"))
+            self._spawn_worker("primary", i, self.app_dsn("primary", "primary"))
         self._wait_tcp(self.ports.gateway_database("primary"))
         PgServer.create_standby(
             primary,
@@ -286,7 +290,7 @@ class Lab:
             upstream_port=self.ports.gateway_database("primary"),
         )
         for i in range(self.settings.dr_workers):
-            self._spawn_worker("dr", i, self._dsn_from("dr", "primary"))
+            self._spawn_worker("dr", i, self.app_dsn("dr", "primary"))
         edge_config = {
             "records": [
                 {"name": "shop", "role": "PRIMARY", "region": "primary"},
@@ -323,7 +327,11 @@ class Lab:
         ]
         self._wait_http([*workers, f"{self.edge_url}/_edge/resolve"])
         self._wait_until(lambda: call("GET", f"{self.edge_url}/health").ok, 10, "edge healthy")
+        from drdrill.lab.backups import LabBackups
+
         state["phase"] = "up"
+        self._save(state)
+        LabBackups(self).snapshot("lab-up")  # the base backup point-in-time recovery starts from
         state["up_seconds"] = round(time.monotonic() - started, 3)
         self._save(state)
         return self.status()
@@ -455,7 +463,7 @@ class Lab:
                 self._pg(region).start()
             for i in range(state["workers"][region]):
                 db_region = state["database_of"][region]
-                self._spawn_worker(region, i, self._dsn_from(region, db_region))
+                self._spawn_worker(region, i, self.app_dsn(region, db_region))
             self._wait_http(
                 [
                     f"http://127.0.0.1:{self.ports.worker(region, i)}/health"
@@ -501,7 +509,7 @@ class Lab:
             raise LabError(f"workers must be 1..{MAX_WORKERS}, not {workers}")
         state = self._require_up()
         current = state["workers"][region]
-        dsn = self._dsn_from(region, state["database_of"][region])
+        dsn = self.app_dsn(region, state["database_of"][region])
         for i in range(current, workers):
             self._spawn_worker(region, i, dsn)
         if workers < current:
@@ -533,9 +541,8 @@ class Lab:
     def repoint_applications(self, region: str, database_region: str) -> None:
         """Point ``region``'s workers at ``database_region``'s database (set env + rollout)."""
         self._check_region(region)
-        self._check_region(database_region)
         state = self._require_up()
-        dsn = self._dsn_from(region, database_region)
+        dsn = self.app_dsn(region, database_region)
         urls = [
             f"http://127.0.0.1:{self.ports.worker(region, i)}/_admin/database"
             for i in range(state["workers"][region])

@@ -63,6 +63,15 @@ class RunAs:
         if self.user is not None:
             os.chown(path, self.uid, self.gid)
 
+    def chown_tree(self, root: Path) -> None:
+        """chown ``root`` and everything below it (a copied data dir)."""
+        if self.user is None:
+            return
+        uid, gid = self.uid, self.gid
+        os.chown(root, uid, gid)
+        for path in root.rglob("*"):
+            os.chown(path, uid, gid, follow_symlinks=False)
+
 
 def process_start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (field 22 of /proc/PID/stat), None if gone."""

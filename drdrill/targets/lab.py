@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.lab import Lab
-from drdrill.targets.base import FailureMode, ServiceCheck
+from drdrill.targets.base import FailureMode, RestoredDatabase, ServiceCheck, Snapshot
 
 __all__ = ["LabTarget"]
 
@@ -93,7 +94,7 @@ class LabTarget:
             lambda: self.lab.repoint_applications(region, database_region),
             region=region,
             database_region=database_region,
-            DATABASE_URL=self.lab.db_dsn(database_region),
+            DATABASE_URL=self.lab.app_dsn(region, database_region),
         )
 
     def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
@@ -106,6 +107,60 @@ class LabTarget:
         """The standby's replay delay, None when no standby streams."""
         lag = self.lab.status()["replication"]["lag_s"]
         return None if lag is None else float(lag)
+
+    # -- backups (drdrill.targets.base.BackupTarget) ---------------------------
+
+    def _backups(self) -> Any:
+        from drdrill.lab.backups import LabBackups
+
+        return LabBackups(self.lab)
+
+    def snapshot(self, name: str, region: str = "primary") -> Snapshot:
+        result: Snapshot = self._act(
+            "snapshot", lambda: self._backups().snapshot(name, region), name=name, region=region
+        )
+        return result
+
+    def list_snapshots(self, region: str = "primary") -> list[Snapshot]:
+        result: list[Snapshot] = self._backups().list_snapshots(region)
+        return result
+
+    def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
+        result: Snapshot = self._act(
+            "copy_snapshot",
+            lambda: self._backups().copy_snapshot(name, to_region),
+            name=name,
+            to_region=to_region,
+        )
+        return result
+
+    def restore_snapshot(
+        self, name: str, instance: str, region: str = "primary"
+    ) -> RestoredDatabase:
+        result: RestoredDatabase = self._act(
+            "restore_snapshot",
+            lambda: self._backups().restore_snapshot(name, instance, region),
+            name=name,
+            instance=instance,
+            region=region,
+        )
+        return result
+
+    def restore_to_point_in_time(
+        self, when: datetime, instance: str, region: str = "primary"
+    ) -> RestoredDatabase:
+        result: RestoredDatabase = self._act(
+            "restore_to_point_in_time",
+            lambda: self._backups().restore_to_point_in_time(when, instance, region),
+            when=when.isoformat(),
+            instance=instance,
+            region=region,
+        )
+        return result
+
+    def destroy_primary_data(self) -> None:
+        """Ransomware on the lab: primary database, WAL archive and local backups destroyed."""
+        self._act("destroy_primary_data", lambda: self._backups().destroy_primary_data())
 
     def fail_back(self) -> None:
         """Steady state again: the lab is re-created (primary serving, dr warm standby)."""
