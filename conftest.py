@@ -20,6 +20,7 @@ pytest_plugins = [
     "steps.disaster",
     "steps.activation",
     "steps.verification",
+    "steps.backup",
 ]
 
 ROOT = Path(__file__).resolve().parent

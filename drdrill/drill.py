@@ -34,7 +34,15 @@ from drdrill.report.chart import draw_timeline
 from drdrill.report.summary import DrillSummary, append_history, write_summary
 from drdrill.results import Measurements
 from drdrill.targets import open_target
-from drdrill.timeline import FAULT_INJECTED, NOTE, PHASE_END, PHASE_START, ROLLBACK, Timeline
+from drdrill.timeline import (
+    FAULT_INJECTED,
+    NOTE,
+    PHASE_END,
+    PHASE_START,
+    RESTORED,
+    ROLLBACK,
+    Timeline,
+)
 from drdrill.verdict import judge
 
 __all__ = ["EXPERIMENTS", "Drill"]
@@ -169,11 +177,13 @@ class Drill:
             self.timeline.record(PHASE_END, name, ok=ok)
 
     def wait_restored(self, timeout_s: float = 120.0) -> int | None:
-        """Block until the critical flow is stable again after the fault; t_restored."""
+        """Block until the critical flow is stable again after the fault (or after the
+        recovery declared itself done, for data disasters); t_restored."""
         fault = self.timeline.first(FAULT_INJECTED)
         if self.observation is None or fault is None:
             return None
-        return self.observation.wait_restored(fault.t_ns, timeout_s)
+        declared = [e.t_ns for e in self.timeline.events(RESTORED) if e.t_ns >= fault.t_ns]
+        return self.observation.wait_restored(max([fault.t_ns, *declared]), timeout_s)
 
     # -- afterwards ----------------------------------------------------------
 

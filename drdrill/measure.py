@@ -9,6 +9,9 @@ Definitions (DESIGN.md "Measurements"), with the choices made where it is silent
   A sample counts as succeeded only if it also answered within ``slow_after``
   (default 100 ms): otherwise a request sent while a region was frozen, that
   completes when it thaws, would date the restoration up to a timeout early.
+  When the drill records a RESTORED event after the fault (a data-corruption or
+  ransomware recovery, where the flows may "work" on bad data all along), the
+  window is looked for from that event on.
 - RTO = ``t_restored − t_fault``, to the probe interval.
 - detection: ``t_fault`` → the first failed critical-flow (or health) sample.
 - confirmation: ``t_fault`` → the first PHASE_START after it (DR activation start).
@@ -30,7 +33,7 @@ from drdrill.config import MeasurementSettings
 from drdrill.ledger import Reconciliation, rpo
 from drdrill.probes import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
-from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline
+from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, RESTORED, Timeline
 
 __all__ = [
     "BUCKET_NS",
@@ -161,7 +164,13 @@ def measure(
     t_restored = None
     detection = confirmation = None
     if t_fault is not None:
-        t_restored = find_restored(samples, t_fault, settings.stable_for, settings.slow_after)
+        declared = [e.t_ns for e in timeline.events(RESTORED) if e.t_ns >= t_fault]
+        t_restored = find_restored(
+            samples,
+            min(declared) if declared else t_fault,
+            settings.stable_for,
+            settings.slow_after,
+        )
         failed = [
             s.t_ns
             for s in samples

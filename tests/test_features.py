@@ -2,4 +2,4 @@
 
 from pytest_bdd import scenarios
 
-scenarios("region_failure.feature", "partial.feature")
+scenarios("region_failure.feature", "partial.feature", "backup_restore.feature")

@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         "--no-header",
     ]
     if args.drill_config:
-        argv += ["--drill-config", str(Path(args.drill_config).resolve())]
+        argv += [f"--drill-config={Path(args.drill_config).resolve()}"]
     if args.mode:
         argv += ["-k", _MODES[args.mode]]
     argv += ["--dry-run"] if args.dry_run else []

@@ -18,6 +18,7 @@ __all__ = [
     "BackupTarget",
     "CheckResult",
     "FailureMode",
+    "ObjectStoreTarget",
     "ObjectVersion",
     "RestoredDatabase",
     "ServiceCheck",
@@ -164,6 +165,11 @@ class BackupTarget(Protocol):
     ) -> RestoredDatabase:
         """Restore the region's database as of ``when`` into a new instance."""
         ...
+
+
+@runtime_checkable
+class ObjectStoreTarget(Protocol):
+    """A target with versioned object storage (S3) whose versions a drill can restore."""
 
     def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
         """Every version (and delete marker) of the objects under ``prefix``."""

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.lab import Lab
-from drdrill.targets.base import FailureMode, RestoredDatabase, ServiceCheck, Snapshot
+from drdrill.targets.base import REGIONS, FailureMode, RestoredDatabase, ServiceCheck, Snapshot
 
 __all__ = ["LabTarget"]
 
@@ -101,7 +101,10 @@ class LabTarget:
         return self.lab.verify_services(region, timeout_s)
 
     def database_dsn(self, region: str) -> str:
-        return self.lab.db_dsn(region)
+        """The region's database, or a restored instance's (backup drills)."""
+        return (
+            self.lab.db_dsn(region) if region in REGIONS else self._backups().restored_dsn(region)
+        )
 
     def replication_lag_s(self) -> float | None:
         """The standby's replay delay, None when no standby streams."""

@@ -1,0 +1,178 @@
+"""Steps of the backup drills: snapshots, restores, and the data disasters they repair.
+
+They speak the target protocol (snapshot, copy, restore, repoint), so the same
+feature runs wherever a target implements ``drdrill.targets.base.BackupTarget``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from drdrill.drill import Drill
+from drdrill.http import call
+from drdrill.integrity import Census, census, compare
+from drdrill.report.metrics_table import human_duration
+from drdrill.targets.base import BackupTarget, RestoredDatabase
+from drdrill.timeline import FAULT_INJECTED, NOTE, RESTORED
+
+
+def backups(drill: Drill) -> BackupTarget:
+    if not isinstance(drill.target, BackupTarget):
+        pytest.skip(f"target {drill.target_name} cannot restore backups")
+    return drill.target
+
+
+@given(parsers.parse("{count:d} orders have been placed"))
+def orders_placed(drill: Drill, count: int) -> None:
+    for i in range(count):
+        reply = call(
+            "POST",
+            f"{drill.target.endpoint()}/orders",
+            {"id": f"{drill.drill_id}-{time.time_ns()}-{i}"},
+        )
+        assert reply.status == 201, reply
+
+
+@given(
+    parsers.parse('a snapshot "{name}" is taken and the order census recorded'),
+    target_fixture="recorded",
+)
+def snapshot_taken(drill: Drill, name: str) -> Census:
+    recorded = census(drill.target.database_dsn("primary"))
+    backups(drill).snapshot(name)
+    return recorded
+
+
+@given("the order census is recorded at a point in time", target_fixture="recorded")
+def census_at_point(drill: Drill) -> Census:
+    time.sleep(0.05)
+    point = datetime.now(UTC)
+    recorded = census(drill.target.database_dsn("primary"), point)
+    time.sleep(0.05)
+    return recorded
+
+
+@given(parsers.parse('the snapshot "{name}" is copied to the DR region'))
+def snapshot_copied(drill: Drill, name: str) -> None:
+    backups(drill).copy_snapshot(name, "dr")
+
+
+@when(
+    parsers.parse('the latest snapshot is restored into the scratch instance "{instance}"'),
+    target_fixture="restored",
+)
+def restore_latest(drill: Drill, instance: str) -> list[RestoredDatabase]:
+    latest = backups(drill).list_snapshots("primary")[-1]
+    return [backups(drill).restore_snapshot(latest.name, instance)]
+
+
+@when(
+    parsers.parse('the database is restored to that point in time into "{instance}"'),
+    target_fixture="restored",
+)
+def restore_pitr(drill: Drill, recorded: Census, instance: str) -> list[RestoredDatabase]:
+    assert recorded.as_of is not None
+    return [backups(drill).restore_to_point_in_time(recorded.as_of, instance)]
+
+
+@when(
+    parsers.parse('the snapshot "{name}" is restored from the {region} region into "{instance}"'),
+    target_fixture="restored",
+)
+def restore_snapshot(
+    drill: Drill, name: str, region: str, instance: str, request: pytest.FixtureRequest
+) -> list[RestoredDatabase]:
+    earlier: list[RestoredDatabase] = (
+        request.getfixturevalue("restored") if "restored" in request.fixturenames else []
+    )
+    return [*earlier, backups(drill).restore_snapshot(name, instance, region)]
+
+
+@then(parsers.parse("the restored database matches the census recorded at {moment}"))
+@then(parsers.parse("every restored database matches the census recorded at {moment}"))
+def restored_matches(restored: list[RestoredDatabase], recorded: Census, moment: str) -> None:
+    assert restored
+    for database in restored:
+        problems = compare(recorded, census(database.dsn))
+        assert not problems, f"restore {database.instance} does not match: {problems}"
+
+
+@then(parsers.parse('the restore finishes within the RTO of the "{scenario}" scenario'))
+def restore_within_rto(drill: Drill, restored: list[RestoredDatabase], scenario: str) -> None:
+    target = drill.config.objective_for(scenario).rto
+    took = max(r.restore_duration_s for r in restored)
+    assert took <= target, (
+        f"RTO breach: restore took {human_duration(took)} > {human_duration(target)}"
+    )
+
+
+# -- data disasters -------------------------------------------------------------
+
+
+@when("a bad change deletes and rewrites orders", target_fixture="before_bad_change")
+def bad_change(drill: Drill) -> Census:
+    drill.scenario = "data_corruption"
+    time.sleep(1.0)  # writes on record before the bad change
+    good = census(drill.target.database_dsn("primary"), datetime.now(UTC))
+    with psycopg.connect(drill.target.database_dsn("primary"), autocommit=True) as conn:
+        conn.execute("DELETE FROM orders WHERE client = 'canary' AND seq % 3 = 0")
+        conn.execute("UPDATE orders SET quantity = 0, total_cents = 0 WHERE client = 'locust'")
+    drill.timeline.record(FAULT_INJECTED, "primary", mode="data-corruption")
+    return good
+
+
+@when("the corruption is detected by the order census")
+def corruption_detected(drill: Drill, before_bad_change: Census) -> None:
+    now = census(drill.target.database_dsn("primary"), before_bad_change.as_of)
+    problems = compare(before_bad_change, now)
+    assert problems, "the bad change left the recorded orders intact: nothing to repair"
+    drill.timeline.record(NOTE, "corruption_detected", problems=problems)
+
+
+@when("the database is restored to just before the bad change and the applications use it")
+def repair_corruption(drill: Drill, before_bad_change: Census) -> None:
+    target = backups(drill)
+    assert before_bad_change.as_of is not None
+    with drill.phase("database_promotion"):
+        restored = target.restore_to_point_in_time(before_bad_change.as_of, "before-corruption")
+    problems = compare(before_bad_change, census(restored.dsn, before_bad_change.as_of))
+    assert not problems, f"the point-in-time restore does not hold the good data: {problems}"
+    with drill.phase("repoint_applications"):
+        drill.target.repoint_applications("primary", restored.instance)
+        drill.target.repoint_applications("dr", restored.instance)
+    drill.serving_region = restored.instance
+    drill.timeline.record(RESTORED, restored.instance)
+
+
+@when("ransomware destroys the primary database and its local backups")
+def ransomware(drill: Drill) -> None:
+    drill.scenario = "ransomware"
+    destroy = getattr(drill.target, "destroy_primary_data", None)
+    if destroy is None:
+        pytest.skip(f"target {drill.target_name} cannot simulate ransomware")
+    destroy()
+    drill.timeline.record(FAULT_INJECTED, "primary", mode="ransomware")
+
+
+@when(
+    parsers.parse(
+        'the isolated cross-region copy "{name}" is restored and the DR region serves from it'
+    )
+)
+def recover_from_copy(drill: Drill, name: str) -> None:
+    target = backups(drill)
+    with drill.phase("database_promotion"):
+        restored = target.restore_snapshot(name, "from-isolated-copy", "dr")
+    with drill.phase("repoint_applications"):
+        drill.target.repoint_applications("dr", restored.instance)
+    with drill.phase("dns_failover"):
+        drill.target.fail_over_dns("dr")
+    with drill.phase("scale_dr"):
+        drill.target.scale_region("dr", drill.config.lab.dr_scaled_workers)
+    drill.serving_region = restored.instance
+    drill.timeline.record(RESTORED, restored.instance)
