@@ -88,6 +88,8 @@ class PhaseTargets(_Model):
     database_promotion: Seconds = 600.0
     repoint_applications: Seconds = 300.0
     service_verification: Seconds = 300.0
+    database_restore: Seconds = 3600.0
+    """Restoring a backup (the plan's monthly Backup Restoration is a 1 hour exercise)."""
     warn_margin: float = Field(0.2, ge=0.0, le=10.0)
     """Over a target by at most this fraction is a warning, like the plan's ⚠️."""
 

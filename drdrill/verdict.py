@@ -9,7 +9,7 @@ fail beyond. A figure that could not be measured (never restored) fails.
 from __future__ import annotations
 
 from drdrill.config import DrillConfig
-from drdrill.phases import ACTIVATION_PHASES
+from drdrill.phases import ALL_PHASES
 from drdrill.results import Measurements, Status, Verdict, Verdicts
 
 __all__ = ["judge", "judge_phase"]
@@ -67,7 +67,7 @@ def _objective_verdicts(
 def _phase_verdicts(measurements: Measurements, config: DrillConfig) -> list[Verdict]:
     items: list[Verdict] = []
     durations = {p.name: p for p in measurements.phases}
-    for phase in ACTIVATION_PHASES:
+    for phase in ALL_PHASES:
         timing = durations.get(phase.name)
         if timing is None:
             continue

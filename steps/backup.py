@@ -116,7 +116,7 @@ def restore_within_rto(drill: Drill, restored: list[RestoredDatabase], scenario:
 
 @when("a bad change deletes and rewrites orders", target_fixture="before_bad_change")
 def bad_change(drill: Drill) -> Census:
-    drill.scenario = "data_corruption"
+    drill.scenario, drill.failure_mode = "data_corruption", "data-corruption"
     time.sleep(1.0)  # writes on record before the bad change
     good = census(drill.target.database_dsn("primary"), datetime.now(UTC))
     with psycopg.connect(drill.target.database_dsn("primary"), autocommit=True) as conn:
@@ -138,7 +138,7 @@ def corruption_detected(drill: Drill, before_bad_change: Census) -> None:
 def repair_corruption(drill: Drill, before_bad_change: Census) -> None:
     target = backups(drill)
     assert before_bad_change.as_of is not None
-    with drill.phase("database_promotion"):
+    with drill.phase("database_restore"):
         restored = target.restore_to_point_in_time(before_bad_change.as_of, "before-corruption")
     problems = compare(before_bad_change, census(restored.dsn, before_bad_change.as_of))
     assert not problems, f"the point-in-time restore does not hold the good data: {problems}"
@@ -151,7 +151,7 @@ def repair_corruption(drill: Drill, before_bad_change: Census) -> None:
 
 @when("ransomware destroys the primary database and its local backups")
 def ransomware(drill: Drill) -> None:
-    drill.scenario = "ransomware"
+    drill.scenario, drill.failure_mode = "ransomware", "ransomware"
     destroy = getattr(drill.target, "destroy_primary_data", None)
     if destroy is None:
         pytest.skip(f"target {drill.target_name} cannot simulate ransomware")
@@ -166,7 +166,7 @@ def ransomware(drill: Drill) -> None:
 )
 def recover_from_copy(drill: Drill, name: str) -> None:
     target = backups(drill)
-    with drill.phase("database_promotion"):
+    with drill.phase("database_restore"):
         restored = target.restore_snapshot(name, "from-isolated-copy", "dr")
     with drill.phase("repoint_applications"):
         drill.target.repoint_applications("dr", restored.instance)
