@@ -30,7 +30,8 @@ from drdrill.http import call
 from drdrill.lab.postgres import PgInstall, PgServer, ReplicationState, cleanup_stale, run_as_for
 from drdrill.lab.processes import RunAs, kill_marked, kill_recorded, recorded, spawn
 from drdrill.lab.schema import SCHEMA, seed_sql
-from drdrill.targets.base import FAILURE_MODES, REGIONS, CheckResult, ServiceCheck
+from drdrill.targets.base import FAILURE_MODES, REGIONS, ServiceCheck
+from drdrill.verify import verify_http
 
 __all__ = ["MAX_WORKERS", "Lab", "Ports"]
 
@@ -567,22 +568,7 @@ class Lab:
             if region is None
             else f"http://127.0.0.1:{self.ports.gateway_worker(region, 0)}"
         )
-        order_id = f"verify-{time.time_ns()}"
-        steps: list[tuple[str, str, str, Any, set[int]]] = [
-            ("health", "GET", "/health?require=writable", None, {200}),
-            ("place order", "POST", "/orders", {"id": order_id, "client": "verify"}, {200, 201}),
-            ("read order back", "GET", f"/orders/{order_id}", None, {200}),
-            ("browse catalogue", "GET", "/products", None, {200}),
-        ]
-        checks: list[CheckResult] = []
-        for name, method, path, body, good in steps:
-            reply = call(method, base + path, body, timeout=timeout_s)
-            ok = reply.status in good
-            detail = f"{reply.status} {reply.error}".strip() if not ok else str(reply.status)
-            checks.append(CheckResult(name, ok, reply.latency_s, detail))
-            if not ok:
-                break
-        return ServiceCheck(region, tuple(checks))
+        return verify_http(base, region, timeout_s)
 
     @staticmethod
     def _wait_tcp(port: int, timeout: float = 10.0) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drdrill.errors import SafetyError, TargetError
+from drdrill.errors import SafetyError
 
 if TYPE_CHECKING:
     from drdrill.audit import AuditTrail
@@ -40,7 +40,8 @@ def open_target(
             f"target {name!r} is not the lab: pass --confirm to drill it, "
             "or --dry-run to see what would be done"
         )
-    raise TargetError(
-        f"target {name!r} is of kind 'aws', which this version of drdrill cannot drive yet; "
-        "use --target lab"
+    from drdrill.targets.aws.target import AwsTarget
+
+    return AwsTarget.from_profile(
+        profile, config, name=name, confirm=confirm, dry_run=dry_run, audit=audit
     )
