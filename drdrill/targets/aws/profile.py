@@ -46,6 +46,9 @@ class AwsRegion(_Model):
     reader_dsn: str | None = None
     """A read-only DSN the harness may use to check the write ledger (optional)."""
     s3_bucket: str | None = None
+    endpoint: str | None = None
+    """The region's own entry point (its load balancer), for region-level checks
+    (phase 1 confirms the failed region is down through it); default: the global one."""
 
 
 class DnsSettings(_Model):

@@ -320,7 +320,11 @@ class AwsTarget:
             self._wait_deployments(side)
 
     def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
-        return verify_http(self.profile.global_endpoint.rstrip("/"), region, timeout_s)
+        """Health and critical flows through the global endpoint, or a region's own."""
+        base = self.profile.global_endpoint
+        if region is not None:
+            base = self._region(region).endpoint or base
+        return verify_http(base.rstrip("/"), region, timeout_s)
 
     def database_dsn(self, region: str) -> str:
         dsn = self._region(region).reader_dsn
