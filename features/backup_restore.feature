@@ -47,3 +47,11 @@ Feature: Backup restoration (monthly), data corruption and ransomware
     And the isolated cross-region copy "nightly" is restored and the DR region serves from it
     Then the service is restored within the RTO of the "ransomware" scenario
     And acknowledged writes lost stay within the RPO of the "ransomware" scenario
+
+  Scenario: Order documents are recovered from earlier versions and from the DR bucket
+    Given the platform is in its steady state
+    And 10 order documents are stored and replicated to the DR region
+    When a bad deploy overwrites 5 order documents and deletes 5
+    Then every overwritten document is restored from its earlier version
+    And every deleted document is restored from the DR bucket's copy
+    And every order document reads as it was recorded

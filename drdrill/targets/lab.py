@@ -10,7 +10,14 @@ from typing import Any, TypeVar
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.lab import Lab
-from drdrill.targets.base import REGIONS, FailureMode, RestoredDatabase, ServiceCheck, Snapshot
+from drdrill.targets.base import (
+    REGIONS,
+    FailureMode,
+    ObjectVersion,
+    RestoredDatabase,
+    ServiceCheck,
+    Snapshot,
+)
 
 __all__ = ["LabTarget"]
 
@@ -160,6 +167,50 @@ class LabTarget:
             region=region,
         )
         return result
+
+    # -- object versions (drdrill.targets.base.ObjectStoreTarget) --------------
+
+    def _objects(self) -> Any:
+        from drdrill.lab.objects import ObjectStore
+
+        store = ObjectStore(self.lab)
+        store.ensure_up()
+        return store
+
+    def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
+        s3 = self._objects().client()
+        raw = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
+        found = [
+            ObjectVersion(
+                bucket,
+                v["Key"],
+                v["VersionId"],
+                v["LastModified"],
+                v["IsLatest"],
+                False,
+                v.get("Size", 0),
+                v.get("ETag", ""),
+            )
+            for v in raw.get("Versions", [])
+        ] + [
+            ObjectVersion(bucket, m["Key"], m["VersionId"], m["LastModified"], m["IsLatest"], True)
+            for m in raw.get("DeleteMarkers", [])
+        ]
+        return sorted(found, key=lambda v: (v.key, v.last_modified))
+
+    def restore_object_version(
+        self, bucket: str, key: str, version_id: str, source_bucket: str | None = None
+    ) -> None:
+        """Make ``version_id`` (of ``source_bucket``, default ``bucket``) current again."""
+        s3 = self._objects().client()
+        source = {"Bucket": source_bucket or bucket, "Key": key, "VersionId": version_id}
+        self._act(
+            "restore_object_version",
+            lambda: s3.copy_object(Bucket=bucket, Key=key, CopySource=source),
+            bucket=bucket,
+            key=key,
+            source=source,
+        )
 
     def destroy_primary_data(self) -> None:
         """Ransomware on the lab: primary database, WAL archive and local backups destroyed."""

@@ -1,0 +1,116 @@
+"""The lab's object store: versioned buckets in both regions, replicated by the lab.
+
+An S3-compatible server (moto in server mode, as its own process) holds
+``orders-primary`` and ``orders-dr``, both versioned. moto stores a replication
+configuration but does not replicate (FACTS.md), so the lab runs its own
+replicator process, which copies every new version (and delete marker) from the
+primary bucket to the DR bucket once it is ``object_replication_delay`` old —
+the plan's S3 Cross-Region Replication with its replication time.
+
+Started on first use (``ObjectStore.ensure_up``); ``lab down`` ends it with the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from drdrill.errors import LabError
+from drdrill.lab.lab import Lab
+from drdrill.lab.processes import recorded, spawn
+
+__all__ = ["BUCKETS", "ObjectStore"]
+
+BUCKETS = {"primary": "orders-primary", "dr": "orders-dr"}
+
+
+class ObjectStore:
+    """The object store of one running lab."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.port = lab.ports.base + 9
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def client(self, region: str = "primary") -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            region_name="us-east-1" if region == "primary" else "us-west-2",
+            endpoint_url=self.url,
+            aws_access_key_id="lab",
+            aws_secret_access_key="lab",
+        )
+
+    def ensure_up(self) -> None:
+        """Start the store and the replicator unless they run; create the buckets."""
+        self.lab._require_up()
+        live = recorded(self.lab.pid_dir)
+        if "objects" not in live:
+            spawn(
+                "objects",
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                pid_dir=self.lab.pid_dir,
+                log_path=self.lab.log_dir / "objects.log",
+                marker=str(self.lab.dir),
+            )
+            self.lab._wait_tcp(self.port, timeout=30)
+            s3 = self.client()
+            for region, bucket in BUCKETS.items():
+                if region == "primary":
+                    s3.create_bucket(Bucket=bucket)
+                else:
+                    s3.create_bucket(
+                        Bucket=bucket,
+                        CreateBucketConfiguration={"LocationConstraint": "us-west-2"},
+                    )
+                s3.put_bucket_versioning(
+                    Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+                )
+        if "replicator" not in live:
+            spawn(
+                "replicator",
+                [
+                    sys.executable,
+                    "-m",
+                    "drdrill.lab.replicator",
+                    "--endpoint",
+                    self.url,
+                    "--source",
+                    BUCKETS["primary"],
+                    "--target",
+                    BUCKETS["dr"],
+                    "--delay",
+                    str(self.lab.settings.object_replication_delay),
+                ],
+                pid_dir=self.lab.pid_dir,
+                log_path=self.lab.log_dir / "replicator.log",
+                marker=str(self.lab.dir),
+            )
+
+    def put(self, key: str, body: bytes, region: str = "primary") -> str:
+        """Store an object; its version id."""
+        return str(
+            self.client(region).put_object(Bucket=BUCKETS[region], Key=key, Body=body)["VersionId"]
+        )
+
+    def get(self, key: str, region: str = "primary") -> bytes | None:
+        """The current body of ``key`` (None when deleted or absent)."""
+        s3 = self.client(region)
+        try:
+            body: bytes = s3.get_object(Bucket=BUCKETS[region], Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+        return body
+
+    def wait_replicated(self, keys: list[str], timeout_s: float = 30.0) -> float:
+        """Block until every key's current primary body is in the DR bucket; seconds waited."""
+        started = time.monotonic()
+        while True:
+            if all(self.get(k, "dr") == self.get(k, "primary") for k in keys):
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout_s:
+                raise LabError(f"objects not replicated to the DR bucket within {timeout_s}s")
+            time.sleep(0.1)
