@@ -7,13 +7,12 @@ Writes are sent on a fixed clock from a thread pool, like the probes.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from drdrill.clock import ticks
 from drdrill.http import call
 from drdrill.ledger import Ledger, Write
 from drdrill.timeline import now_ns
@@ -50,13 +49,7 @@ class CanaryWriter:
         self._pool.shutdown(wait=True)
 
     def _run(self) -> None:
-        start = time.monotonic()
-        for seq in itertools.count():
-            delay = start + seq * self.interval - time.monotonic()
-            if delay < -self.interval:
-                continue
-            if self._stop.wait(max(0.0, delay)):
-                return
+        for seq in ticks(self.interval, self._stop):
             self._pool.submit(self._write, seq)
 
     def _write(self, seq: int) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from drdrill.clock import ticks
 from drdrill.http import call
 from drdrill.timeline import now_ns
 
@@ -154,14 +155,7 @@ class Sampler:
             return sorted(self._samples, key=lambda s: s.t_ns)
 
     def _run(self) -> None:
-        start = time.monotonic()
-        for tick in itertools.count():
-            at = start + tick * self.interval
-            delay = at - time.monotonic()
-            if delay < -self.interval:
-                continue  # the machine stalled: skip missed ticks rather than burst
-            if self._stop.wait(max(0.0, delay)):
-                return
+        for _ in ticks(self.interval, self._stop):
             self._pool.submit(self._probe, now_ns())
 
     def _probe(self, sent_ns: int) -> None:

@@ -6,7 +6,9 @@ last. A failure raises ``ActivityFailed`` so the experiment records it.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
@@ -29,6 +31,15 @@ __all__ = [
 ]
 
 
+@contextlib.contextmanager
+def _as_activity_failure() -> Iterator[None]:
+    """A drdrill error inside an activity is that activity's failure in the journal."""
+    try:
+        yield
+    except DrillError as exc:
+        raise ActivityFailed(str(exc)) from exc
+
+
 def fail_region(
     region: str = "primary",
     mode: str = "power-off",
@@ -41,10 +52,8 @@ def fail_region(
     if mode not in FAILURE_MODES:
         raise ActivityFailed(f"mode {mode!r}: expected one of {', '.join(FAILURE_MODES)}")
     ctx = context_from(configuration)
-    try:
+    with _as_activity_failure():
         ctx.target.fail_region(region, mode)
-    except DrillError as exc:
-        raise ActivityFailed(str(exc)) from exc
     t_fault = ctx.timeline.record(FAULT_INJECTED, region, mode=mode).t_ns if ctx.timeline else None
     return {"region": region, "mode": mode, "t_fault_ns": t_fault}
 
@@ -54,10 +63,8 @@ def restore_region(
 ) -> None:
     """Undo a region failure (the rollback of the region-failure experiment)."""
     ctx = context_from(configuration)
-    try:
+    with _as_activity_failure():
         ctx.target.restore_region(region)
-    except DrillError as exc:
-        raise ActivityFailed(str(exc)) from exc
 
 
 def confirm_region_down(
@@ -92,10 +99,8 @@ def fail_over_dns(
 ) -> None:
     """Phase 2: point the global record at ``to_region`` (failover-to-dr.json UPSERT)."""
     ctx = context_from(configuration)
-    try:
+    with _as_activity_failure():
         ctx.target.fail_over_dns(to_region)
-    except DrillError as exc:
-        raise ActivityFailed(str(exc)) from exc
 
 
 def scale_region(
@@ -107,10 +112,8 @@ def scale_region(
     """Phase 3: scale the region's application tier (0: the lab's dr_scaled_workers)."""
     ctx = context_from(configuration)
     count = replicas or ctx.config.lab.dr_scaled_workers
-    try:
+    with _as_activity_failure():
         ctx.target.scale_region(region, count)
-    except DrillError as exc:
-        raise ActivityFailed(str(exc)) from exc
 
 
 def promote_database(
@@ -118,10 +121,8 @@ def promote_database(
 ) -> None:
     """Phase 4: promote the region's read replica to a writable primary."""
     ctx = context_from(configuration)
-    try:
+    with _as_activity_failure():
         ctx.target.promote_database(region)
-    except DrillError as exc:
-        raise ActivityFailed(str(exc)) from exc
 
 
 def repoint_applications(
@@ -132,10 +133,8 @@ def repoint_applications(
 ) -> None:
     """Phase 5: set the applications' DATABASE_URL to the promoted database and roll out."""
     ctx = context_from(configuration)
-    try:
+    with _as_activity_failure():
         ctx.target.repoint_applications(region, database_region)
-    except DrillError as exc:
-        raise ActivityFailed(str(exc)) from exc
 
 
 def verify_services(

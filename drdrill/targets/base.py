@@ -8,9 +8,10 @@ own (lab processes, AWS regions). Every method blocks until the action is done
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "FAILURE_MODES",
@@ -24,6 +25,7 @@ __all__ = [
     "ServiceCheck",
     "Snapshot",
     "Target",
+    "object_versions",
 ]
 
 FailureMode = Literal["power-off", "blackhole", "partition"]
@@ -89,6 +91,28 @@ class ObjectVersion:
     is_delete_marker: bool = False
     size: int = 0
     etag: str = field(default="")
+
+
+def object_versions(bucket: str, listing: Mapping[str, Any]) -> list[ObjectVersion]:
+    """Versions and delete markers of an S3 ``list_object_versions`` answer, by key and age."""
+    found = [
+        ObjectVersion(
+            bucket,
+            v["Key"],
+            v["VersionId"],
+            v["LastModified"],
+            v["IsLatest"],
+            False,
+            v.get("Size", 0),
+            v.get("ETag", ""),
+        )
+        for v in listing.get("Versions", [])
+    ]
+    found += [
+        ObjectVersion(bucket, m["Key"], m["VersionId"], m["LastModified"], m["IsLatest"], True)
+        for m in listing.get("DeleteMarkers", [])
+    ]
+    return sorted(found, key=lambda v: (v.key, v.last_modified))
 
 
 @runtime_checkable

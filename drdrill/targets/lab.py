@@ -17,6 +17,7 @@ from drdrill.targets.base import (
     RestoredDatabase,
     ServiceCheck,
     Snapshot,
+    object_versions,
 )
 
 __all__ = ["LabTarget"]
@@ -179,24 +180,7 @@ class LabTarget:
 
     def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
         s3 = self._objects().client()
-        raw = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
-        found = [
-            ObjectVersion(
-                bucket,
-                v["Key"],
-                v["VersionId"],
-                v["LastModified"],
-                v["IsLatest"],
-                False,
-                v.get("Size", 0),
-                v.get("ETag", ""),
-            )
-            for v in raw.get("Versions", [])
-        ] + [
-            ObjectVersion(bucket, m["Key"], m["VersionId"], m["LastModified"], m["IsLatest"], True)
-            for m in raw.get("DeleteMarkers", [])
-        ]
-        return sorted(found, key=lambda v: (v.key, v.last_modified))
+        return object_versions(bucket, s3.list_object_versions(Bucket=bucket, Prefix=prefix))
 
     def restore_object_version(
         self, bucket: str, key: str, version_id: str, source_bucket: str | None = None

@@ -27,6 +27,7 @@ from drdrill.targets.base import (
     RestoredDatabase,
     ServiceCheck,
     Snapshot,
+    object_versions,
 )
 from drdrill.verify import verify_http
 
@@ -481,24 +482,7 @@ class AwsTarget:
             bucket,
             lambda: s3.list_object_versions(Bucket=bucket, Prefix=prefix),
         )
-        versions = [
-            ObjectVersion(
-                bucket,
-                v["Key"],
-                v["VersionId"],
-                v["LastModified"],
-                v["IsLatest"],
-                False,
-                v.get("Size", 0),
-                v.get("ETag", ""),
-            )
-            for v in raw.get("Versions", [])
-        ]
-        markers = [
-            ObjectVersion(bucket, m["Key"], m["VersionId"], m["LastModified"], m["IsLatest"], True)
-            for m in raw.get("DeleteMarkers", [])
-        ]
-        return sorted(versions + markers, key=lambda v: (v.key, v.last_modified))
+        return object_versions(bucket, raw)
 
     def restore_object_version(self, bucket: str, key: str, version_id: str) -> None:
         """Copy ``version_id`` over the current version (``s3api copy-object``)."""
