@@ -120,7 +120,10 @@ def restore_within_rto(drill: Drill, restored: list[RestoredDatabase], scenario:
 def bad_change(drill: Drill) -> Census:
     drill.scenario, drill.failure_mode = "data_corruption", "data-corruption"
     time.sleep(1.0)  # writes on record before the bad change
-    good = census(drill.target.database_dsn("primary"), datetime.now(UTC))
+    point = datetime.now(UTC)
+    # a commit stamped before ``point`` can become visible a moment later: let them land
+    time.sleep(0.3)
+    good = census(drill.target.database_dsn("primary"), point)
     with psycopg.connect(drill.target.database_dsn("primary"), autocommit=True) as conn:
         conn.execute("DELETE FROM orders WHERE client = 'canary' AND seq % 3 = 0")
         conn.execute("UPDATE orders SET quantity = 0, total_cents = 0 WHERE client = 'locust'")
