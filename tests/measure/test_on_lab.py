@@ -14,6 +14,7 @@ import pytest
 
 from drdrill.config import LabSettings, MeasurementSettings
 from drdrill.lab import Lab
+from drdrill.lab.order_service import BREAKER_S
 from drdrill.ledger import reconcile
 from drdrill.measure import measure
 from drdrill.observe import Observation
@@ -57,7 +58,9 @@ def test_a_known_outage_is_measured_to_the_probe_interval(
     # power-off: service is back a little before restore returns (it waits for readiness)
     slack = 0.35 if mode == "power-off" else 0.0
     assert true_outage - slack - SETTINGS.probe_interval <= m.rto_s
-    assert m.rto_s <= true_outage + SETTINGS.probe_interval * 2
+    # on thaw, DB timers that expired during the freeze fire at once and the worker's
+    # circuit breaker keeps answering 503 for BREAKER_S: a real extra outage, measured
+    assert m.rto_s <= true_outage + BREAKER_S + SETTINGS.probe_interval * 2
 
 
 def test_lost_writes_equal_what_the_promoted_database_lacks(lab: Lab) -> None:
