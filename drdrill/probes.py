@@ -14,12 +14,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
 
-from drdrill.clock import ticks
+from drdrill.clock import Clocked
 from drdrill.http import call
 from drdrill.timeline import now_ns
 
@@ -123,40 +122,26 @@ def replication_lag_check(dsn: str, alarm_s: float) -> Check:
     return check
 
 
-class Sampler:
+class Sampler(Clocked):
     """Runs one check every ``interval`` seconds on a fixed clock, in threads."""
 
     def __init__(self, name: str, check: Check, interval: float, timeout: float) -> None:
+        super().__init__(f"probe-{name}", interval, timeout)
         self.name = name
         self.check = check
-        self.interval = interval
-        self.timeout = timeout
         self._samples: list[Sample] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(
-            max_workers=math.ceil(timeout / interval) + 2, thread_name_prefix=f"probe-{name}"
-        )
-        self._thread = threading.Thread(target=self._run, name=f"sampler-{name}", daemon=True)
 
     def start(self) -> Sampler:
-        self._thread.start()
+        super().start()
         return self
-
-    def stop(self) -> None:
-        """Stop sampling; waits for samples in flight (at most one timeout)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        self._pool.shutdown(wait=True)
 
     def samples(self) -> list[Sample]:
         with self._lock:
             return sorted(self._samples, key=lambda s: s.t_ns)
 
-    def _run(self) -> None:
-        for _ in ticks(self.interval, self._stop):
-            self._pool.submit(self._probe, now_ns())
+    def on_tick(self, tick: int) -> None:
+        self._probe(now_ns())
 
     def _probe(self, sent_ns: int) -> None:
         started = time.monotonic()
