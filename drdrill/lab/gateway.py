@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 
@@ -21,10 +22,22 @@ __all__ = ["Gateway", "main"]
 class Gateway:
     """Forwards 127.0.0.1:listen → 127.0.0.1:upstream for each pair while the link is up."""
 
-    def __init__(self, routes: dict[int, int]) -> None:
+    def __init__(self, routes: dict[int, int], state_file: str | None = None) -> None:
         self.routes = routes
+        self.state_file = state_file
         self.link_up = asyncio.Event()
         self.link_up.set()
+
+    def _set_link(self, up: bool) -> None:
+        """Cut or heal, then say so in the state file: the lab waits for it, so a fault's
+        t_fault is stamped only once the cut is in force."""
+        if up:
+            self.link_up.set()
+        else:
+            self.link_up.clear()
+        if self.state_file:
+            with open(self.state_file, "w") as out:
+                out.write("up" if up else "cut")
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -51,8 +64,9 @@ class Gateway:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGUSR1, self.link_up.clear)
-        loop.add_signal_handler(signal.SIGUSR2, self.link_up.set)
+        loop.add_signal_handler(signal.SIGUSR1, self._set_link, False)
+        loop.add_signal_handler(signal.SIGUSR2, self._set_link, True)
+        self._set_link(True)
         servers = []
         for listen, upstream in self.routes.items():
 
@@ -72,7 +86,7 @@ def main() -> None:
     for pair in sys.argv[1:]:
         listen, _, upstream = pair.partition(":")
         routes[int(listen)] = int(upstream)
-    asyncio.run(Gateway(routes).run())
+    asyncio.run(Gateway(routes, os.environ.get("DRDRILL_GATEWAY_STATE")).run())
 
 
 if __name__ == "__main__":

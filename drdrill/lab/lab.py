@@ -200,9 +200,26 @@ class Lab:
         spawn(
             f"gw-{region}",
             [sys.executable, "-m", "drdrill.lab.gateway", *routes],
+            env={**os.environ, "DRDRILL_GATEWAY_STATE": str(self._gateway_state(region))},
             pid_dir=self.pid_dir,
             marker=str(self.dir),
             log_path=self.log_dir / f"gw-{region}.log",
+        )
+
+    def _gateway_state(self, region: str) -> Path:
+        return self.dir / f"gw-{region}.state"
+
+    def _set_gateway(self, region: str, up: bool) -> None:
+        """Cut or heal the region's gateway and wait until it reports the change."""
+        self._signal([f"gw-{region}"], signal.SIGUSR2 if up else signal.SIGUSR1)
+        want = "up" if up else "cut"
+        self._wait_until(
+            lambda: (
+                self._gateway_state(region).exists()
+                and self._gateway_state(region).read_text() == want
+            ),
+            5,
+            f"the {region} gateway to report {want}",
         )
 
     def _backends(self, region: str, workers: int) -> list[str]:
@@ -434,7 +451,7 @@ class Lab:
         elif mode == "blackhole":
             self._signal(self._region_processes(region), signal.SIGSTOP)
         else:
-            self._signal([f"gw-{region}"], signal.SIGUSR1)
+            self._set_gateway(region, up=False)
         state["failures"][region] = mode
         self._save(state)
 
@@ -456,7 +473,7 @@ class Lab:
         if mode == "blackhole":
             self._signal(self._region_processes(region), signal.SIGCONT)
         elif mode == "partition":
-            self._signal([f"gw-{region}"], signal.SIGUSR2)
+            self._set_gateway(region, up=True)
         else:
             self._spawn_gateway(region)
             superseded = region == "primary" and "dr" in state["promoted"]
