@@ -55,3 +55,10 @@ Feature: Backup restoration (monthly), data corruption and ransomware
     Then every overwritten document is restored from its earlier version
     And every deleted document is restored from the DR bucket's copy
     And every order document reads as it was recorded
+
+  Scenario: Order documents not yet replicated when the primary region fails are counted
+    Given the platform is in its steady state
+    And 10 order documents are stored and replicated to the DR region
+    When 5 more order documents are stored and the primary region fails at once
+    Then the DR bucket holds every document replicated before the failure
+    And the documents lost to the DR region are counted and stay within the RPO of the "region_failure" scenario

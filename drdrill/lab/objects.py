@@ -32,8 +32,15 @@ class ObjectStore:
         self.lab = lab
         self.port = lab.ports.base + 9
         self.url = f"http://127.0.0.1:{self.port}"
+        self._clients: dict[str, Any] = {}
+        self._failed_flag = lab.dir / "objects-primary-failed"
 
     def client(self, region: str = "primary") -> Any:
+        if region not in self._clients:
+            self._clients[region] = self._client(region)
+        return self._clients[region]
+
+    def _client(self, region: str) -> Any:
         import boto3
 
         return boto3.client(
@@ -69,7 +76,7 @@ class ObjectStore:
                 s3.put_bucket_versioning(
                     Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
                 )
-        if "replicator" not in live:
+        if "replicator" not in live and not self._failed_flag.exists():
             spawn(
                 "replicator",
                 [
@@ -89,6 +96,18 @@ class ObjectStore:
                 log_path=self.lab.log_dir / "replicator.log",
                 marker=str(self.lab.dir),
             )
+
+    def fail_primary(self) -> None:
+        """The primary region fails: its replication stops with it (what was not yet
+        copied to the DR bucket is lost to the DR region)."""
+        from drdrill.lab.processes import kill_recorded
+
+        self._failed_flag.touch()  # ensure_up must not bring replication back
+        kill_recorded(self.lab.pid_dir, ["replicator"])
+
+    def missing_in_dr(self, documents: dict[str, bytes]) -> list[str]:
+        """Keys whose recorded body the DR bucket does not hold."""
+        return sorted(k for k, body in documents.items() if self.get(k, "dr") != body)
 
     def put(self, key: str, body: bytes, region: str = "primary") -> str:
         """Store an object; its version id."""
