@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -69,6 +70,7 @@ def main() -> None:
             print(f"{i:>2} {mode:<9} {true:7.3f} {m.rto_s or float('nan'):7.3f} {error:+8.3f}")
     finally:
         lab.down()
+        shutil.rmtree(state, ignore_errors=True)
 
     absolute = sorted(abs(e) for e in errors)
     p95 = absolute[min(len(absolute) - 1, round(0.95 * (len(absolute) - 1)))]

@@ -154,6 +154,26 @@ class LabSettings(_Model):
     object_replication_delay: Seconds = 1.0
     products: int = Field(50, ge=1)
 
+    @model_validator(mode="after")
+    def _ports_outside_ephemeral_range(self) -> LabSettings:
+        low, high = _ephemeral_ports()
+        if self.base_port <= high and self.base_port + 79 >= low:
+            raise ValueError(
+                f"lab ports {self.base_port}..{self.base_port + 79} overlap the kernel's "
+                f"ephemeral range {low}..{high}, where client sockets take ports; "
+                f"expected a base_port below {low - 80}"
+            )
+        return self
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The kernel's client-port range; a lab port inside it can be taken by any socket."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
 
 class Backups(_Model):
     """The plan's backup schedule, as the lab and restore drills apply it."""

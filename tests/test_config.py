@@ -38,12 +38,12 @@ def test_durations_are_read_in_their_units(text: str | int, seconds: float) -> N
 def test_a_file_overrides_defaults_and_resolves_paths_against_itself(tmp_path: Path) -> None:
     file = tmp_path / "conf" / "drdrill.yaml"
     file.parent.mkdir()
-    file.write_text("objectives: {rto: 10m, rpo: 30s}\nlab: {base_port: 41000, state_dir: lab}\n")
+    file.write_text("objectives: {rto: 10m, rpo: 30s}\nlab: {base_port: 21000, state_dir: lab}\n")
 
     config = load_config(file)
 
     assert (config.objectives.rto, config.objectives.rpo) == (600, 30)
-    assert config.lab.base_port == 41000
+    assert config.lab.base_port == 21000
     assert config.lab.state_dir == file.parent / "lab"
     assert config.source == str(file)
 
@@ -54,6 +54,7 @@ def test_a_file_overrides_defaults_and_resolves_paths_against_itself(tmp_path: P
         ("measurement: {probe_interval: soon}\n", ["measurement.probe_interval", "'soon'"]),
         ("lab: {base_port: 80}\n", ["lab.base_port", "80", "1024"]),
         ("lab: {colour: blue}\n", ["lab.colour", "Extra inputs"]),
+        ("lab: {base_port: 50000}\n", ["lab", "ephemeral range"]),
         ("mode: lukewarm\n", ["lukewarm", "warm_standby"]),
         ("targets: {prod: {kind: gcp}}\n", ["targets.prod", "gcp"]),
         ("- just\n- a list\n", ["mapping"]),

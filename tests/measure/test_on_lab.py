@@ -4,6 +4,7 @@ counted exactly as the promoted database shows them."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from drdrill.timeline import FAULT_INJECTED, Timeline
 
 pytestmark = pytest.mark.lab
 SETTINGS = MeasurementSettings(probe_interval=0.1, probe_timeout=0.5, stable_for=1.0)
+# the lab's ports: keep them below the kernel's ephemeral range (config.LabSettings)
+BASE_PORT = int(os.environ.get("DRDRILL_MEASURE_LAB_PORT", "25600"))
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +33,13 @@ def lab() -> Iterator[Lab]:
     os.chmod(state, 0o755)
     # synchronous_commit=off: the primary acknowledges before WAL is flushed, so a
     # power-off loses recent acknowledged writes (FACTS.md) and the ledger has work to do
-    lab = Lab(LabSettings(base_port=25600, state_dir=state / "lab", synchronous_commit="off"))
+    lab = Lab(LabSettings(base_port=BASE_PORT, state_dir=state / "lab", synchronous_commit="off"))
     lab.up()
-    yield lab
-    lab.down()
+    try:
+        yield lab
+    finally:
+        lab.down()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.mark.parametrize(("mode", "length"), [("blackhole", 1.5), ("power-off", 1.0)])
