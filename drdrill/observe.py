@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from types import TracebackType
 
@@ -63,19 +64,29 @@ class Observation:
         )
         self._started = False
         self._stopped = False
+        self._lock = threading.Lock()
 
     def start(self) -> Observation:
-        if not self._started:
-            self._started = True
-            for sampler in self._samplers:
-                sampler.start()
-            if self._canary is not None:
-                self._canary.start()
+        """Start every sampler and the canary (once; later calls do nothing)."""
+        with self._lock:
+            if not self._started and not self._stopped:
+                self._started = True
+                for sampler in self._samplers:
+                    sampler.start()
+                if self._canary is not None:
+                    self._canary.start()
         return self
 
     def stop(self) -> None:
-        if self._started and not self._stopped:
+        """Stop the canary, then the samplers, waiting for requests in flight. Idempotent and
+        safe from any thread (a concurrent caller returns once the stop is complete);
+        a stopped observation cannot be restarted."""
+        with self._lock:
+            if self._stopped:
+                return
             self._stopped = True
+            if not self._started:
+                return
             if self._canary is not None:
                 self._canary.stop()
             for sampler in self._samplers:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from drdrill.config import load_config
@@ -32,7 +31,7 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     status = _lab(args).status()
     if args.json:
-        print(json.dumps(status, indent=2))
+        print(status.to_json())
     else:
         _print_status(status)
     return 0

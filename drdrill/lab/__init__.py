@@ -4,5 +4,6 @@
 """
 
 from drdrill.lab.lab import Lab, Ports
+from drdrill.lab.status import LabStatus
 
-__all__ = ["Lab", "Ports"]
+__all__ = ["Lab", "LabStatus", "Ports"]

@@ -30,6 +30,7 @@ from drdrill.http import call
 from drdrill.lab.postgres import PgInstall, PgServer, ReplicationState, cleanup_stale, run_as_for
 from drdrill.lab.processes import RunAs, kill_marked, kill_recorded, recorded, spawn
 from drdrill.lab.schema import SCHEMA, seed_sql
+from drdrill.lab.status import LabStatus
 from drdrill.targets.base import FAILURE_MODES, REGIONS, ServiceCheck
 from drdrill.verify import verify_http
 
@@ -200,7 +201,11 @@ class Lab:
         spawn(
             f"gw-{region}",
             [sys.executable, "-m", "drdrill.lab.gateway", *routes],
-            env={**os.environ, "DRDRILL_GATEWAY_STATE": str(self._gateway_state(region))},
+            env={
+                **os.environ,
+                "DRDRILL_GATEWAY_STATE": str(self._gateway_state(region)),
+                "DRDRILL_GATEWAY_CONTROL": str(self._gateway_control(region)),
+            },
             pid_dir=self.pid_dir,
             marker=str(self.dir),
             log_path=self.log_dir / f"gw-{region}.log",
@@ -209,18 +214,52 @@ class Lab:
     def _gateway_state(self, region: str) -> Path:
         return self.dir / f"gw-{region}.state"
 
-    def _set_gateway(self, region: str, up: bool) -> None:
-        """Cut or heal the region's gateway and wait until it reports the change."""
-        self._signal([f"gw-{region}"], signal.SIGUSR2 if up else signal.SIGUSR1)
-        want = "up" if up else "cut"
-        self._wait_until(
-            lambda: (
-                self._gateway_state(region).exists()
-                and self._gateway_state(region).read_text() == want
-            ),
-            5,
-            f"the {region} gateway to report {want}",
-        )
+    def _gateway_control(self, region: str) -> Path:
+        return self.dir / f"gw-{region}.control"
+
+    def _gateway_reports(self, region: str) -> str | None:
+        try:
+            return self._gateway_state(region).read_text()
+        except OSError:
+            return None
+
+    def _gateway_cuts(self, failures: dict[str, str | None]) -> dict[str, list[int]]:
+        """Which routes each gateway cuts for the partitions in ``failures``.
+
+        A partitioned region's gateway cuts everything (the edge and the other region
+        no longer reach its workers or database); the other region's gateway cuts its
+        database route, the one only the partitioned region uses (its standby's
+        replication, its workers pointed across regions)."""
+        cuts: dict[str, list[int]] = {}
+        for region in REGIONS:
+            if failures.get(region) == "partition":
+                ports = [self.ports.gateway_worker(region, i) for i in range(MAX_WORKERS)]
+                cuts[region] = sorted([*ports, self.ports.gateway_database(region)])
+            elif failures.get(OTHER[region]) == "partition":
+                cuts[region] = [self.ports.gateway_database(region)]
+            else:
+                cuts[region] = []
+        return cuts
+
+    def _apply_cuts(self, failures: dict[str, str | None]) -> None:
+        """Bring every live gateway to the cuts ``failures`` call for; wait until in force.
+
+        Gateways of a powered-off or frozen region are left alone: they get their cuts
+        when the region is restored."""
+        for region, ports in self._gateway_cuts(failures).items():
+            if failures.get(region) in ("power-off", "blackhole"):
+                continue
+            want = json.dumps(ports)
+            control = self._gateway_control(region)
+            tmp = control.with_suffix(".tmp")
+            tmp.write_text(want)
+            tmp.replace(control)
+            self._signal([f"gw-{region}"], signal.SIGUSR1)
+            self._wait_until(
+                lambda r=region, w=want: self._gateway_reports(r) == w,
+                5,
+                f"the {region} gateway to cut {want}",
+            )
 
     def _backends(self, region: str, workers: int) -> list[str]:
         return [f"http://127.0.0.1:{self.ports.gateway_worker(region, i)}" for i in range(workers)]
@@ -239,7 +278,7 @@ class Lab:
 
     # -- up / down -----------------------------------------------------------
 
-    def up(self) -> dict[str, Any]:
+    def up(self) -> LabStatus:
         """Bring the whole lab up; returns its status. Refuses if it already runs."""
         if self.is_running():
             raise LabError(f"the lab is already running (state dir {self.dir}); nothing changed")
@@ -269,7 +308,7 @@ class Lab:
                     key="lab.state_dir",
                 )
 
-    def _up(self) -> dict[str, Any]:
+    def _up(self) -> LabStatus:
         started = time.monotonic()
         install = self._install()
         run_as = self._run_as()
@@ -376,14 +415,14 @@ class Lab:
             cleanup_stale(data_dir)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def reset(self) -> dict[str, Any]:
+    def reset(self) -> LabStatus:
         """Back to the steady state: the lab re-created (down, then up)."""
         self.down()
         return self.up()
 
     # -- status --------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> LabStatus:
         """What ``drdrill lab status --json`` prints."""
         state = self._state()
         running = self.is_running()
@@ -422,7 +461,7 @@ class Lab:
             records = call("GET", f"{self.edge_url}/_edge/records", timeout=1.0)
             status["edge_records"] = records.body if records.ok else []
             status["up_seconds"] = state.get("up_seconds")
-        return status
+        return LabStatus(status)
 
     def replication(self) -> ReplicationState:
         self._require_up()
@@ -451,7 +490,7 @@ class Lab:
         elif mode == "blackhole":
             self._signal(self._region_processes(region), signal.SIGSTOP)
         else:
-            self._set_gateway(region, up=False)
+            self._apply_cuts({**state["failures"], region: mode})
         state["failures"][region] = mode
         self._save(state)
 
@@ -472,10 +511,12 @@ class Lab:
             return
         if mode == "blackhole":
             self._signal(self._region_processes(region), signal.SIGCONT)
-        elif mode == "partition":
-            self._set_gateway(region, up=True)
-        else:
+        elif mode != "partition":  # power-off
+            self._gateway_state(region).unlink(missing_ok=True)
             self._spawn_gateway(region)
+            self._wait_until(
+                lambda: self._gateway_reports(region) is not None, 10, f"the {region} gateway"
+            )
             superseded = region == "primary" and "dr" in state["promoted"]
             if not superseded:
                 self._pg(region).start()
@@ -489,6 +530,7 @@ class Lab:
                 ]
             )
         state["failures"][region] = None
+        self._apply_cuts(state["failures"])  # this region's gateway, and the other's
         self._save(state)
 
     # -- DR actions ----------------------------------------------------------

@@ -34,6 +34,7 @@ class Database:
         self._slots = asyncio.Semaphore(POOL_SIZE)
         self._generation = 0
         self._down_until = 0.0
+        self._abandoned: set[asyncio.Task[None]] = set()
 
     async def repoint(self, dsn: str) -> None:
         self.dsn = dsn
@@ -71,15 +72,26 @@ class Database:
     async def _run(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
         generation = self._generation
         conn = self._idle.pop() if self._idle else None
+        if conn is None or conn.closed:
+            conn = await self._connect()
+        query = asyncio.ensure_future(self._query(conn, sql, params))
         try:
-            if conn is None or conn.closed:
-                conn = await self._connect()
-            cursor = await asyncio.wait_for(conn.execute(sql, params), DB_TIMEOUT_S)
-            rows = await cursor.fetchall() if cursor.description else []
+            done, _ = await asyncio.wait({query}, timeout=DB_TIMEOUT_S)
         except BaseException:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(conn.close(), 0.2)
+            self._abandon(query, conn)
+            raise
+        if not done:
+            # Never cancel a query: psycopg answers a cancellation with a cancel request
+            # to the same (unreachable) server and waits for it up to 10 s. Leave the
+            # query and its connection behind instead; the connection is closed once the
+            # query ends, whenever the network lets it.
+            self._abandon(query, conn)
+            raise TimeoutError(f"database did not answer within {DB_TIMEOUT_S}s")
+        try:
+            rows = query.result()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 0.2)
             raise
         if generation == self._generation:
             self._idle.append(conn)
@@ -87,6 +99,26 @@ class Database:
             with contextlib.suppress(Exception):
                 await conn.close()
         return rows
+
+    @staticmethod
+    async def _query(
+        conn: psycopg.AsyncConnection[Any], sql: str, params: Any
+    ) -> list[tuple[Any, ...]]:
+        cursor = await conn.execute(sql, params)
+        return await cursor.fetchall() if cursor.description else []
+
+    def _abandon(
+        self, query: asyncio.Future[list[tuple[Any, ...]]], conn: psycopg.AsyncConnection[Any]
+    ) -> None:
+        async def close_when_done() -> None:
+            with contextlib.suppress(BaseException):
+                await query
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+        task = asyncio.ensure_future(close_when_done())
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
 
 
 def _json(data: Any, status: int, region: str) -> web.Response:

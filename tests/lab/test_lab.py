@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pwd
 import socket
 import subprocess
@@ -22,16 +23,22 @@ from drdrill.lab.processes import alive, recorded
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
-BASE = 25000
+BASE = int(os.environ.get("DRDRILL_LAB_TEST_PORT", "25000"))
+"""This module uses BASE .. BASE+479 (four labs); set the variable to run beside another run."""
 
 
 @pytest.fixture(scope="module")
-def lab(make_lab_config: MakeConfig) -> Iterator[Lab]:
-    config, _ = make_lab_config(BASE)
+def lab_with_config(make_lab_config: MakeConfig) -> Iterator[tuple[Lab, Path]]:
+    config, config_file = make_lab_config(BASE)
     lab = Lab.from_config(config)
     lab.up()
-    yield lab
+    yield lab, config_file
     lab.down()
+
+
+@pytest.fixture(scope="module")
+def lab(lab_with_config: tuple[Lab, Path]) -> Lab:
+    return lab_with_config[0]
 
 
 def wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -61,6 +68,7 @@ def test_status_reports_both_regions_and_streaming_replication(lab: Lab) -> None
     assert status["regions"]["dr"]["db"]["role"] == "standby"
     assert len(status["regions"]["primary"]["app_urls"]) == 2
     assert status["replication"]["state"] == "streaming"
+    assert json.loads(status.to_json()) == status
     assert (
         "@" in status["regions"]["dr"]["db"]["dsn"]
         and ":" not in status["regions"]["dr"]["db"]["dsn"].split("//")[1].split("@")[0]
@@ -144,6 +152,42 @@ def test_partition_stops_replication_while_both_sides_live(lab: Lab) -> None:
     assert wait_for(replicated, 15)
 
 
+def test_partitioning_dr_cuts_its_replication_and_reach_while_both_sides_live(lab: Lab) -> None:
+    dr_worker = lab.status()["regions"]["dr"]["app_urls"][0]
+    dr_gateway = f"http://127.0.0.1:{lab.ports.gateway_worker('dr', 0)}"
+    # steady state: the edge answers from primary again (after the previous test's restore)
+    assert wait_for(
+        lambda: call("GET", f"{lab.edge_url}/_edge/resolve").body["region"] == "primary", 10
+    )
+    lab.fail_region("dr", "partition")
+    try:
+        # customers still order in primary; the edge no longer reaches dr
+        assert call("POST", f"{lab.edge_url}/orders", {"id": "dr-partitioned-1"}).status == 201
+        assert "timed out" in call("GET", f"{dr_gateway}/health", timeout=0.5).error
+        # dr lives, but its workers no longer reach the primary's database across regions
+        health = call("GET", f"{dr_worker}/health", timeout=5)
+        assert health.status == 200 and health.body["db"]["reachable"] is False
+        time.sleep(1.0)
+        with psycopg.connect(lab.db_dsn("dr")) as conn:  # in-region: the standby runs
+            row = conn.execute("SELECT 1 FROM orders WHERE id = 'dr-partitioned-1'").fetchone()
+        assert row is None
+        assert lab.status().role("dr") == "standby"
+        assert lab.status().failure("dr") == "partition"
+    finally:
+        lab.restore_region("dr")
+
+    def replicated() -> bool:
+        with psycopg.connect(lab.db_dsn("dr")) as conn:
+            return (
+                conn.execute("SELECT 1 FROM orders WHERE id = 'dr-partitioned-1'").fetchone()
+                is not None
+            )
+
+    assert wait_for(replicated, 15)
+    assert call("GET", f"{dr_gateway}/health", timeout=2).status == 200
+    assert lab.status().failure("dr") is None
+
+
 def test_bad_region_and_mode_are_clear_errors_and_change_nothing(lab: Lab) -> None:
     with pytest.raises(UnknownRegionError, match="eu-west"):
         lab.fail_region("eu-west", "power-off")
@@ -152,6 +196,26 @@ def test_bad_region_and_mode_are_clear_errors_and_change_nothing(lab: Lab) -> No
     with pytest.raises(LabError, match="already running"):
         lab.up()
     assert lab.status()["regions"]["primary"]["failure"] is None
+
+
+def test_cli_refuses_a_second_up_and_a_bad_mode_and_changes_nothing(
+    lab_with_config: tuple[Lab, Path],
+) -> None:
+    lab, config_file = lab_with_config
+    before = recorded(lab.pid_dir)
+
+    again = drdrill(config_file, "lab", "up")
+    meteor = drdrill(config_file, "lab", "fail", "primary", "--mode", "meteor")
+    mars = drdrill(config_file, "lab", "restore", "mars")
+    status = drdrill(config_file, "lab", "status", "--json")
+
+    assert again.returncode == 2 and "already running" in again.stderr
+    assert meteor.returncode == 2 and "meteor" in meteor.stderr
+    assert mars.returncode == 2 and "mars" in mars.stderr
+    assert recorded(lab.pid_dir) == before
+    reported = json.loads(status.stdout)
+    assert reported["running"] is True
+    assert [reported["regions"][r]["failure"] for r in ("primary", "dr")] == [None, None]
 
 
 def test_dr_activation_makes_dr_serve_orders_through_the_edge(lab: Lab) -> None:
@@ -173,8 +237,23 @@ def test_dr_activation_makes_dr_serve_orders_through_the_edge(lab: Lab) -> None:
     assert len(status["regions"]["dr"]["app_urls"]) == 2
 
 
+def test_restoring_the_old_primary_after_promotion_keeps_its_database_down(lab: Lab) -> None:
+    # follows the DR activation above: dr's database is the primary now
+    lab.restore_region("primary")
+
+    status = lab.status()
+    assert status.failure("primary") is None
+    assert (status.role("primary"), status.role("dr")) == ("down", "primary")  # no split brain
+    with pytest.raises(psycopg.OperationalError, match="refused"):
+        psycopg.connect(lab.db_dsn("primary"), connect_timeout=2)
+    primary_worker = status["regions"]["primary"]["app_urls"][0]
+    assert call("GET", f"{primary_worker}/health").body["db"]["role"] == "down"
+    reply = call("POST", f"{lab.edge_url}/orders", {"id": "after-restore", "product_id": 1})
+    assert reply.status == 201 and reply.headers["x-drdrill-region"] == "dr"
+
+
 def test_cli_errors_are_one_line_and_non_zero(make_lab_config: MakeConfig) -> None:
-    _, config_file = make_lab_config(25200)
+    _, config_file = make_lab_config(BASE + 200)
     unknown = drdrill(config_file, "lab", "fail", "mars", "--mode", "power-off")
     down = drdrill(config_file, "lab", "fail", "primary", "--mode", "power-off")
     status = drdrill(config_file, "lab", "status", "--json")
@@ -185,13 +264,13 @@ def test_cli_errors_are_one_line_and_non_zero(make_lab_config: MakeConfig) -> No
 
 
 def test_a_taken_port_is_named_and_nothing_is_started(make_lab_config: MakeConfig) -> None:
-    config, config_file = make_lab_config(25300)
+    config, config_file = make_lab_config(BASE + 300)
     with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 25331))
+        squatter.bind(("127.0.0.1", BASE + 331))
         squatter.listen()
         result = drdrill(config_file, "lab", "up")
     assert result.returncode == 2
-    assert "25331" in result.stderr
+    assert str(BASE + 331) in result.stderr
     assert not config.lab.state_dir.exists() or not recorded(config.lab.state_dir / "pids")
 
 
@@ -201,7 +280,7 @@ def listening(ports: range) -> list[int]:
 
 
 def test_lab_down_after_kill_9_mid_up_leaves_nothing(make_lab_config: MakeConfig) -> None:
-    config, config_file = make_lab_config(25400)
+    config, config_file = make_lab_config(BASE + 400)
     up = subprocess.Popen(
         [sys.executable, "-m", "drdrill", "--drill-config", str(config_file), "lab", "up"],
         stdout=subprocess.DEVNULL,
@@ -217,7 +296,7 @@ def test_lab_down_after_kill_9_mid_up_leaves_nothing(make_lab_config: MakeConfig
 
     assert left, "the interrupted up had started processes"
     assert not any(alive(pid) for pid in left.values())  # gone (a zombie awaits init)
-    assert listening(range(25400, 25480)) == []
+    assert listening(range(BASE + 400, BASE + 480)) == []
     assert not config.lab.state_dir.exists()
     # no orphaned (nothing attached) shared-memory segment of PostgreSQL's user remains
     pg_uid = pwd.getpwnam("postgres").pw_uid

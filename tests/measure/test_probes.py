@@ -12,7 +12,9 @@ import pytest
 from aiohttp import web
 
 from drdrill.canary import CanaryWriter
+from drdrill.config import MeasurementSettings
 from drdrill.ledger import Ledger
+from drdrill.observe import Observation
 from drdrill.probes import CRITICAL_FLOW, Sampler, critical_flow_check
 
 PORT = 26011
@@ -106,3 +108,22 @@ def test_canary_ledgers_every_write_with_send_and_ack(shop: Shop) -> None:
     assert all(w.ack_ns is not None and w.ack_ns > w.send_ns for w in acked)
     assert unacked, "writes sent during the hang were not acknowledged in time"
     assert {w.id for w in acked} <= set(shop.orders)
+
+
+def test_an_observation_stops_once_from_any_thread_and_keeps_its_samples(shop: Shop) -> None:
+    observation = Observation(
+        f"http://127.0.0.1:{PORT}", MeasurementSettings(probe_interval=0.05), edge_record=False
+    )
+    with observation:
+        time.sleep(0.5)
+        stoppers = [threading.Thread(target=observation.stop) for _ in range(3)]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(timeout=5)
+    assert not any(thread.is_alive() for thread in stoppers)
+    seen = len(observation.samples())
+    time.sleep(0.3)
+    assert seen == len(observation.samples()) > 5  # nothing samples after stop
+    assert observation.ledger.writes()
+    assert observation.start() is observation and len(observation.samples()) == seen
