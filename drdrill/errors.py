@@ -9,6 +9,7 @@
     │   ├── SafetyError             refused: account not allow-listed, --confirm missing
     │   └── UnknownRegionError      a region name the target does not have
     ├── RestoreError                a backup / PITR / snapshot restore was refused or failed
+    ├── LoadError                   the Locust load process could not start or died
     └── MeasurementError            the data cannot support a figure (no fault, no samples)
 
 Library errors are wrapped once, at the boundary, with ``raise ... from exc``.
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DrillError",
     "LabError",
+    "LoadError",
     "MeasurementError",
     "RestoreError",
     "SafetyError",
@@ -74,6 +76,10 @@ class UnknownRegionError(TargetError):
 
 class RestoreError(DrillError):
     """A restore (snapshot, point in time, object version) was refused or failed."""
+
+
+class LoadError(DrillError):
+    """The Locust load process could not be started, or it died on its own."""
 
 
 class MeasurementError(DrillError):

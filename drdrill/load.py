@@ -1,8 +1,21 @@
 """Locust load during a drill, run as its own process group (gevent stays out of the harness).
 
 ``LoadRun`` starts ``locust --headless`` against the global endpoint, bounded in
-time, and afterwards reads what the locustfile wrote: one record per request
-(for the user-observed outage) and one ledger line per checkout (for the RPO).
+time, and afterwards reads what the locustfile wrote into ``out_dir``:
+
+- ``locust-requests.jsonl``: one record per request → ``requests()`` (the
+  user-observed outage, ``drdrill.measure.user_outages``);
+- ``locust-ledger.jsonl``: one line per checkout → ``ledger_entries()`` /
+  ``add_writes_to(ledger)`` (Locust's writes count towards the RPO);
+- ``locust-stats.json`` (Locust's own ``--json-file``) and the JSONL → ``stats()``;
+- ``locust.log``: Locust's output.
+
+::
+
+    run = LoadRun(lab.edge_url, config.load, report_dir, max_seconds=120).start()
+    ...                      # inject, activate, wait restored
+    run.stop()               # SIGTERM to the group, SIGKILL after the grace period
+    run.requests(), run.ledger_entries(), run.stats().to_json()
 """
 
 from __future__ import annotations
@@ -13,32 +26,60 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from drdrill.config import LoadSettings
-from drdrill.errors import DrillError
-from drdrill.ledger import Ledger
+from drdrill.errors import LoadError
+from drdrill.ledger import Ledger, Write
 from drdrill.measure import Request
 
-__all__ = ["LOCUSTFILE", "LoadRun", "LoadStats"]
+__all__ = ["LOCUSTFILE", "EndpointStats", "LoadRun", "LoadStats"]
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "loadtests" / "locustfile.py"
+_WATCHDOG_SLACK_S = 15.0
+"""Locust gets ``-t max_seconds``; past that plus this slack the group is killed."""
+
+
+@dataclass(frozen=True)
+class EndpointStats:
+    """Locust's totals for one ``name=`` group (e.g. ``/orders``)."""
+
+    name: str
+    method: str
+    requests: int
+    failures: int
+    avg_ms: float
+    max_ms: float
 
 
 @dataclass(frozen=True)
 class LoadStats:
-    """Totals of one load run."""
+    """Totals of one load run.
+
+    ``rps`` is requests over the span from the first send to the last;
+    ``sustained_rps`` the 10th percentile of the per-second request counts over the
+    whole seconds of that span (what the load held, not its peak).
+    """
 
     requests: int
     failures: int
     duration_s: float
+    sustained_rps: float = 0.0
+    endpoints: tuple[EndpointStats, ...] = field(default_factory=tuple)
 
     @property
     def rps(self) -> float:
         return self.requests / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def failure_ratio(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +87,18 @@ class LoadStats:
             "failures": self.failures,
             "duration_s": round(self.duration_s, 3),
             "requests_per_s": round(self.rps, 1),
+            "sustained_requests_per_s": round(self.sustained_rps, 1),
+            "endpoints": [
+                {
+                    "name": e.name,
+                    "method": e.method,
+                    "requests": e.requests,
+                    "failures": e.failures,
+                    "avg_ms": round(e.avg_ms, 2),
+                    "max_ms": round(e.max_ms, 2),
+                }
+                for e in self.endpoints
+            ],
         }
 
 
@@ -62,32 +115,24 @@ class LoadRun:
         locustfile: Path = LOCUSTFILE,
         request_timeout_s: float = 1.0,
     ) -> None:
-        self.request_timeout_s = request_timeout_s
         self.host = host
         self.settings = settings
-        self.out_dir = out_dir
+        self.out_dir = out_dir.resolve()
         self.max_seconds = max_seconds
-        self.locustfile = locustfile
-        self.requests_path = out_dir / "locust-requests.jsonl"
-        self.ledger_path = out_dir / "locust-ledger.jsonl"
+        self.locustfile = locustfile.resolve()
+        self.request_timeout_s = request_timeout_s
+        self.requests_path = self.out_dir / "locust-requests.jsonl"
+        self.ledger_path = self.out_dir / "locust-ledger.jsonl"
+        self.stats_path = self.out_dir / "locust-stats.json"
+        self.log_path = self.out_dir / "locust.log"
         self._process: subprocess.Popen[bytes] | None = None
-        self._started = 0.0
-        self._stopped = 0.0
+        self._watchdog: threading.Timer | None = None
+        self._lock = threading.Lock()
 
-    def start(self) -> LoadRun:
-        if not self.locustfile.exists():
-            raise DrillError(f"locustfile not found: {self.locustfile}")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.update(
-            {
-                "DRDRILL_REQUESTS_JSONL": str(self.requests_path),
-                "DRDRILL_LEDGER_JSONL": str(self.ledger_path),
-                "DRDRILL_BROWSE_WEIGHT": str(self.settings.browse_weight),
-                "DRDRILL_CHECKOUT_WEIGHT": str(self.settings.checkout_weight),
-                "DRDRILL_REQUEST_TIMEOUT": str(self.request_timeout_s),
-            }
-        )
+    # -- running -------------------------------------------------------------
+
+    def argv(self) -> list[str]:
+        """The Locust command line this run uses."""
         argv = [
             sys.executable,
             "-m",
@@ -102,56 +147,221 @@ class LoadRun:
             "-r",
             str(self.settings.spawn_rate),
             "-t",
-            f"{int(self.max_seconds)}s",
+            f"{max(1, int(self.max_seconds))}s",
             "--stop-timeout",
             "1",
             "--only-summary",
+            "--loglevel",
+            "WARNING",
             "--json-file",
-            str(self.out_dir / "locust-stats"),
+            str(self.stats_path.with_suffix("")),
         ]
         if self.settings.processes > 1:
             argv += ["--processes", str(self.settings.processes)]
-        log = (self.out_dir / "locust.log").open("ab")
-        self._process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        return argv
+
+    def start(self) -> LoadRun:
+        """Start Locust in its own process group; returns self. LoadError if it cannot run."""
+        if self._process is not None:
+            raise LoadError("this load run was already started")
+        if not self.locustfile.exists():
+            raise LoadError(f"locustfile not found: {self.locustfile}")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in (self.requests_path, self.ledger_path, self.stats_path):
+            stale.unlink(missing_ok=True)
+        env = dict(os.environ)
+        env.update(
+            {
+                "DRDRILL_REQUESTS_JSONL": str(self.requests_path),
+                "DRDRILL_LEDGER_JSONL": str(self.ledger_path),
+                "DRDRILL_BROWSE_WEIGHT": str(self.settings.browse_weight),
+                "DRDRILL_CHECKOUT_WEIGHT": str(self.settings.checkout_weight),
+                "DRDRILL_REQUEST_TIMEOUT": str(self.request_timeout_s),
+            }
         )
-        log.close()
-        self._started = time.monotonic()
+        try:
+            with self.log_path.open("ab") as log:
+                # cwd = out_dir: no stray locust.conf / pyproject [tool.locust] is picked up
+                self._process = subprocess.Popen(
+                    self.argv(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=self.out_dir,
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            raise LoadError(f"cannot start Locust: {exc}") from exc
+        self._watchdog = threading.Timer(self.max_seconds + _WATCHDOG_SLACK_S, self._kill)
+        self._watchdog.daemon = True
+        self._watchdog.start()
         return self
 
-    def stop(self, grace_s: float = 5.0) -> None:
-        """Stop the load (SIGTERM to its group, SIGKILL after ``grace_s``). Idempotent."""
+    @property
+    def pid(self) -> int | None:
+        """The Locust process id (= its process group id), None before start()."""
+        return self._process.pid if self._process else None
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._exit_status(0.0) is None
+
+    def wait(self, timeout_s: float | None = None) -> int | None:
+        """Wait for Locust to end on its own; its exit code, or None on timeout."""
+        return None if self._process is None else self._exit_status(timeout_s)
+
+    def stop(self, grace_s: float = 5.0) -> int | None:
+        """Stop the load: SIGTERM to its group, SIGKILL after ``grace_s``; the exit code
+        (negative: killed by that signal). Idempotent, and safe when Locust already ended."""
+        with self._lock:
+            process = self._process
+            if process is None:
+                return None
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            if process.returncode is not None:
+                return process.returncode
+            if self._exit_status(0.0) is None:
+                self._signal(signal.SIGTERM)
+                if self._exit_status(grace_s) is None:
+                    self._signal(signal.SIGKILL)
+            # The leader is now a zombie, not yet reaped, so the group id cannot have been
+            # reused: workers of --processes that outlived it can be killed safely.
+            self._signal(signal.SIGKILL)
+            return process.wait()
+
+    def _exit_status(self, timeout_s: float | None) -> int | None:
+        """The leader's exit status once it has ended, WITHOUT reaping it (None: still
+        running after ``timeout_s``). Only ``stop()`` reaps, after signalling the group."""
         process = self._process
-        if process is None or self._stopped:
-            return
-        self._stopped = time.monotonic()
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+        assert process is not None
+        if process.returncode is not None:
+            return process.returncode
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
             try:
-                process.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return process.wait()
+            if info is not None and info.si_pid == process.pid:
+                exited = info.si_code == os.CLD_EXITED
+                return info.si_status if exited else -info.si_status
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def _signal(self, signum: int) -> None:
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signum)
+
+    def _kill(self) -> None:
+        with self._lock:
+            self._signal(signal.SIGKILL)
+
+    def __enter__(self) -> LoadRun:
+        return self.start() if self._process is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what it recorded ----------------------------------------------------
 
     def requests(self) -> list[Request]:
-        """Every request Locust sent (send time, ok)."""
-        result = []
-        if self.requests_path.exists():
-            for line in self.requests_path.read_text().splitlines():
-                with contextlib.suppress(ValueError, KeyError):
-                    raw = json.loads(line)
-                    result.append(Request(int(raw["t_ns"]), bool(raw["ok"])))
-        return result
+        """Every request Locust sent (send time, ok), in send order."""
+        result = [
+            Request(int(raw["t_ns"]), bool(raw["ok"])) for raw in _records(self.requests_path)
+        ]
+        return sorted(result, key=lambda r: r.t_ns)
+
+    def ledger_entries(self) -> list[Write]:
+        """Locust's checkouts as write-ledger entries (client ``locust``)."""
+        entries = []
+        for raw in _records(self.ledger_path):
+            ack = raw.get("ack_ns")
+            entries.append(
+                Write(
+                    id=str(raw["id"]),
+                    client=str(raw.get("client", "locust")),
+                    seq=int(raw.get("seq") or 0),
+                    send_ns=int(raw["send_ns"]),
+                    ack_ns=None if ack is None else int(ack),
+                    status=int(raw.get("status") or 0),
+                )
+            )
+        return sorted(entries, key=lambda w: w.send_ns)
 
     def add_writes_to(self, ledger: Ledger) -> int:
-        """Put Locust's checkouts into the drill's write ledger."""
-        return ledger.ingest_jsonl(self.ledger_path)
+        """Put Locust's checkouts into the drill's write ledger; how many."""
+        entries = self.ledger_entries()
+        for write in entries:
+            ledger.record(write)
+        return len(entries)
 
     def stats(self) -> LoadStats:
+        """Totals, req/s and failures: counts from the per-request records (exact),
+        per-endpoint figures from Locust's ``--json-file`` when it was written."""
         requests = self.requests()
+        endpoints = _endpoint_stats(self.stats_path)
         if not requests:
-            return LoadStats(0, 0, 0.0)
-        span = (max(r.t_ns for r in requests) - min(r.t_ns for r in requests)) / 1e9
-        return LoadStats(len(requests), sum(not r.ok for r in requests), max(span, 1e-9))
+            return LoadStats(
+                sum(e.requests for e in endpoints), sum(e.failures for e in endpoints), 0.0
+            )
+        first, last = requests[0].t_ns, requests[-1].t_ns
+        span = max((last - first) / 1e9, 1e-9)
+        return LoadStats(
+            requests=len(requests),
+            failures=sum(not r.ok for r in requests),
+            duration_s=span,
+            sustained_rps=_sustained_rps(requests),
+            endpoints=endpoints,
+        )
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    """JSON lines of ``path``; a torn last line (killed process) is skipped."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            raw = json.loads(line)
+            if isinstance(raw, dict):
+                records.append(raw)
+    return records
+
+
+def _sustained_rps(requests: list[Request], quantile: float = 0.1) -> float:
+    per_second = Counter(r.t_ns // 1_000_000_000 for r in requests)
+    seconds = sorted(per_second)[1:-1]  # the first and last second are partial
+    if not seconds:
+        return 0.0
+    counts = sorted(per_second.get(s, 0) for s in range(seconds[0], seconds[-1] + 1))
+    return float(counts[int(quantile * (len(counts) - 1))])
+
+
+def _endpoint_stats(path: Path) -> tuple[EndpointStats, ...]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    result = []
+    for entry in raw if isinstance(raw, list) else []:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            count = int(entry["num_requests"])
+            result.append(
+                EndpointStats(
+                    name=str(entry["name"]),
+                    method=str(entry.get("method") or ""),
+                    requests=count,
+                    failures=int(entry["num_failures"]),
+                    avg_ms=float(entry.get("total_response_time", 0)) / count if count else 0.0,
+                    max_ms=float(entry.get("max_response_time") or 0),
+                )
+            )
+    return tuple(sorted(result, key=lambda e: e.name))

@@ -1,18 +1,24 @@
 """Customers of the e-commerce platform: browsers and buyers.
 
 Plain ``locust -f loadtests/locustfile.py --host http://127.0.0.1:PORT`` works.
-Inside a drill, two environment variables make it write JSON lines:
+Inside a drill, environment variables make it write JSON lines (unset: nothing is written):
 
-- ``DRDRILL_REQUESTS_JSONL``: one line per request (send time, ok, latency) —
-  the drill's user-observed outage at 100 ms resolution;
-- ``DRDRILL_LEDGER_JSONL``: one line per checkout (client order id, send and ack
-  times) — Locust's writes count towards the measured RPO.
+- ``DRDRILL_REQUESTS_JSONL``: one line per request
+  ``{"t_ns", "name", "ok", "latency_s", "status"}`` (``t_ns`` = send time, UTC ns;
+  ``status`` 0 = no response) — the drill's user-observed outage at 100 ms resolution;
+- ``DRDRILL_LEDGER_JSONL``: one line per checkout
+  ``{"id", "client": "locust", "seq", "send_ns", "ack_ns" | null, "status"}`` —
+  Locust's writes count towards the measured RPO.
+
+Optional: ``DRDRILL_BROWSE_WEIGHT`` / ``DRDRILL_CHECKOUT_WEIGHT`` (user mix, default 3:1),
+``DRDRILL_REQUEST_TIMEOUT`` (seconds, default 1.0), ``DRDRILL_PRODUCTS`` (ids 1..N, default 50).
 
 This file imports nothing from drdrill: Locust monkey-patches gevent on import.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import os
@@ -24,26 +30,38 @@ from locust import FastHttpUser, between, events, task
 
 RUN = uuid.uuid4().hex[:8]
 _SEQ = itertools.count()
+PRODUCTS = int(os.environ.get("DRDRILL_PRODUCTS", "50"))
 
 
 class _JsonLines:
-    """Buffered JSON-lines writer (flushes every 200 lines and at exit)."""
+    """Buffered JSON-lines appender: one ``write(2)`` per flush (O_APPEND keeps lines of
+    several Locust processes whole), flushed every 500 lines or second and at exit."""
 
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self.buffer: list[str] = []
+    def __init__(self, path: str | None, max_lines: int = 500, max_age_s: float = 1.0) -> None:
+        self.path = path or None
+        self.max_lines = max_lines
+        self.max_age_s = max_age_s
+        self._buffer: list[str] = []
+        self._since = time.monotonic()
 
     def write(self, record: dict[str, object]) -> None:
-        if self.path:
-            self.buffer.append(json.dumps(record))
-            if len(self.buffer) >= 200:
-                self.flush()
+        if self.path is None:
+            return
+        self._buffer.append(json.dumps(record, separators=(",", ":")))
+        if len(self._buffer) >= self.max_lines or time.monotonic() - self._since > self.max_age_s:
+            self.flush()
 
     def flush(self) -> None:
-        if self.path and self.buffer:
-            with open(self.path, "a", encoding="utf-8") as out:
-                out.write("\n".join(self.buffer) + "\n")
-            self.buffer.clear()
+        if self.path is None or not self._buffer:
+            return
+        data = ("\n".join(self._buffer) + "\n").encode()
+        self._buffer.clear()
+        self._since = time.monotonic()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
 
 REQUESTS = _JsonLines(os.environ.get("DRDRILL_REQUESTS_JSONL"))
@@ -51,27 +69,46 @@ LEDGER = _JsonLines(os.environ.get("DRDRILL_LEDGER_JSONL"))
 
 
 @events.request.add_listener
-def _record_request(request_type, name, response_time, response_length, exception, **kw):  # type: ignore[no-untyped-def]
-    sent_ns = time.time_ns() - int(response_time * 1_000_000)
+def _record_request(  # type: ignore[no-untyped-def]
+    request_type, name, response_time, response_length, exception, start_time=None, **kw
+):
+    response = kw.get("response")
+    sent_s = start_time if start_time is not None else time.time() - response_time / 1000
     REQUESTS.write(
         {
-            "t_ns": sent_ns,
+            "t_ns": int(sent_s * 1e9),
             "name": name,
             "ok": exception is None,
-            "latency_s": response_time / 1000,
+            "latency_s": round(response_time / 1000, 6),
+            "status": int(getattr(response, "status_code", 0) or 0),
         }
     )
 
 
-@events.quitting.add_listener
-def _flush(environment, **kw):  # type: ignore[no-untyped-def]
+def _flush(**kw: object) -> None:
     REQUESTS.flush()
     LEDGER.flush()
 
 
+# quitting fires before the users stop, quit after: requests finishing between them count
+events.quitting.add_listener(_flush)
+events.quit.add_listener(_flush)
+events.test_stop.add_listener(_flush)
+atexit.register(_flush)
+
 # A customer gives up after a second, like the drill's probes: a blackholed region
 # shows up as failed requests at their send time, not as silence.
 TIMEOUT_S = float(os.environ.get("DRDRILL_REQUEST_TIMEOUT", "1.0"))
+
+
+def _expect(response, ok: tuple[int, ...], what: str) -> bool:  # type: ignore[no-untyped-def]
+    """Mark ``response`` failed unless its status is in ``ok``; True when it succeeded."""
+    if response.status_code in ok:
+        response.success()
+        return True
+    detail = f"{response.status_code}" if response.status_code else str(response.error)
+    response.failure(f"{what} failed: {detail}")
+    return False
 
 
 class Browser(FastHttpUser):
@@ -84,15 +121,20 @@ class Browser(FastHttpUser):
 
     @task(3)
     def catalogue(self) -> None:
-        self.client.get("/products", name="/products")
+        with self.client.get("/products", name="/products", catch_response=True) as response:
+            _expect(response, (200,), "catalogue")
 
     @task(5)
     def product(self) -> None:
-        self.client.get(f"/products/{random.randint(1, 50)}", name="/products/[id]")
+        product_id = random.randint(1, PRODUCTS)
+        with self.client.get(
+            f"/products/{product_id}", name="/products/[id]", catch_response=True
+        ) as response:
+            _expect(response, (200,), "product page")
 
 
 class Buyer(FastHttpUser):
-    """Places an order with its own order id and reads it back."""
+    """Places an order with its own order id (ledgered) and reads it back."""
 
     network_timeout = TIMEOUT_S
     connection_timeout = TIMEOUT_S
@@ -110,14 +152,13 @@ class Buyer(FastHttpUser):
                 "id": order_id,
                 "client": "locust",
                 "seq": seq,
-                "product_id": random.randint(1, 50),
+                "product_id": random.randint(1, PRODUCTS),
+                "quantity": 1,
             },
             name="/orders",
             catch_response=True,
         ) as response:
-            acked = response.status_code in (200, 201)
-            if not acked:
-                response.failure(f"checkout failed: {response.status_code}")
+            acked = _expect(response, (200, 201), "checkout")
             LEDGER.write(
                 {
                     "id": order_id,
@@ -125,8 +166,11 @@ class Buyer(FastHttpUser):
                     "seq": seq,
                     "send_ns": sent,
                     "ack_ns": time.time_ns() if acked else None,
-                    "status": response.status_code,
+                    "status": int(response.status_code or 0),
                 }
             )
         if acked:
-            self.client.get(f"/orders/{order_id}", name="/orders/[id]")
+            with self.client.get(
+                f"/orders/{order_id}", name="/orders/[id]", catch_response=True
+            ) as response:
+                _expect(response, (200,), "order lookup")
