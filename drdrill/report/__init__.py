@@ -1,1 +1,14 @@
-"""Drill reports: the plan's metrics table, a timeline picture, summaries, history, Allure."""
+"""Drill reports.
+
+- ``metrics_table``: the plan's "Test Metrics" table (Metric | Target | This drill | Status),
+  markdown and HTML, from ``Verdicts``;
+- ``timeline_chart``: the timeline picture (PNG): probes, load error rate, phase bars,
+  t_fault, t_restored (``chart`` re-exports it for older imports);
+- ``summary``: ``reports/<drill-id>/summary.{json,md,html}``, ``reports/history.jsonl``,
+  the readiness score and trend;
+- ``allure``: attachments inside allure-pytest-bdd steps, ``environment.properties``,
+  ``categories.json``;
+- ``allure_cli``: find the Allure 2 command line and build the HTML report.
+"""
+
+__all__: list[str] = []

@@ -1,69 +1,156 @@
-"""Allure (allure-pytest-bdd) attachments, environment.properties and categories.json."""
+"""Allure (allure-pytest-bdd) evidence: attachments inside steps, and the run's metadata.
+
+Inside a step, ``attach_drill_report(report_dir, verdicts)`` attaches the drill's
+evidence under that step: the metrics table (HTML + markdown), the timeline
+picture, the Chaos Toolkit journals, Locust's stats, the ledger summary, the audit
+trail and summary.md. Outside an Allure run (no ``--alluredir``) attaching does nothing.
+
+At session end (``pytest_sessionfinish``: ``--clean-alluredir`` deletes anything
+written earlier) ``write_allure_metadata(results_dir, environment)`` writes
+``environment.properties`` and ``categories.json``. The categories sort results by
+the failure messages the steps raise: "RTO breach: ...", "RPO breach: ...",
+"DR activation failed: ..." / "activation phase ...", everything else broken is a
+harness error.
+"""
 
 from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATEGORIES", "attach_file", "attach_text", "write_allure_metadata"]
+from drdrill.report.metrics_table import as_html, as_markdown
+from drdrill.results import Verdicts
 
+__all__ = [
+    "ACTIVATION_FAILURE",
+    "CATEGORIES",
+    "EVIDENCE",
+    "attach_drill_report",
+    "attach_file",
+    "attach_metrics_table",
+    "attach_text",
+    "write_allure_metadata",
+]
+
+# Allure 2 matches a category with Java's String.matches: the WHOLE message, and a
+# pytest message spans lines ("AssertionError: RTO breach ...\nassert ..."): hence (?s).
+ACTIVATION_FAILURE = (
+    r"DR activation failed|activation phase|was not injected|was not timed"
+    r"|DNS failover did not propagate|DR region verification failed"
+)
 CATEGORIES: list[dict[str, Any]] = [
     {
         "name": "RTO breach",
         "matchedStatuses": ["failed"],
-        "messageRegex": ".*RTO.*(breach|exceed|never restored).*",
+        "messageRegex": r"(?s).*\bRTO breach\b.*",
     },
     {
         "name": "RPO breach",
         "matchedStatuses": ["failed"],
-        "messageRegex": ".*RPO.*(breach|exceed|lost).*",
+        "messageRegex": r"(?s).*\bRPO breach\b.*",
     },
     {
         "name": "Activation failure",
         "matchedStatuses": ["failed", "broken"],
-        "messageRegex": ".*(activation|phase).*",
+        "messageRegex": rf"(?s).*({ACTIVATION_FAILURE}).*",
     },
-    {"name": "Harness error", "matchedStatuses": ["broken"]},
+    {
+        "name": "Harness error",
+        "matchedStatuses": ["broken"],
+        "messageRegex": rf"(?s)(?!.*({ACTIVATION_FAILURE})).*",
+    },
 ]
+
+EVIDENCE: tuple[tuple[str, str], ...] = (
+    ("timeline.png", "Timeline"),
+    ("summary.md", "Drill summary"),
+    ("journal-region-failure.json", "Chaos Toolkit journal: region failure"),
+    ("journal-dr-activation.json", "Chaos Toolkit journal: DR activation"),
+    ("locust-stats.json", "Locust stats"),
+    ("ledger.json", "Ledger summary"),
+    ("audit.jsonl", "Audit trail"),
+)
+"""(file in reports/<drill-id>/, attachment name), in the order they are attached."""
+
+
+def _types() -> dict[str, Any]:
+    import allure
+
+    kind = allure.attachment_type
+    return {
+        "text": kind.TEXT,
+        "json": kind.JSON,
+        "html": kind.HTML,
+        "md": kind.TEXT,
+        "csv": kind.CSV,
+        "png": kind.PNG,
+        "svg": kind.SVG,
+    }
 
 
 def attach_text(body: str, name: str, kind: str = "text") -> None:
-    """Attach text to the current Allure step (no-op when Allure is not collecting)."""
+    """Attach text (``kind``: text, json, html, md, csv) to the current Allure step."""
     import allure
 
-    types = {
-        "text": allure.attachment_type.TEXT,
-        "json": allure.attachment_type.JSON,
-        "html": allure.attachment_type.HTML,
-        "md": allure.attachment_type.TEXT,
-        "csv": allure.attachment_type.CSV,
-    }
-    allure.attach(body, name=name, attachment_type=types[kind])
+    allure.attach(body, name=name, attachment_type=_types()[kind])
 
 
-def attach_file(path: Path, name: str) -> None:
+def attach_file(path: Path, name: str) -> bool:
+    """Attach a file to the current Allure step; False (nothing attached) if it is missing."""
     import allure
 
-    if not path.exists():
-        return
-    kinds = {
-        ".png": allure.attachment_type.PNG,
-        ".json": allure.attachment_type.JSON,
-        ".jsonl": allure.attachment_type.TEXT,
-        ".md": allure.attachment_type.TEXT,
-        ".html": allure.attachment_type.HTML,
-    }
-    allure.attach.file(str(path), name=name, attachment_type=kinds.get(path.suffix))  # type: ignore[no-untyped-call]
+    if not path.is_file():
+        return False
+    suffix = path.suffix.lstrip(".")
+    kind = _types().get("text" if suffix in ("jsonl", "log") else suffix, _types()["text"])
+    allure.attach.file(str(path), name=name, attachment_type=kind)  # type: ignore[no-untyped-call]
+    return True
 
 
-def write_allure_metadata(results_dir: Path, environment: dict[str, str]) -> None:
-    """environment.properties and categories.json (call at session end: --clean-alluredir
-    deletes anything written earlier)."""
+def attach_metrics_table(verdicts: Verdicts) -> None:
+    """The plan's "Test Metrics" table with this drill's numbers, as HTML and markdown."""
+    attach_text(as_html(verdicts), "Test Metrics", "html")
+    attach_text(as_markdown(verdicts), "Test Metrics (markdown)", "md")
+
+
+def attach_drill_report(report_dir: Path, verdicts: Verdicts | None = None) -> list[str]:
+    """Attach one drill's evidence from ``report_dir`` to the current step (see ``EVIDENCE``);
+    the names of what was attached. Missing files are skipped (a partial drill has no load)."""
+    attached: list[str] = []
+    if verdicts is not None:
+        attach_metrics_table(verdicts)
+        attached.append("Test Metrics")
+    for filename, name in EVIDENCE:
+        if attach_file(report_dir / filename, name):
+            attached.append(name)
+    return attached
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for package in ("drdrill", "locust", "chaostoolkit-lib", "pytest-bdd", "allure-pytest-bdd"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def write_allure_metadata(results_dir: Path, environment: Mapping[str, str]) -> None:
+    """Write ``environment.properties`` (python, host, package versions + ``environment``)
+    and ``categories.json`` into ``results_dir``. Call from ``pytest_sessionfinish``."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    env = {"python": platform.python_version(), "host": platform.node(), **environment}
-    (results_dir / "environment.properties").write_text(
-        "".join(f"{k}={v}\n" for k, v in sorted(env.items()))
-    )
-    (results_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+    env = {"python": platform.python_version(), "host": platform.node(), **_versions()}
+    env.update(environment)
+    lines = [f"{_escape(k)}={_escape(str(v))}\n" for k, v in sorted(env.items())]
+    (results_dir / "environment.properties").write_text("".join(lines), encoding="utf-8")
+    (results_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n")
+
+
+def _escape(text: str) -> str:
+    """Java .properties escaping of the characters that would break a line."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")

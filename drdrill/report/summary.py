@@ -17,7 +17,35 @@ from drdrill.report.metrics_table import as_html, as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
 
-__all__ = ["DrillSummary", "append_history", "read_history", "readiness", "write_summary"]
+__all__ = [
+    "HISTORY_FIELDS",
+    "DrillSummary",
+    "TrendPoint",
+    "append_history",
+    "latest_summary",
+    "read_history",
+    "readiness",
+    "trend",
+    "trend_lines",
+    "write_summary",
+]
+
+HISTORY_FIELDS = (
+    "drill_id",
+    "scenario",
+    "kind",
+    "target",
+    "started",
+    "failure_mode",
+    "rto_s",
+    "rpo_s",
+    "lost_writes",
+    "in_doubt_writes",
+    "phases",
+    "verdicts",
+    "passed",
+)
+"""The keys of one line of ``reports/history.jsonl``."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +125,10 @@ class DrillSummary:
             )
         if self.load:
             lines.append(
-                f"- load: {self.load.get('requests', 0)} requests, "
-                f"{self.load.get('requests_per_s', 0)} req/s, {self.load.get('failures', 0)} failed"
+                f"- load (Locust): {self.load.get('requests', 0)} requests, "
+                f"{self.load.get('requests_per_s', 0)} req/s "
+                f"(sustained {self.load.get('sustained_requests_per_s', '—')}), "
+                f"{self.load.get('failures', 0)} failed"
             )
         if m.user_outages:
             longest = max(o.duration_s for o in m.user_outages)
@@ -140,34 +170,89 @@ def write_summary(summary: DrillSummary, report_dir: Path) -> dict[str, Path]:
 
 
 def append_history(summary: DrillSummary, reports_dir: Path) -> Path:
-    """One line per drill in ``reports/history.jsonl``."""
+    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``."""
     path = reports_dir / "history.jsonl"
     reports_dir.mkdir(parents=True, exist_ok=True)
     record = summary.to_json()
-    line = {k: record[k] for k in ("drill_id", "scenario", "kind", "target", "started")}
-    line.update({k: record[k] for k in ("failure_mode", "rto_s", "rpo_s", "lost_writes", "passed")})
-    line["phases"] = record["phases"]
+    line = {k: record[k] for k in HISTORY_FIELDS}
     with path.open("a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")
     return path
 
 
 def read_history(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every line of ``reports/history.jsonl``, oldest first (unreadable lines skipped)."""
     path = reports_dir / "history.jsonl"
     if not path.exists():
         return []
     rows = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except ValueError:
             continue
+        if isinstance(row, dict):
+            rows.append(row)
     return rows
 
 
 def readiness(history: list[dict[str, Any]], last: int = 10) -> float | None:
-    """DR readiness score: the share of the last ``last`` drills that passed (0..1)."""
+    """DR readiness score: the share of the last ``last`` drills that passed (0..1);
+    None before the first drill."""
     recent = history[-last:]
     if not recent:
         return None
     return sum(bool(r.get("passed")) for r in recent) / len(recent)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One drill in the trend: its figures and the readiness score after it."""
+
+    drill_id: str
+    started: str
+    scenario: str
+    rto_s: float | None
+    rpo_s: float | None
+    passed: bool
+    readiness: float
+
+
+def trend(history: list[dict[str, Any]], last: int = 10) -> list[TrendPoint]:
+    """RTO/RPO over the drills of ``history``, with the readiness score as it moved."""
+    points = []
+    for index, row in enumerate(history):
+        score = readiness(history[: index + 1], last)
+        points.append(
+            TrendPoint(
+                drill_id=str(row.get("drill_id", "?")),
+                started=str(row.get("started", "")),
+                scenario=str(row.get("scenario", "")),
+                rto_s=row.get("rto_s"),
+                rpo_s=row.get("rpo_s"),
+                passed=bool(row.get("passed")),
+                readiness=score if score is not None else 0.0,
+            )
+        )
+    return points
+
+
+def trend_lines(history: list[dict[str, Any]], show: int = 10) -> list[str]:
+    """The trend of the last ``show`` drills as a small markdown table."""
+    lines = [
+        "| Drill | Scenario | RTO | RPO | Result | Readiness |",
+        "|-------|----------|-----|-----|--------|-----------|",
+    ]
+    for p in trend(history)[-show:]:
+        lines.append(
+            f"| {p.drill_id} | {p.scenario} | {human_duration(p.rto_s)} | "
+            f"{human_duration(p.rpo_s) if p.rpo_s else '0 s'} | "
+            f"{'✅ passed' if p.passed else '❌ failed'} | {p.readiness:.0%} |"
+        )
+    return lines
+
+
+def latest_summary(reports_dir: Path) -> Path | None:
+    """``reports/<drill-id>/summary.md`` of the most recently written drill, if any."""
+    summaries = sorted(reports_dir.glob("*/summary.md"), key=lambda p: p.stat().st_mtime_ns)
+    return summaries[-1] if summaries else None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from drdrill.config import load_config
 from drdrill.report.allure import write_allure_metadata
@@ -108,3 +111,68 @@ def test_durations_read_as_people_write_them() -> None:
         "3.46 s",
         "—",
     ]
+
+
+def test_history_lines_carry_the_figures_and_the_trend_follows_them(tmp_path: Path) -> None:
+    from drdrill.report.summary import HISTORY_FIELDS, latest_summary, trend, trend_lines
+
+    reports = tmp_path / "reports"
+    for rto in (2.5, 4000, 3.0):
+        the_summary = summary(tmp_path, rto=rto)
+        write_summary(the_summary, reports / f"d-{rto}")
+        append_history(the_summary, reports)
+
+    rows = read_history(reports)
+    points = trend(rows)
+
+    assert set(rows[0]) == set(HISTORY_FIELDS)
+    assert rows[0]["in_doubt_writes"] == 3
+    assert rows[1]["verdicts"]["rto"] == "fail"
+    assert [(p.rto_s, p.passed) for p in points] == [(2.5, True), (4000, False), (3.0, True)]
+    assert [round(p.readiness, 2) for p in points] == [1.0, 0.5, 0.67]
+    table = trend_lines(rows)
+    assert table[3] == "| d-1 | region_failure | 66.7 min | 0 s | ❌ failed | 50% |"
+    assert latest_summary(reports) == reports / "d-3.0" / "summary.md"
+
+
+def test_summary_html_has_the_metrics_table_and_the_timeline(tmp_path: Path) -> None:
+    page = write_summary(summary(tmp_path, rto=4000), tmp_path / "d-1")["html"].read_text()
+
+    assert "FAILED" in page
+    assert "<tr><td>RTO</td><td>30 min</td><td>66.7 min</td><td>❌ Fail</td></tr>" in page
+    assert "<img src='timeline.png'" in page
+
+
+def test_drdrill_report_latest_prints_the_last_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drdrill.cli import main
+
+    (tmp_path / "drdrill.yaml").write_text(f"reports_dir: {tmp_path / 'reports'}\n")
+    the_summary = summary(tmp_path)
+    write_summary(the_summary, tmp_path / "reports" / "d-1")
+    append_history(the_summary, tmp_path / "reports")
+
+    code = main(["--drill-config", str(tmp_path / "drdrill.yaml"), "report", "--latest"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "# DR drill d-1: PASSED" in out
+    assert "| **RTO** | 30 min | 2.50 s | ✅ Pass |" in out
+    assert "DR readiness (share of the last 10 drills that passed): 100%" in out
+
+
+def test_summary_md_tells_the_load_and_the_phases(tmp_path: Path) -> None:
+    from .drill_data import summary as drill_summary
+
+    the_summary = drill_summary(tmp_path)
+    the_summary = replace(the_summary, load={**the_summary.load, "sustained_requests_per_s": 380})
+    text = write_summary(the_summary, tmp_path / "d-1")["md"].read_text()
+    data = json.loads((tmp_path / "d-1" / "summary.json").read_text())
+
+    assert "- load (Locust): 5000 requests, 402.5 req/s (sustained 380), 240 failed" in text
+    assert "| database_promotion | 150 ms | ok |" in text
+    assert "- user-observed outage (Locust): longest 2.40 s" in text
+    assert data["load"]["requests_per_s"] == 402.5
+    assert data["phases"]["scale_dr"] == 0.7
+    assert data["actor"] == "drteam@ci"
