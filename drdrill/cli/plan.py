@@ -1,69 +1,174 @@
-"""``drdrill plan full|partial --target PROFILE``: the tabletop runbook, executed nowhere.
+"""``drdrill plan full|partial|backup_restore --target PROFILE``: the runbook, executed nowhere.
 
-Every call of the DR activation, resolved against the real configuration, with
-its parameters — the plan's tabletop exercise. Nothing is mutated: the target
-runs in dry-run mode, which records calls instead of making them.
+Every call a drill would make, resolved against the real configuration, with its
+parameters, phase by phase (``drdrill.phases``) — the plan's tabletop exercise.
+Nothing is mutated: an AWS target runs in dry-run mode, which records each
+mutating call ("would call") instead of making it. For the lab it prints the
+lab's steps.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from drdrill.config import load_config
-from drdrill.phases import ACTIVATION_PHASES
+from drdrill.config import DrillConfig, load_config
+from drdrill.phases import ACTIVATION_PHASES, RESTORE_PHASES
 from drdrill.targets import open_target
 
+if TYPE_CHECKING:
+    from drdrill.targets.aws.target import AwsTarget
+
 __all__ = ["register"]
+
+Section = tuple[str, Callable[[], object]]
+PARTIAL = ("dns_failover", "database_promotion", "service_verification")
+
+_LAB_STEPS = {
+    "assessment": "confirm region primary is down (3 checks through its gateway)",
+    "dns_failover": "edge UPSERT: PRIMARY -> dr, SECONDARY -> primary",
+    "scale_dr": "dr order-service workers {dr_workers} -> {dr_scaled_workers}",
+    "database_promotion": "pg_promote() on the dr standby",
+    "repoint_applications": "POST /_admin/database on every dr worker (dr database)",
+    "service_verification": "health + place/read order + browse through the edge",
+}
+_LAB_BACKUP_STEPS = (
+    "base backup of the primary (snapshot) into the primary's backup store",
+    "copy of the snapshot into the dr backup store (cross-region copy)",
+    "restore of the snapshot into a scratch PostgreSQL instance",
+    "point-in-time restore: base backup + WAL archive up to the chosen time",
+    "object store: list versions, copy an earlier version over the current one",
+)
+
+
+def _lab(config: DrillConfig, kind: str) -> int:
+    lab = config.lab
+    if kind == "backup_restore":
+        for number, step in enumerate(_LAB_BACKUP_STEPS, 1):
+            print(f"{number}. {step}")
+        return 0
+    for phase in ACTIVATION_PHASES:
+        if kind == "partial" and phase.name not in PARTIAL:
+            continue
+        step = _LAB_STEPS[phase.name].format(
+            dr_workers=lab.dr_workers, dr_scaled_workers=lab.dr_scaled_workers
+        )
+        print(f"{phase.number}. {phase.title}: {step}")
+    return 0
+
+
+def _activation(target: AwsTarget, kind: str) -> list[Section]:
+    profile = target.profile
+    primary, dr = profile.regions["primary"], profile.regions["dr"]
+    checks = list(profile.dns.all_health_check_ids()) or "none configured"
+    actions: dict[str, Callable[[], object]] = {
+        "assessment": lambda: _note(
+            f"Route 53 health-check status ({checks}); HTTP health and critical flows "
+            f"through {primary.endpoint or profile.global_endpoint}"
+        ),
+        "dns_failover": lambda: target.fail_over_dns("dr"),
+        "scale_dr": lambda: target.scale_region("dr", dr.replicas),
+        "database_promotion": lambda: target.promote_database("dr"),
+        "repoint_applications": lambda: target.repoint_applications("dr", "dr"),
+        "service_verification": lambda: _note(
+            f"HTTP health and critical flows through {profile.global_endpoint}"
+        ),
+    }
+    sections: list[Section] = []
+    if kind == "full":
+        sections.append(
+            (
+                f"0. Fault injection (the drill's disaster, by {profile.failure_method})",
+                lambda: target.fail_region("primary", "power-off"),
+            )
+        )
+    for phase in ACTIVATION_PHASES:
+        if kind == "partial" and phase.name not in PARTIAL:
+            continue
+        sections.append((f"{phase.number}. {phase.title}", actions[phase.name]))
+    sections.append(("Fail back to the steady state (always runs)", target.fail_back))
+    return sections
+
+
+def _backups(target: AwsTarget, when: datetime) -> list[Section]:
+    profile = target.profile
+    restore = RESTORE_PHASES[0]
+    buckets = [b for side in profile.regions.values() for b in side.s3_buckets]
+
+    def objects() -> None:
+        if not buckets:
+            _note("no S3 buckets configured (regions.*.s3_buckets)")
+        else:
+            _note(f"s3 list_object_versions of {buckets}, then per object to recover:")
+        for bucket in buckets:
+            target.restore_object_version(bucket, "<key>", "<version id chosen by the drill>")
+
+    def restores() -> None:
+        target.restore_snapshot("drdrill-plan", "drdrill-plan-primary", "primary")
+        target.restore_snapshot("drdrill-plan", "drdrill-plan-dr", "dr")
+
+    def point_in_time() -> None:
+        target.restore_to_point_in_time(when, "drdrill-plan-pitr")
+        target.repoint_applications("primary", "drdrill-plan-pitr")
+
+    return [
+        ("Snapshot", lambda: target.snapshot("drdrill-plan", "primary")),
+        ("Cross-region copy", lambda: target.copy_snapshot("drdrill-plan", "dr")),
+        ("Restore the snapshot (primary, then its dr copy)", restores),
+        (f"{restore.number}. {restore.title} (to {when.isoformat()}) and repoint", point_in_time),
+        ("S3 object versions", objects),
+    ]
+
+
+def _note(text: str) -> None:
+    print(f"   read-only: {text}")
 
 
 def _plan(args: argparse.Namespace) -> int:
     config = load_config(args.drill_config)
     profile = config.target(args.target)
-    print(f"DR activation runbook for target {args.target} ({profile.kind}); nothing is executed")
+    print(
+        f"DR runbook: {args.kind} drill on target {args.target} ({profile.kind}); "
+        "nothing is executed"
+    )
     if profile.kind == "lab":
-        lab = config.lab
-        steps = {
-            "assessment": "confirm region primary is down (3 checks through its gateway)",
-            "dns_failover": "edge UPSERT: PRIMARY -> dr, SECONDARY -> primary",
-            "scale_dr": f"dr order-service workers {lab.dr_workers} -> {lab.dr_scaled_workers}",
-            "database_promotion": "pg_promote() on the dr standby",
-            "repoint_applications": "POST /_admin/database on every dr worker (dr database)",
-            "service_verification": "health + place/read order + browse through the edge",
-        }
-        for phase in ACTIVATION_PHASES:
-            print(f"{phase.number}. {phase.title}: {steps[phase.name]}")
-        return 0
+        return _lab(config, args.kind)
     from drdrill.targets.aws.target import AwsTarget
 
-    target = open_target(config, args.target, dry_run=True)
-    assert isinstance(target, AwsTarget)
-    dr = target.profile.regions["dr"]
-    actions = {
-        "assessment": lambda: print("   read-only: Route 53 health-check status, HTTP checks"),
-        "dns_failover": lambda: target.fail_over_dns("dr"),
-        "scale_dr": lambda: target.scale_region("dr", dr.replicas),
-        "database_promotion": lambda: target.promote_database("dr"),
-        "repoint_applications": lambda: target.repoint_applications("dr", "dr"),
-        "service_verification": lambda: print(f"   read-only: HTTP checks of {target.endpoint()}"),
-    }
-    for phase in ACTIVATION_PHASES:
-        if args.kind == "partial" and phase.name not in (
-            "dns_failover",
-            "database_promotion",
-            "service_verification",
-        ):
-            continue
-        before = len(target.plan)
-        print(f"{phase.number}. {phase.title}")
-        actions[phase.name]()
-        for call in target.plan[before:]:
-            print(f"   {call}")
+    aws = open_target(config, args.target, dry_run=True)
+    assert isinstance(aws, AwsTarget)
+    print(
+        f"   safety: needs --confirm; STS get_caller_identity must return one of "
+        f"{list(aws.profile.allowed_account_ids)} before the first change"
+    )
+    when = args.time or datetime.now(UTC)
+    sections = _backups(aws, when) if args.kind == "backup_restore" else _activation(aws, args.kind)
+    for title, action in sections:
+        before = len(aws.plan)
+        print(title)
+        action()
+        for call in aws.plan[before:]:
+            print(f"   would call: {call}")
+    print(f"{len(aws.plan)} mutating calls would be made; none was.")
     return 0
 
 
+def _when(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def register(sub: Any) -> None:
+    """Add ``drdrill plan``."""
     parser = sub.add_parser("plan", help="print the resolved DR runbook; execute nothing")
-    parser.add_argument("kind", choices=["full", "partial"])
+    parser.add_argument("kind", choices=["full", "partial", "backup_restore"])
     parser.add_argument("--target", default="lab", help="target profile (default: lab)")
+    parser.add_argument(
+        "--time",
+        type=_when,
+        default=None,
+        help="point-in-time restore target for backup_restore (ISO 8601; default: now)",
+    )
     parser.set_defaults(func=_plan)

@@ -1,46 +1,79 @@
-"""One factory for every AWS and Kubernetes client of a target (nothing at import time)."""
+"""One factory for every AWS and Kubernetes client of a target (nothing at import time).
+
+boto3 clients: one per (service, region), botocore retries in **adaptive** mode with
+the profile's attempt budget, connect/read timeouts, and the endpoint from the profile
+or, when it has none, boto3's own resolution (which honours ``AWS_ENDPOINT_URL``).
+Kubernetes: one ``AppsV1Api`` per kube context, built on first use.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from drdrill.errors import TargetError
 from drdrill.targets.aws.profile import AwsProfile
 
-__all__ = ["Clients"]
+__all__ = ["Clients", "waiter_config"]
+
+
+def waiter_config(timeout_s: float, poll_s: float) -> dict[str, int]:
+    """A botocore ``WaiterConfig`` that gives up after about ``timeout_s``."""
+    delay = max(1, round(poll_s))
+    return {"Delay": delay, "MaxAttempts": max(1, int(timeout_s // delay) or 1)}
 
 
 class Clients:
-    """boto3 clients per (service, region) with adaptive retries and timeouts, and a
-    kubernetes ApiClient per kube context."""
+    """boto3 clients per (service, region) and Kubernetes clients per context."""
 
     def __init__(self, profile: AwsProfile) -> None:
         self.profile = profile
         self._session = boto3.session.Session()
         self._config = Config(
             retries={"mode": "adaptive", "total_max_attempts": profile.max_attempts},
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=profile.connect_timeout_s,
+            read_timeout=profile.read_timeout_s,
         )
-        self.aws = cache(self._aws)
-        self.apps = cache(self._apps)
+        self._lock = threading.Lock()
+        self._aws: dict[tuple[str, str], Any] = {}
+        self._apps: dict[str, Any] = {}
 
-    def _aws(self, service: str, region: str) -> Any:
-        return self._session.client(
-            service,  # type: ignore[call-overload]
-            region_name=region,
-            config=self._config,
-            endpoint_url=self.profile.endpoint_url,
-        )
+    def aws(self, service: str, region: str) -> Any:
+        """The boto3 client of ``service`` in ``region`` (cached)."""
+        with self._lock:
+            key = (service, region)
+            if key not in self._aws:
+                self._aws[key] = self._session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    config=self._config,
+                    endpoint_url=self.profile.endpoint_url,
+                )
+            return self._aws[key]
 
-    def _apps(self, context: str) -> Any:
+    def apps(self, context: str) -> Any:
+        """The Kubernetes ``AppsV1Api`` of kube context ``context`` (cached)."""
+        with self._lock:
+            if context not in self._apps:
+                self._apps[context] = self._new_apps(context)
+            return self._apps[context]
+
+    def _new_apps(self, context: str) -> Any:
         from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
 
-        api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(self.profile.kubeconfig) if self.profile.kubeconfig else None,
-            context=context,
-        )
+        kubeconfig = self.profile.kubeconfig
+        try:
+            api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=str(kubeconfig) if kubeconfig else None, context=context
+            )
+        except (ConfigException, OSError) as exc:
+            raise TargetError(
+                f"cannot load kube context {context!r} from {kubeconfig or '~/.kube/config'}: "
+                f"{exc}",
+                resource=context,
+            ) from exc
         return client.AppsV1Api(api_client)

@@ -1,10 +1,11 @@
 """Safety interlocks: nothing mutates an AWS account without an allow-listed id and --confirm.
 
 Every mutating call goes through ``Guard.mutate``: in dry-run it is written to the
-plan and the audit trail and not made; otherwise the caller identity is checked
-against the allow-list (once, before the first mutation), the call is audited
-before and after, and a botocore/kubernetes error becomes a ``TargetError``
-naming the region and resource.
+plan ("would call") and to the audit trail (outcome ``dry-run``) and not made;
+otherwise ``--confirm`` is required, the caller identity is checked against the
+allow-list (once, before the first mutation), the call is audited before
+(``started``) and after (``succeeded``/``failed``), and a botocore or kubernetes
+error becomes one ``TargetError`` naming the region and the resource.
 """
 
 from __future__ import annotations
@@ -15,15 +16,33 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from drdrill.audit import AuditTrail, redact
 from drdrill.errors import SafetyError, TargetError
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.profile import AwsProfile
 
-__all__ = ["Guard", "PlannedCall"]
+__all__ = ["THROTTLING_CODES", "Guard", "PlannedCall", "target_error"]
 
 T = TypeVar("T")
+_BOTO_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "ProvisionedThroughputExceededException",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +56,39 @@ class PlannedCall:
 
     def __str__(self) -> str:
         args = " ".join(f"{k}={v}" for k, v in redact(self.parameters).items())
-        return f"{self.service} {self.operation} [{self.region}] {args}"
+        return f"{self.service} {self.operation} [{self.region}] {args}".rstrip()
+
+
+def _is_kubernetes_error(exc: BaseException) -> bool:
+    module = type(exc).__module__
+    return module.startswith(("kubernetes", "urllib3"))
+
+
+def target_error(
+    exc: BaseException, action: str, region: str, resource: str, max_attempts: int
+) -> TargetError:
+    """One clear ``TargetError`` for a botocore/kubernetes failure of ``action``."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
+        if code in THROTTLING_CODES:
+            return TargetError(
+                f"{action} was throttled by AWS ({code}): {attempts} attempts in adaptive "
+                f"retry mode (max_attempts={max_attempts}) did not get through; nothing "
+                "was changed by this call — retry later or raise max_attempts",
+                region=region,
+                resource=resource,
+            )
+        return TargetError(f"{action} failed: {code}: {exc}", region=region, resource=resource)
+    status = getattr(exc, "status", None)
+    reason = getattr(exc, "reason", None)
+    if status is not None:
+        return TargetError(
+            f"{action} failed: HTTP {status} {reason or ''}".rstrip(),
+            region=region,
+            resource=resource,
+        )
+    return TargetError(f"{action} failed: {exc}", region=region, resource=resource)
 
 
 class Guard:
@@ -60,23 +111,29 @@ class Guard:
         self.dry_run = dry_run
         self.audit = audit
         self.plan: list[PlannedCall] = []
-        self._account_checked = False
+        self.account: str | None = None
 
     def check_account(self) -> str:
         """The caller's account id, refused unless it is on the profile's allow-list."""
         region = self.profile.regions["primary"].name
         try:
             identity = self.clients.aws("sts", region).get_caller_identity()
-        except (ClientError, BotoCoreError) as exc:
-            raise SafetyError(f"cannot confirm the AWS account: {exc}", region=region) from exc
+        except _BOTO_ERRORS as exc:
+            self._audit("sts:get_caller_identity", {"region": region}, "refused", error=str(exc))
+            raise SafetyError(
+                f"cannot confirm the AWS account, so nothing is changed: {exc}", region=region
+            ) from exc
         account = str(identity["Account"])
-        if account not in self.profile.allowed_account_ids:
-            self._audit("check_account", {"account": account}, "refused")
+        allowed = list(self.profile.allowed_account_ids)
+        if account not in allowed:
+            self._audit("sts:get_caller_identity", {"account": account}, "refused")
             raise SafetyError(
                 f"AWS account {account} is not in targets.{self.name}.allowed_account_ids "
-                f"{list(self.profile.allowed_account_ids)}: refusing to touch it"
+                f"{allowed}: refusing to touch it",
+                region=region,
             )
-        self._account_checked = True
+        self._audit("sts:get_caller_identity", {"account": account}, "succeeded")
+        self.account = account
         return account
 
     def _audit(self, action: str, parameters: dict[str, Any], outcome: str, **detail: Any) -> None:
@@ -95,50 +152,47 @@ class Guard:
         **parameters: Any,
     ) -> T | None:
         """Make one mutating call under the interlocks; None in dry-run."""
-        planned = PlannedCall(service, operation, region, parameters)
         action = f"{service}:{operation}"
+        audited = {"region": region, "resource": resource, **parameters}
         if self.dry_run:
-            self.plan.append(planned)
-            self._audit(action, {"region": region, **parameters}, "dry-run")
+            self.plan.append(PlannedCall(service, operation, region, parameters))
+            self._audit(action, audited, "dry-run")
             return None
         if not self.confirm:
-            self._audit(action, {"region": region, **parameters}, "refused")
+            self._audit(action, audited, "refused", reason="--confirm missing")
             raise SafetyError(
                 f"{action} on {resource} needs --confirm: target {self.name} is not the lab",
                 region=region,
                 resource=resource,
             )
-        if not self._account_checked:
+        if self.account is None:
             self.check_account()
-        self._audit(action, {"region": region, **parameters}, "started")
+        self._audit(action, audited, "started")
         started = time.monotonic()
         try:
             result = call()
-        except (ClientError, BotoCoreError) as exc:
-            self._audit(action, {"region": region, **parameters}, "failed", error=str(exc))
-            raise TargetError(f"{action} failed: {exc}", region=region, resource=resource) from exc
+        except _BOTO_ERRORS as exc:
+            self._audit(action, audited, "failed", error=str(exc))
+            raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc
         except Exception as exc:
-            if type(exc).__module__.startswith("kubernetes"):
-                self._audit(action, {"region": region, **parameters}, "failed", error=str(exc))
-                raise TargetError(
-                    f"{action} failed: {exc}", region=region, resource=resource
-                ) from exc
-            raise
-        self._audit(
-            action,
-            {"region": region, **parameters},
-            "succeeded",
-            duration_s=round(time.monotonic() - started, 3),
-        )
+            if not _is_kubernetes_error(exc):
+                raise
+            self._audit(action, audited, "failed", error=str(exc))
+            raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc
+        self._audit(action, audited, "succeeded", duration_s=round(time.monotonic() - started, 3))
         return result
 
     def read(
         self, service: str, operation: str, region: str, resource: str, call: Callable[[], T]
     ) -> T:
-        """A read-only call: no interlock, errors wrapped once."""
+        """A read-only call (also in dry-run): no interlock, errors wrapped once."""
         try:
             return call()
-        except (ClientError, BotoCoreError) as exc:
-            raise TargetError(
-                f"{service}:{operation} failed: {exc}", region=region, resource=resource
-            ) from exc
+        except _BOTO_ERRORS as exc:
+            action = f"{service}:{operation}"
+            raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc
+        except Exception as exc:
+            if not _is_kubernetes_error(exc):
+                raise
+            action = f"{service}:{operation}"
+            raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc

@@ -1,25 +1,27 @@
 """The ``aws`` target: the plan's DR activation through boto3 and the kubernetes client.
 
-Route 53 failover records for DNS failover, EKS nodegroup scaling and Kubernetes
-deployment scaling for "scale DR", RDS ``promote_read_replica`` for promotion,
-``DATABASE_URL`` set on the deployments (and a rollout waited for) to repoint,
-HTTP checks of the global endpoint to verify; RDS snapshots, cross-region copies
-and point-in-time restores, and S3 object versions, for the backup drills. Every
-mutating call passes the safety interlocks (``drdrill.targets.aws.safety``); every
-waiter has a timeout.
+Route 53 failover records for DNS failover (``dns``), EKS nodegroup and Kubernetes
+deployment scaling for "scale DR" and the database variable set on the
+deployments to repoint (``compute``), RDS promotion, snapshots, copies and
+restores (``database``), S3 object versions (``objects``), region failures by
+the configured method (``faults``). Every mutating call passes the safety
+interlocks (``safety``); every wait has a timeout.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from drdrill.audit import AuditTrail
-from drdrill.errors import ConfigError, TargetError, UnknownRegionError
+from drdrill.errors import TargetError, UnknownRegionError
 from drdrill.targets.aws.clients import Clients
-from drdrill.targets.aws.profile import AwsProfile, AwsRegion, Scaling
+from drdrill.targets.aws.compute import Compute
+from drdrill.targets.aws.database import Databases
+from drdrill.targets.aws.dns import Dns
+from drdrill.targets.aws.faults import Faults
+from drdrill.targets.aws.objects import Objects
+from drdrill.targets.aws.profile import AwsProfile, AwsRegion
 from drdrill.targets.aws.safety import Guard, PlannedCall
 from drdrill.targets.base import (
     FailureMode,
@@ -27,7 +29,6 @@ from drdrill.targets.base import (
     RestoredDatabase,
     ServiceCheck,
     Snapshot,
-    object_versions,
 )
 from drdrill.verify import verify_http
 
@@ -36,11 +37,13 @@ if TYPE_CHECKING:
 
 __all__ = ["AwsTarget"]
 
-OTHER = {"primary": "dr", "dr": "primary"}
-
 
 class AwsTarget:
-    """A real AWS + EKS platform, behind the safety interlocks."""
+    """A real AWS + EKS platform, behind the safety interlocks.
+
+    ``confirm`` must be True for any mutating call; ``dry_run`` makes none and
+    records each in ``plan`` (and the audit trail, outcome ``dry-run``) instead.
+    """
 
     def __init__(
         self,
@@ -57,6 +60,11 @@ class AwsTarget:
         self.guard = Guard(
             profile, self.clients, name, confirm=confirm, dry_run=dry_run, audit=audit
         )
+        self.dns = Dns(profile, self.clients, self.guard, name)
+        self.compute = Compute(profile, self.clients, self.guard)
+        self.databases = Databases(profile, self.clients, self.guard)
+        self.objects = Objects(profile, self.clients, self.guard)
+        self.faults = Faults(profile, self.clients, self.guard, self.compute, name)
 
     @classmethod
     def from_profile(
@@ -69,6 +77,7 @@ class AwsTarget:
         dry_run: bool = False,
         audit: AuditTrail | None = None,
     ) -> AwsTarget:
+        """The target of profile ``name`` (what ``open_target`` calls)."""
         return cls(profile, name, confirm=confirm, dry_run=dry_run, audit=audit)
 
     @property
@@ -78,247 +87,61 @@ class AwsTarget:
 
     def _region(self, region: str) -> AwsRegion:
         try:
-            return self.profile.regions[region]  # type: ignore[index]
+            return self.profile.region(region)
         except KeyError:
             raise UnknownRegionError(
                 f"unknown region {region!r}; targets.{self.name}.regions has "
                 f"{sorted(self.profile.regions)}"
             ) from None
 
-    def _waiter_config(self, delay: float = 15.0) -> dict[str, int]:
-        return {
-            "Delay": max(1, int(delay)),
-            "MaxAttempts": max(1, int(self.profile.waiter_timeout_s / max(1.0, delay))),
-        }
-
     # -- the target protocol -------------------------------------------------
 
     def endpoint(self) -> str:
+        """The global endpoint customers use."""
         return self.profile.global_endpoint
 
     def fail_region(self, region: str, mode: FailureMode) -> None:
-        """Take the region's capacity away: its nodegroup scaled to zero, or an AWS FIS
-        experiment (e.g. AZ power interruption) started from the configured template."""
-        side = self._region(region)
-        if self.profile.failure_method == "fis":
-            if not self.profile.fis_template_id:
-                raise ConfigError(
-                    "failure_method fis needs fis_template_id", key=f"targets.{self.name}"
-                )
-            fis = self.clients.aws("fis", side.name)
-            self.guard.mutate(
-                "fis",
-                "start_experiment",
-                side.name,
-                self.profile.fis_template_id,
-                lambda: fis.start_experiment(experimentTemplateId=self.profile.fis_template_id),
-                experimentTemplateId=self.profile.fis_template_id,
-                mode=mode,
-            )
-            return
-        self._scale_nodegroup(
-            side, Scaling(min_size=0, max_size=side.scaling.max_size, desired_size=0)
-        )
+        """Fail the region by the profile's ``failure_method`` (``mode`` is recorded)."""
+        self.faults.fail(self._region(region), mode)
 
     def restore_region(self, region: str) -> None:
-        side = self._region(region)
-        self._scale_nodegroup(side, side.standby_scaling or side.scaling)
+        """Undo ``fail_region``."""
+        self.faults.restore(self._region(region))
 
     def fail_over_dns(self, to_region: str) -> None:
-        """UPSERT the failover records so ``to_region`` is PRIMARY (failover-to-dr.json)."""
+        """UPSERT the global name's records so ``to_region`` serves (failover-to-dr.json)."""
         self._region(to_region)
-        dns = self.profile.dns
-        targets = {"primary": dns.primary_target, "dr": dns.dr_target}
-        changes = []
-        for role, region in (("PRIMARY", to_region), ("SECONDARY", OTHER[to_region])):
-            record: dict[str, Any] = {
-                "Name": dns.record_name,
-                "Type": dns.record_type,
-                "SetIdentifier": "Primary" if role == "PRIMARY" else "Secondary",
-                "Failover": role,
-                "TTL": dns.ttl,
-                "ResourceRecords": [{"Value": targets[region]}],
-            }
-            if role == "PRIMARY" and dns.primary_health_check_id and region == "primary":
-                record["HealthCheckId"] = dns.primary_health_check_id
-            changes.append({"Action": "UPSERT", "ResourceRecordSet": record})
-        route53 = self.clients.aws("route53", "us-east-1")
-        batch = {"Comment": f"drdrill: fail over to {to_region}", "Changes": changes}
-        self.guard.mutate(
-            "route53",
-            "change_resource_record_sets",
-            "global",
-            dns.hosted_zone_id,
-            lambda: route53.change_resource_record_sets(
-                HostedZoneId=dns.hosted_zone_id, ChangeBatch=batch
-            ),
-            HostedZoneId=dns.hosted_zone_id,
-            ChangeBatch=batch,
-        )
+        self.dns.fail_over(to_region)
 
-    def health_check_status(self) -> list[str]:
-        """The Route 53 health checkers' view of the primary (a probe; read-only)."""
-        check_id = self.profile.dns.primary_health_check_id
-        if not check_id:
-            return []
-        route53 = self.clients.aws("route53", "us-east-1")
-        status = self.guard.read(
-            "route53",
-            "get_health_check_status",
-            "global",
-            check_id,
-            lambda: route53.get_health_check_status(HealthCheckId=check_id),
-        )
-        return [o["StatusReport"]["Status"] for o in status.get("HealthCheckObservations", [])]
+    def shift_traffic(self, to_region: str, percent: int) -> None:
+        """The plan's gradual failback: ``percent`` % to ``to_region`` (weighted records)."""
+        self._region(to_region)
+        self.dns.shift_traffic(to_region, percent)
 
-    def _scale_nodegroup(self, side: AwsRegion, scaling: Scaling) -> None:
-        eks = self.clients.aws("eks", side.name)
-        config = {
-            "minSize": scaling.min_size,
-            "maxSize": scaling.max_size,
-            "desiredSize": scaling.desired_size,
-        }
-        self.guard.mutate(
-            "eks",
-            "update_nodegroup_config",
-            side.name,
-            f"{side.eks_cluster}/{side.nodegroup}",
-            lambda: eks.update_nodegroup_config(
-                clusterName=side.eks_cluster, nodegroupName=side.nodegroup, scalingConfig=config
-            ),
-            clusterName=side.eks_cluster,
-            nodegroupName=side.nodegroup,
-            scalingConfig=config,
-        )
-        if not self.guard.dry_run:
-            self.guard.read(
-                "eks",
-                "wait nodegroup_active",
-                side.name,
-                side.nodegroup,
-                lambda: eks.get_waiter("nodegroup_active").wait(
-                    clusterName=side.eks_cluster,
-                    nodegroupName=side.nodegroup,
-                    WaiterConfig=self._waiter_config(),
-                ),
-            )
+    def health_check_status(self) -> dict[str, list[str]]:
+        """Route 53 health-check observations by check id (a read-only probe)."""
+        return self.dns.health_check_status()
 
     def scale_region(self, region: str, replicas: int) -> None:
         """Scale the EKS nodegroup to its serving size, then every deployment to
         ``replicas`` (0: the profile's), and wait until they are ready."""
         side = self._region(region)
-        count = replicas or side.replicas
-        self._scale_nodegroup(side, side.scaling)
-        apps = self.clients.apps(side.kube_context)
-        for deployment in side.deployments:
-            self.guard.mutate(
-                "kubernetes",
-                "patch_namespaced_deployment_scale",
-                side.name,
-                f"{side.namespace}/{deployment}",
-                partial(
-                    apps.patch_namespaced_deployment_scale,
-                    deployment,
-                    side.namespace,
-                    {"spec": {"replicas": count}},
-                ),
-                context=side.kube_context,
-                deployment=deployment,
-                replicas=count,
-            )
-        if not self.guard.dry_run:
-            self._wait_deployments(side, count)
-
-    def _wait_deployments(self, side: AwsRegion, replicas: int | None = None) -> None:
-        apps = self.clients.apps(side.kube_context)
-        deadline = time.monotonic() + self.profile.waiter_timeout_s
-        pending = list(side.deployments)
-        while pending:
-            still = []
-            for deployment in pending:
-                d = apps.read_namespaced_deployment_status(deployment, side.namespace)
-                want = replicas if replicas is not None else (d.spec.replicas or 0)
-                status = d.status
-                generation = d.metadata.generation or 0
-                done = status is not None and (
-                    (status.ready_replicas or 0) >= want
-                    and (status.updated_replicas or 0) >= want
-                    and (status.observed_generation or 0) >= generation
-                )
-                if not done:
-                    still.append(deployment)
-            pending = still
-            if pending and time.monotonic() > deadline:
-                raise TargetError(
-                    f"deployments not ready after {self.profile.waiter_timeout_s}s: {pending}",
-                    region=side.name,
-                    resource=side.namespace,
-                )
-            if pending:
-                time.sleep(1.0)
+        self.compute.scale_nodegroup(side, side.scaling)
+        self.compute.scale_deployments(side, replicas or side.replicas)
 
     def promote_database(self, region: str) -> None:
         """RDS ``promote_read_replica``, then wait until the instance is available."""
-        side = self._region(region)
-        rds = self.clients.aws("rds", side.name)
-        self.guard.mutate(
-            "rds",
-            "promote_read_replica",
-            side.name,
-            side.rds_instance,
-            lambda: rds.promote_read_replica(DBInstanceIdentifier=side.rds_instance),
-            DBInstanceIdentifier=side.rds_instance,
-        )
-        if not self.guard.dry_run:
-            self.guard.read(
-                "rds",
-                "wait db_instance_available",
-                side.name,
-                side.rds_instance,
-                lambda: rds.get_waiter("db_instance_available").wait(
-                    DBInstanceIdentifier=side.rds_instance, WaiterConfig=self._waiter_config(30)
-                ),
-            )
+        self.databases.promote(self._region(region))
 
     def repoint_applications(self, region: str, database_region: str) -> None:
-        """Set DATABASE_URL on every deployment of ``region`` and wait for the rollout."""
+        """Set the database variable on ``region``'s deployments to ``database_region``'s
+        URL — a region's, or an instance this target restored — and wait for the rollout."""
         side = self._region(region)
-        url = self._region(database_region).database_url
-        apps = self.clients.apps(side.kube_context)
-        for deployment in side.deployments:
-            current = self.guard.read(
-                "kubernetes",
-                "read_namespaced_deployment",
-                side.name,
-                deployment,
-                partial(apps.read_namespaced_deployment, deployment, side.namespace),
-            )
-            containers = []
-            for container in current.spec.template.spec.containers:
-                env = [e for e in (container.env or []) if e.name != "DATABASE_URL"]
-                env.append({"name": "DATABASE_URL", "value": url})
-                body = apps.api_client.sanitize_for_serialization(container)
-                body["env"] = [
-                    e if isinstance(e, dict) else apps.api_client.sanitize_for_serialization(e)
-                    for e in env
-                ]
-                containers.append(body)
-            patch = {
-                "metadata": {"namespace": side.namespace},
-                "spec": {"template": {"spec": {"containers": containers}}},
-            }
-            self.guard.mutate(
-                "kubernetes",
-                "patch_namespaced_deployment",
-                side.name,
-                f"{side.namespace}/{deployment}",
-                partial(apps.patch_namespaced_deployment, deployment, side.namespace, patch),
-                context=side.kube_context,
-                deployment=deployment,
-                DATABASE_URL=url,
-            )
-        if not self.guard.dry_run:
-            self._wait_deployments(side)
+        if database_region in self.profile.regions:
+            url = self._region(database_region).database_url
+        else:
+            url = self.databases.url_of(database_region, side)
+        self.compute.set_database_url(side, url)
 
     def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
         """Health and critical flows through the global endpoint, or a region's own."""
@@ -328,6 +151,7 @@ class AwsTarget:
         return verify_http(base.rstrip("/"), region, timeout_s)
 
     def database_dsn(self, region: str) -> str:
+        """The region's reader DSN (for the write ledger)."""
         dsn = self._region(region).reader_dsn
         if dsn is None:
             raise TargetError(
@@ -338,164 +162,48 @@ class AwsTarget:
         return dsn
 
     def fail_back(self) -> None:
-        """Back to steady state: primary capacity restored, DNS to primary, dr to standby.
-        (The plan's multi-day failback — data sync, gradual traffic shift — is its own drill.)"""
+        """Back to steady state: primary restored and serving, dr back to standby
+        capacity. (The plan's multi-day failback — re-seeding the replica, repointing,
+        gradual traffic shift — is its own drill.)"""
         self.restore_region("primary")
         self.fail_over_dns("primary")
         dr = self._region("dr")
         if dr.standby_scaling is not None:
-            self._scale_nodegroup(dr, dr.standby_scaling)
+            self.compute.scale_nodegroup(dr, dr.standby_scaling)
 
     # -- backups -------------------------------------------------------------
 
     def snapshot(self, name: str, region: str = "primary") -> Snapshot:
-        side = self._region(region)
-        rds = self.clients.aws("rds", side.name)
-        self.guard.mutate(
-            "rds",
-            "create_db_snapshot",
-            side.name,
-            side.rds_instance,
-            lambda: rds.create_db_snapshot(
-                DBInstanceIdentifier=side.rds_instance, DBSnapshotIdentifier=name
-            ),
-            DBInstanceIdentifier=side.rds_instance,
-            DBSnapshotIdentifier=name,
-        )
-        if self.guard.dry_run:
-            return Snapshot(name, region, datetime.now().astimezone(), None, side.rds_instance)
-        self.guard.read(
-            "rds",
-            "wait db_snapshot_available",
-            side.name,
-            name,
-            lambda: rds.get_waiter("db_snapshot_available").wait(
-                DBSnapshotIdentifier=name, WaiterConfig=self._waiter_config(30)
-            ),
-        )
-        return next(s for s in self.list_snapshots(region) if s.name == name)
+        """``create_db_snapshot`` of the region's instance, waited for."""
+        return self.databases.snapshot(self._region(region), region, name)
 
     def list_snapshots(self, region: str = "primary") -> list[Snapshot]:
-        side = self._region(region)
-        rds = self.clients.aws("rds", side.name)
-        found = self.guard.read(
-            "rds",
-            "describe_db_snapshots",
-            side.name,
-            side.rds_instance,
-            lambda: rds.describe_db_snapshots(),
-        )
-        snapshots = [
-            Snapshot(
-                s["DBSnapshotIdentifier"],
-                region,
-                s.get("SnapshotCreateTime") or datetime.now().astimezone(),
-                (s.get("AllocatedStorage") or 0) * 1024**3,
-                s.get("SourceDBSnapshotIdentifier") or s.get("DBInstanceIdentifier", ""),
-            )
-            for s in found.get("DBSnapshots", [])
-        ]
-        return sorted(snapshots, key=lambda s: s.created)
+        """The region's snapshots, oldest first."""
+        return self.databases.list_snapshots(self._region(region), region)
 
     def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
-        """``copy-db-snapshot`` from the primary's region to ``to_region`` (as in the plan)."""
+        """``copy_db_snapshot`` from the primary's region to ``to_region`` (as in the plan)."""
         source, target = self._region("primary"), self._region(to_region)
-        src = self.guard.read(
-            "rds",
-            "describe_db_snapshots",
-            source.name,
-            name,
-            lambda: self.clients.aws("rds", source.name).describe_db_snapshots(
-                DBSnapshotIdentifier=name
-            ),
-        )
-        arn = src["DBSnapshots"][0]["DBSnapshotArn"]
-        rds = self.clients.aws("rds", target.name)
-        self.guard.mutate(
-            "rds",
-            "copy_db_snapshot",
-            target.name,
-            name,
-            lambda: rds.copy_db_snapshot(
-                SourceDBSnapshotIdentifier=arn,
-                TargetDBSnapshotIdentifier=name,
-                SourceRegion=source.name,
-            ),
-            SourceDBSnapshotIdentifier=arn,
-            TargetDBSnapshotIdentifier=name,
-            SourceRegion=source.name,
-        )
-        return Snapshot(name, to_region, datetime.now().astimezone(), None, arn)
+        return self.databases.copy(source, target, to_region, name)
 
     def restore_snapshot(
         self, name: str, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        side = self._region(region)
-        rds = self.clients.aws("rds", side.name)
-        started = time.monotonic()
-        self.guard.mutate(
-            "rds",
-            "restore_db_instance_from_db_snapshot",
-            side.name,
-            instance,
-            lambda: rds.restore_db_instance_from_db_snapshot(
-                DBInstanceIdentifier=instance, DBSnapshotIdentifier=name
-            ),
-            DBInstanceIdentifier=instance,
-            DBSnapshotIdentifier=name,
-        )
-        return RestoredDatabase(
-            instance, f"rds:{side.name}:{instance}", time.monotonic() - started, None, name
-        )
+        """A new RDS instance from a snapshot held in ``region``."""
+        return self.databases.restore_snapshot(self._region(region), name, instance)
 
     def restore_to_point_in_time(
         self, when: datetime, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        side = self._region(region)
-        rds = self.clients.aws("rds", side.name)
-        started = time.monotonic()
-        self.guard.mutate(
-            "rds",
-            "restore_db_instance_to_point_in_time",
-            side.name,
-            instance,
-            lambda: rds.restore_db_instance_to_point_in_time(
-                SourceDBInstanceIdentifier=side.rds_instance,
-                TargetDBInstanceIdentifier=instance,
-                RestoreTime=when,
-            ),
-            SourceDBInstanceIdentifier=side.rds_instance,
-            TargetDBInstanceIdentifier=instance,
-            RestoreTime=when.isoformat(),
-        )
-        return RestoredDatabase(
-            instance, f"rds:{side.name}:{instance}", time.monotonic() - started, when, "pitr"
-        )
+        """A new RDS instance: the region's database as of ``when``."""
+        return self.databases.restore_to_point_in_time(self._region(region), when, instance)
 
     def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
-        region = self.profile.regions["primary"].name
-        s3 = self.clients.aws("s3", region)
-        raw = self.guard.read(
-            "s3",
-            "list_object_versions",
-            region,
-            bucket,
-            lambda: s3.list_object_versions(Bucket=bucket, Prefix=prefix),
-        )
-        return object_versions(bucket, raw)
+        """Every version (and delete marker) of the objects under ``prefix``."""
+        return self.objects.list_versions(bucket, prefix)
 
-    def restore_object_version(self, bucket: str, key: str, version_id: str) -> None:
-        """Copy ``version_id`` over the current version (``s3api copy-object``)."""
-        region = self.profile.regions["primary"].name
-        s3 = self.clients.aws("s3", region)
-        source = {"Bucket": bucket, "Key": key, "VersionId": version_id}
-        self.guard.mutate(
-            "s3",
-            "copy_object",
-            region,
-            f"{bucket}/{key}",
-            lambda: s3.copy_object(Bucket=bucket, Key=key, CopySource=source),
-            Bucket=bucket,
-            Key=key,
-            CopySource=source,
-        )
+    def restore_object_version(
+        self, bucket: str, key: str, version_id: str, source_bucket: str | None = None
+    ) -> None:
+        """Make ``version_id`` (of ``source_bucket``, default ``bucket``) current again."""
+        self.objects.restore_version(bucket, key, version_id, source_bucket)

@@ -1,15 +1,19 @@
-"""The AWS seam: moto in server mode over HTTP, and a Kubernetes API emulator (kmock) per
-region over HTTP, which this suite drives as the controller (it fills deployment status).
+"""The AWS seam: moto in server mode over HTTP (``AWS_ENDPOINT_URL`` points at it, fake
+credentials), and a kmock Kubernetes API emulator per region over HTTP (own thread and
+event loop, ``load_bundled``), which this suite drives as the controller: it fills
+deployment status itself. Ports 59000-59999 only.
 
 What these doubles cannot prove: moto records state and times nothing (a promotion's
-status never changes, nothing replicates, Route 53 answers no DNS query); kmock runs
-no controllers, so readiness here is what the test's controller thread says it is.
+status never changes, nothing replicates, Route 53 answers no DNS query, health checks
+always report Success); kmock runs no controllers and sets no generation, so
+readiness and rollouts here are what the test's controller thread says they are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -25,20 +29,29 @@ from moto.server import ThreadedMotoServer
 
 from drdrill.targets.aws.profile import AwsProfile
 
-MOTO_PORT = 29000
-KUBE_PORTS = {"primary": 29501, "dr": 29502}
+MOTO_PORT = 59000
+KUBE_PORTS = {"primary": 59501, "dr": 59502}
+SHOP_PORT = 59200
+THROTTLING_PORT = 59100
 ACCOUNT = "123456789012"  # moto's account id
 DEPLOYMENTS = ("order-service", "product-service")
 
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    url = f"http://127.0.0.1:{MOTO_PORT}"
+    fake = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ENDPOINT_URL": url,
+    }
+    saved = {k: os.environ.get(k) for k in (*fake, "AWS_PROFILE")}
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(fake)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=MOTO_PORT, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{MOTO_PORT}"
+    yield url
     server.stop()
     for key, value in saved.items():
         if value is None:
@@ -158,16 +171,35 @@ class Controller:
                         )
 
 
-def make_platform(moto: str, kubeconfig: Path, suffix: str) -> AwsProfile:
-    """Create the plan's platform in moto + the emulators; its AWS profile."""
-    r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=moto)
+def client(service: str, region: str = "us-east-1") -> Any:
+    """A plain boto3 client of the moto server (through ``AWS_ENDPOINT_URL``)."""
+    return boto3.client(service, region_name=region)
+
+
+def make_platform(
+    kubeconfig: Path, suffix: str, *, failure_method: str = "scale-nodegroups"
+) -> AwsProfile:
+    """Create the plan's platform in moto + the emulators; its AWS profile.
+
+    Route 53 zone with failover records and a health check per region, an EKS cluster
+    and nodegroup, RDS primary + cross-region read replica, a versioned S3 bucket,
+    two EC2 nodes and an FIS template per region, and the deployments in kmock.
+    """
+    r53 = client("route53")
     zone = r53.create_hosted_zone(Name=f"shop-{suffix}.example.com", CallerReference=suffix)
     zone_id = zone["HostedZone"]["Id"].split("/")[-1]
     record = f"www.shop-{suffix}.example.com"
-    for role, value in (
-        ("PRIMARY", "primary-alb.example.com"),
-        ("SECONDARY", "dr-alb.example.com"),
-    ):
+    checks = {}
+    for region in ("primary", "dr"):
+        checks[region] = r53.create_health_check(
+            CallerReference=f"{suffix}-{region}",
+            HealthCheckConfig={
+                "Type": "HTTPS",
+                "FullyQualifiedDomainName": f"{region}-alb.example.com",
+                "ResourcePath": "/health",
+            },
+        )["HealthCheck"]["Id"]
+    for role, region in (("PRIMARY", "primary"), ("SECONDARY", "dr")):
         r53.change_resource_record_sets(
             HostedZoneId=zone_id,
             ChangeBatch={
@@ -180,16 +212,18 @@ def make_platform(moto: str, kubeconfig: Path, suffix: str) -> AwsProfile:
                             "SetIdentifier": role.title(),
                             "Failover": role,
                             "TTL": 60,
-                            "ResourceRecords": [{"Value": value}],
+                            "HealthCheckId": checks[region],
+                            "ResourceRecords": [{"Value": f"{region}-alb.example.com"}],
                         },
                     }
                 ]
             },
         )
     regions: dict[str, Any] = {}
+    source_arn = ""
     for region, aws_region in (("primary", "us-east-1"), ("dr", "us-west-2")):
-        eks = boto3.client("eks", region_name=aws_region, endpoint_url=moto)
         cluster = f"shop-{suffix}-{region}"
+        eks = client("eks", aws_region)
         eks.create_cluster(
             name=cluster,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks",
@@ -206,7 +240,42 @@ def make_platform(moto: str, kubeconfig: Path, suffix: str) -> AwsProfile:
             subnets=["subnet-1"],
             nodeRole=f"arn:aws:iam::{ACCOUNT}:role/node",
         )
-        rds = boto3.client("rds", region_name=aws_region, endpoint_url=moto)
+        client("ec2", aws_region).run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=2,
+            MaxCount=2,
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [{"Key": "eks:cluster-name", "Value": cluster}],
+                }
+            ],
+        )
+        template = client("fis", aws_region).create_experiment_template(
+            clientToken=f"{suffix}-{region}",
+            description="AZ power interruption",
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis",
+            stopConditions=[{"source": "none"}],
+            actions={
+                "stop": {"actionId": "aws:ec2:stop-instances", "targets": {"Instances": "nodes"}}
+            },
+            targets={
+                "nodes": {
+                    "resourceType": "aws:ec2:instance",
+                    "resourceTags": {"eks:cluster-name": cluster},
+                    "selectionMode": "ALL",
+                }
+            },
+        )["experimentTemplate"]["id"]
+        bucket = f"orders-{suffix}-{region}"
+        s3 = client("s3", aws_region)
+        if aws_region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            location = {"LocationConstraint": aws_region}
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        rds = client("rds", aws_region)
         db = f"shop-{suffix}-{region}"
         if region == "primary":
             rds.create_db_instance(
@@ -244,7 +313,7 @@ def make_platform(moto: str, kubeconfig: Path, suffix: str) -> AwsProfile:
                                     "env": [
                                         {
                                             "name": "DATABASE_URL",
-                                            "value": "postgresql://primary-db/shop",
+                                            "value": "postgresql://app:pw@primary-db:5432/shop",
                                         },
                                         {"name": "LOG_LEVEL", "value": "info"},
                                     ],
@@ -267,7 +336,9 @@ def make_platform(moto: str, kubeconfig: Path, suffix: str) -> AwsProfile:
             "deployments": list(DEPLOYMENTS),
             "replicas": 9,
             "rds_instance": db,
-            "database_url": f"postgresql://{region}-db/shop",
+            "database_url": f"postgresql://app:pw@{region}-db:5432/shop",
+            "s3_buckets": [bucket],
+            "fis_template_id": template,
         }
     return AwsProfile.model_validate(
         {
@@ -277,13 +348,141 @@ def make_platform(moto: str, kubeconfig: Path, suffix: str) -> AwsProfile:
             "dns": {
                 "hosted_zone_id": zone_id,
                 "record_name": record,
-                "primary_target": "primary-alb.example.com",
-                "dr_target": "dr-alb.example.com",
+                "targets": {
+                    r: {"value": f"{r}-alb.example.com", "health_check_id": checks[r]}
+                    for r in ("primary", "dr")
+                },
             },
             "regions": regions,
+            "failure_method": failure_method,
             "kubeconfig": str(kubeconfig),
-            "endpoint_url": moto,
-            "waiter_timeout_s": 15,
-            "max_attempts": 2,
+            "waiters": {"poll_s": 1, "kube_poll_s": 0.2, "nodegroup_s": 10, "rollout_s": 15},
+            "max_attempts": 3,
         }
     )
+
+
+def platform_state(profile: AwsProfile) -> dict[str, Any]:
+    """Everything a drill may change, as read straight from moto and the emulators."""
+    state: dict[str, Any] = {}
+    r53 = client("route53")
+    state["records"] = sorted(
+        json.dumps(r, sort_keys=True)
+        for r in r53.list_resource_record_sets(HostedZoneId=profile.dns.hosted_zone_id)[
+            "ResourceRecordSets"
+        ]
+    )
+    for logical, side in profile.regions.items():
+        eks = client("eks", side.name)
+        ng = eks.describe_nodegroup(clusterName=side.eks_cluster, nodegroupName=side.nodegroup)
+        rds = client("rds", side.name)
+        ec2 = client("ec2", side.name)
+        reservations = ec2.describe_instances(
+            Filters=[{"Name": "tag:eks:cluster-name", "Values": [side.eks_cluster]}]
+        )["Reservations"]
+        api = apps(profile.kubeconfig, logical)  # type: ignore[arg-type]
+        state[logical] = {
+            "scaling": ng["nodegroup"]["scalingConfig"],
+            "instances": sorted(
+                (i["InstanceId"], i["State"]["Name"]) for r in reservations for i in r["Instances"]
+            ),
+            "db_instances": sorted(
+                d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]
+            ),
+            "snapshots": sorted(
+                s["DBSnapshotIdentifier"]
+                for s in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+            ),
+            "deployments": {
+                d.metadata.name: (
+                    d.spec.replicas,
+                    [(e.name, e.value) for e in d.spec.template.spec.containers[0].env],
+                )
+                for d in api.list_namespaced_deployment("production").items
+            },
+            "experiments": sorted(
+                e["id"] for e in client("fis", side.name).list_experiments()["experiments"]
+            ),
+            "objects": sorted(
+                (v["Key"], v["VersionId"], v["IsLatest"])
+                for bucket in side.s3_buckets
+                for v in client("s3", side.name)
+                .list_object_versions(Bucket=bucket)
+                .get("Versions", [])
+            ),
+        }
+    return state
+
+
+class Shop:
+    """A stand-in HTTP shop behind the global endpoint (the emulated EKS runs no pods):
+    it answers health and the critical flows, so verification runs its real HTTP checks."""
+
+    def __init__(self, port: int) -> None:
+        from aiohttp import web
+
+        self.url = f"http://127.0.0.1:{port}"
+        self._port = port
+        self._orders: dict[str, object] = {}
+        app = web.Application()
+        app.add_routes(
+            [
+                web.get("/health", self._health),
+                web.post("/orders", self._create),
+                web.get("/orders/{id}", self._read),
+                web.get("/products", self._products),
+            ]
+        )
+        self._runner = web.AppRunner(app)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    async def _health(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.json_response({"status": "ok"})
+
+    async def _create(self, request: Any) -> Any:
+        from aiohttp import web
+
+        body = await request.json()
+        self._orders[body["id"]] = body
+        return web.json_response(body, status=201)
+
+    async def _read(self, request: Any) -> Any:
+        from aiohttp import web
+
+        order = self._orders.get(request.match_info["id"])
+        return web.json_response(order, status=200 if order else 404)
+
+    async def _products(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.json_response([{"id": 1}])
+
+    def _serve(self) -> None:
+        from aiohttp import web
+
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        self._loop.run_until_complete(site.start())
+        self._started.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> Shop:
+        self._started = threading.Event()
+        self._thread.start()
+        assert self._started.wait(10), "the stand-in shop did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+@pytest.fixture
+def shop() -> Iterator[str]:
+    with Shop(SHOP_PORT) as running:
+        yield running.url

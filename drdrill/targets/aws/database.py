@@ -1,0 +1,226 @@
+"""RDS: promote the DR replica; snapshots, cross-region copies, restores, PITR.
+
+Every RDS wait is a botocore waiter (``db_instance_available``,
+``db_snapshot_available``) with the profile's timeout. Restores always create a
+new instance, never overwrite one.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from drdrill.targets.aws.clients import Clients, waiter_config
+from drdrill.targets.aws.profile import AwsProfile, AwsRegion
+from drdrill.targets.aws.safety import Guard
+from drdrill.targets.base import RestoredDatabase, Snapshot
+
+__all__ = ["Databases", "with_host"]
+
+
+def with_host(url: str, host: str, port: int | None, *, password: bool = True) -> str:
+    """``url`` pointing at ``host:port`` instead (user, database, options kept; the
+    password too unless ``password`` is False)."""
+    prefix = ""
+    if url.startswith("jdbc:"):
+        prefix, url = "jdbc:", url[len("jdbc:") :]
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    if not password:
+        userinfo = userinfo.partition(":")[0]
+    netloc = f"{userinfo}@" if userinfo else ""
+    netloc += f"{host}:{port}" if port else host
+    return prefix + urlunsplit(parts._replace(netloc=netloc))
+
+
+class Databases:
+    """The RDS side of a target."""
+
+    def __init__(self, profile: AwsProfile, clients: Clients, guard: Guard) -> None:
+        self.profile = profile
+        self.clients = clients
+        self.guard = guard
+        self.restored: dict[str, AwsRegion] = {}
+        """Instances restored by this target, by id (they may be repointed to)."""
+
+    def _wait_available(self, side: AwsRegion, instance: str) -> None:
+        if self.guard.dry_run:
+            return
+        rds = self.clients.aws("rds", side.name)
+        waiters = self.profile.waiters
+        self.guard.read(
+            "rds",
+            "wait db_instance_available",
+            side.name,
+            instance,
+            lambda: rds.get_waiter("db_instance_available").wait(
+                DBInstanceIdentifier=instance,
+                WaiterConfig=waiter_config(waiters.database_s, waiters.poll_s),
+            ),
+        )
+
+    def promote(self, side: AwsRegion) -> None:
+        """``promote_read_replica`` on the region's replica, then wait until available."""
+        rds = self.clients.aws("rds", side.name)
+        self.guard.mutate(
+            "rds",
+            "promote_read_replica",
+            side.name,
+            side.rds_instance,
+            lambda: rds.promote_read_replica(DBInstanceIdentifier=side.rds_instance),
+            DBInstanceIdentifier=side.rds_instance,
+        )
+        self._wait_available(side, side.rds_instance)
+
+    def url_of(self, instance: str, template: AwsRegion, *, dsn: bool = False) -> str:
+        """The database URL of a restored ``instance``: ``template``'s URL (its reader
+        DSN without password if ``dsn``) with the instance's endpoint as host
+        (read-only; a placeholder host in dry-run)."""
+        side = self.restored.get(instance, template)
+        url = (side.reader_dsn or side.database_url) if dsn else side.database_url
+        if self.guard.dry_run:
+            return with_host(url, f"<endpoint of {instance}>", None, password=not dsn)
+        rds = self.clients.aws("rds", side.name)
+        found = self.guard.read(
+            "rds",
+            "describe_db_instances",
+            side.name,
+            instance,
+            lambda: rds.describe_db_instances(DBInstanceIdentifier=instance),
+        )
+        endpoint = found["DBInstances"][0].get("Endpoint") or {}
+        return with_host(url, endpoint["Address"], endpoint.get("Port"), password=not dsn)
+
+    def snapshot(self, side: AwsRegion, logical: str, name: str) -> Snapshot:
+        """``create_db_snapshot`` of the region's instance, waited until available."""
+        rds = self.clients.aws("rds", side.name)
+        self.guard.mutate(
+            "rds",
+            "create_db_snapshot",
+            side.name,
+            side.rds_instance,
+            lambda: rds.create_db_snapshot(
+                DBInstanceIdentifier=side.rds_instance, DBSnapshotIdentifier=name
+            ),
+            DBInstanceIdentifier=side.rds_instance,
+            DBSnapshotIdentifier=name,
+        )
+        if self.guard.dry_run:
+            return Snapshot(name, logical, datetime.now().astimezone(), None, side.rds_instance)
+        waiters = self.profile.waiters
+        self.guard.read(
+            "rds",
+            "wait db_snapshot_available",
+            side.name,
+            name,
+            lambda: rds.get_waiter("db_snapshot_available").wait(
+                DBSnapshotIdentifier=name,
+                WaiterConfig=waiter_config(waiters.snapshot_s, waiters.poll_s),
+            ),
+        )
+        return next(s for s in self.list_snapshots(side, logical) if s.name == name)
+
+    def list_snapshots(self, side: AwsRegion, logical: str) -> list[Snapshot]:
+        """Every manual and automated snapshot held in the region, oldest first."""
+        rds = self.clients.aws("rds", side.name)
+        found = self.guard.read(
+            "rds", "describe_db_snapshots", side.name, side.name, rds.describe_db_snapshots
+        )
+        snapshots = [_snapshot(s, logical) for s in found.get("DBSnapshots", [])]
+        return sorted(snapshots, key=lambda s: s.created)
+
+    def copy(self, source: AwsRegion, target: AwsRegion, logical: str, name: str) -> Snapshot:
+        """``copy_db_snapshot`` of ``name`` from ``source``'s region into ``target``'s."""
+        if self.guard.dry_run:
+            account = self.guard.account or "/".join(self.profile.allowed_account_ids)
+            arn = f"arn:aws:rds:{source.name}:{account}:snapshot:{name}"
+        else:
+            src = self.guard.read(
+                "rds",
+                "describe_db_snapshots",
+                source.name,
+                name,
+                lambda: self.clients.aws("rds", source.name).describe_db_snapshots(
+                    DBSnapshotIdentifier=name
+                ),
+            )
+            arn = src["DBSnapshots"][0]["DBSnapshotArn"]
+        rds = self.clients.aws("rds", target.name)
+        self.guard.mutate(
+            "rds",
+            "copy_db_snapshot",
+            target.name,
+            name,
+            lambda: rds.copy_db_snapshot(
+                SourceDBSnapshotIdentifier=arn,
+                TargetDBSnapshotIdentifier=name,
+                SourceRegion=source.name,
+            ),
+            SourceDBSnapshotIdentifier=arn,
+            TargetDBSnapshotIdentifier=name,
+            SourceRegion=source.name,
+        )
+        return Snapshot(name, logical, datetime.now().astimezone(), None, arn)
+
+    def restore_snapshot(self, side: AwsRegion, name: str, instance: str) -> RestoredDatabase:
+        """A new instance ``instance`` from snapshot ``name``, waited until available."""
+        rds = self.clients.aws("rds", side.name)
+        started = time.monotonic()
+        self.guard.mutate(
+            "rds",
+            "restore_db_instance_from_db_snapshot",
+            side.name,
+            instance,
+            lambda: rds.restore_db_instance_from_db_snapshot(
+                DBInstanceIdentifier=instance, DBSnapshotIdentifier=name
+            ),
+            DBInstanceIdentifier=instance,
+            DBSnapshotIdentifier=name,
+        )
+        self._wait_available(side, instance)
+        self.restored[instance] = side
+        return RestoredDatabase(
+            instance, self.url_of(instance, side, dsn=True), time.monotonic() - started, None, name
+        )
+
+    def restore_to_point_in_time(
+        self, side: AwsRegion, when: datetime, instance: str
+    ) -> RestoredDatabase:
+        """A new instance ``instance``: the region's database as of ``when``."""
+        rds = self.clients.aws("rds", side.name)
+        started = time.monotonic()
+        self.guard.mutate(
+            "rds",
+            "restore_db_instance_to_point_in_time",
+            side.name,
+            instance,
+            lambda: rds.restore_db_instance_to_point_in_time(
+                SourceDBInstanceIdentifier=side.rds_instance,
+                TargetDBInstanceIdentifier=instance,
+                RestoreTime=when,
+            ),
+            SourceDBInstanceIdentifier=side.rds_instance,
+            TargetDBInstanceIdentifier=instance,
+            RestoreTime=when.isoformat(),
+        )
+        self._wait_available(side, instance)
+        self.restored[instance] = side
+        return RestoredDatabase(
+            instance,
+            self.url_of(instance, side, dsn=True),
+            time.monotonic() - started,
+            when,
+            "pitr",
+        )
+
+
+def _snapshot(raw: dict[str, Any], logical: str) -> Snapshot:
+    return Snapshot(
+        raw["DBSnapshotIdentifier"],
+        logical,
+        raw.get("SnapshotCreateTime") or datetime.now().astimezone(),
+        (raw.get("AllocatedStorage") or 0) * 1024**3 or None,
+        raw.get("SourceDBSnapshotIdentifier") or raw.get("DBInstanceIdentifier", ""),
+    )

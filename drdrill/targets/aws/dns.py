@@ -1,0 +1,143 @@
+"""Route 53: the global name's failover (or weighted) records, and health-check status.
+
+``fail_over`` UPSERTs both records of the global name in one change batch, like the
+plan's ``failover-to-dr.json``: with failover routing the serving region's record
+becomes PRIMARY (with its health check) and the other SECONDARY; with weighted
+routing the serving region gets weight 100 and the other 0. ``shift_traffic`` is
+the plan's gradual failback (10 %, 50 %, 100 %) on weighted records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drdrill.errors import ConfigError
+from drdrill.targets.aws.clients import Clients
+from drdrill.targets.aws.profile import AwsProfile
+from drdrill.targets.aws.safety import Guard
+
+__all__ = ["ROUTE53_REGION", "Dns"]
+
+ROUTE53_REGION = "us-east-1"
+"""Route 53 is global; its API lives in us-east-1."""
+OTHER = {"primary": "dr", "dr": "primary"}
+
+
+class Dns:
+    """The global name's records in Route 53."""
+
+    def __init__(self, profile: AwsProfile, clients: Clients, guard: Guard, name: str) -> None:
+        self.profile = profile
+        self.clients = clients
+        self.guard = guard
+        self.name = name
+
+    def record(
+        self, region: str, *, failover: str | None = None, weight: int | None = None
+    ) -> dict[str, Any]:
+        """The ResourceRecordSet pointing at ``region``: as a failover role (its set
+        identifier is the role's: ``set_identifiers.primary`` for PRIMARY) or a weight
+        (the region's own identifier)."""
+        dns = self.profile.dns
+        target = dns.targets[region]  # type: ignore[index]
+        owner = region if failover is None else ("primary" if failover == "PRIMARY" else "dr")
+        record: dict[str, Any] = {
+            "Name": dns.record_name,
+            "Type": dns.record_type,
+            "SetIdentifier": dns.set_identifiers[owner],  # type: ignore[index]
+        }
+        if failover is not None:
+            record["Failover"] = failover
+        if weight is not None:
+            record["Weight"] = weight
+        if target.health_check_id:
+            record["HealthCheckId"] = target.health_check_id
+        if target.alias_hosted_zone_id:
+            record["AliasTarget"] = {
+                "HostedZoneId": target.alias_hosted_zone_id,
+                "DNSName": target.value,
+                "EvaluateTargetHealth": target.evaluate_target_health,
+            }
+        else:
+            record["TTL"] = dns.ttl
+            record["ResourceRecords"] = [{"Value": target.value}]
+        return record
+
+    def fail_over(self, to_region: str) -> None:
+        """Make ``to_region`` the one the global name answers with."""
+        if self.profile.dns.routing == "weighted":
+            self._change(
+                {to_region: 100, OTHER[to_region]: 0}, f"drdrill: fail over to {to_region}"
+            )
+            return
+        changes = [
+            {"Action": "UPSERT", "ResourceRecordSet": self.record(to_region, failover="PRIMARY")},
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": self.record(OTHER[to_region], failover="SECONDARY"),
+            },
+        ]
+        self._submit(changes, f"drdrill: fail over to {to_region}")
+
+    def shift_traffic(self, to_region: str, percent: int) -> None:
+        """Send ``percent`` % of traffic to ``to_region`` (weighted routing only)."""
+        if self.profile.dns.routing != "weighted":
+            raise ConfigError(
+                "a gradual traffic shift needs weighted records",
+                key=f"targets.{self.name}.dns.routing",
+            )
+        if not 0 <= percent <= 100:
+            raise ValueError(f"percent must be 0..100, got {percent}")
+        self._change(
+            {to_region: percent, OTHER[to_region]: 100 - percent},
+            f"drdrill: {percent}% of traffic to {to_region}",
+        )
+
+    def _change(self, weights: dict[str, int], comment: str) -> None:
+        changes = [
+            {"Action": "UPSERT", "ResourceRecordSet": self.record(region, weight=weight)}
+            for region, weight in weights.items()
+        ]
+        self._submit(changes, comment)
+
+    def _submit(self, changes: list[dict[str, Any]], comment: str) -> None:
+        zone = self.profile.dns.hosted_zone_id
+        batch = {"Comment": comment, "Changes": changes}
+        route53 = self.clients.aws("route53", ROUTE53_REGION)
+        self.guard.mutate(
+            "route53",
+            "change_resource_record_sets",
+            "global",
+            f"{zone}/{self.profile.dns.record_name}",
+            lambda: route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch),
+            HostedZoneId=zone,
+            ChangeBatch=batch,
+        )
+
+    def health_check_status(self) -> dict[str, list[str]]:
+        """Each configured health check's observations by Route 53's checkers (read-only)."""
+        route53 = self.clients.aws("route53", ROUTE53_REGION)
+        found: dict[str, list[str]] = {}
+        for check_id in self.profile.dns.all_health_check_ids():
+            status = self.guard.read(
+                "route53",
+                "get_health_check_status",
+                "global",
+                check_id,
+                lambda check_id=check_id: route53.get_health_check_status(  # type: ignore[misc]
+                    HealthCheckId=check_id
+                ),
+            )
+            found[check_id] = [
+                o["StatusReport"]["Status"] for o in status.get("HealthCheckObservations", [])
+            ]
+        return found
+
+    def healthy(self, region: str) -> bool | None:
+        """Whether most checkers see ``region``'s record check as healthy (None: no check)."""
+        check_id = self.profile.dns.targets[region].health_check_id  # type: ignore[index]
+        if check_id is None:
+            return None
+        observations = self.health_check_status()[check_id]
+        ok = sum(s.startswith("Success") for s in observations)
+        return bool(observations) and ok * 2 > len(observations)

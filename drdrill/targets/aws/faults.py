@@ -1,0 +1,237 @@
+"""Failing a region on purpose, and undoing it, by the profile's ``failure_method``.
+
+- ``scale-nodegroups``: the region's nodegroup scaled to zero (its capacity gone);
+  restore puts back the scaling config it had.
+- ``stop-instances``: the region's EC2 instances stopped (the configured ids, or every
+  running instance tagged ``eks:cluster-name=<cluster>``), waited until stopped;
+  restore starts them and waits until running.
+- ``fis``: an AWS FIS experiment started from the region's template (AZ power
+  interruption, cross-region connectivity...), waited until running; restore
+  stops it. boto3 through the target's client factory, not chaostoolkit-aws's
+  ``fis`` actions: those build their own default-session client (no adaptive
+  retries or timeouts, the profile's endpoint ignored) and flatten every error.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from drdrill.errors import ConfigError, TargetError
+from drdrill.targets.aws.clients import Clients, waiter_config
+from drdrill.targets.aws.compute import Compute
+from drdrill.targets.aws.profile import AwsProfile, AwsRegion, Scaling
+from drdrill.targets.aws.safety import Guard
+
+__all__ = ["Faults"]
+
+
+class Faults:
+    """Region failures of one target, remembered so that restore can undo them."""
+
+    def __init__(
+        self, profile: AwsProfile, clients: Clients, guard: Guard, compute: Compute, name: str
+    ) -> None:
+        self.profile = profile
+        self.clients = clients
+        self.guard = guard
+        self.compute = compute
+        self.name = name
+        self._scaling: dict[str, Scaling] = {}
+        self._stopped: dict[str, list[str]] = {}
+        self._experiments: dict[str, str] = {}
+
+    def fail(self, side: AwsRegion, mode: str) -> None:
+        """Inject the configured failure into ``side``; returns once it is in force."""
+        method = self.profile.failure_method
+        if method == "fis":
+            self._start_experiment(side, mode)
+        elif method == "stop-instances":
+            self._stop_instances(side)
+        else:
+            if not self.guard.dry_run:
+                self._scaling[side.name] = self._current_scaling(side)
+            zero = Scaling(min_size=0, max_size=side.scaling.max_size, desired_size=0)
+            self.compute.scale_nodegroup(side, zero)
+
+    def restore(self, side: AwsRegion) -> None:
+        """Undo ``fail`` (in the dry-run plan: what undoing it would call)."""
+        method = self.profile.failure_method
+        if method == "fis":
+            self._stop_experiment(side)
+        elif method == "stop-instances":
+            self._start_instances(side)
+        else:
+            scaling = self._scaling.pop(side.name, None) or side.standby_scaling or side.scaling
+            self.compute.scale_nodegroup(side, scaling)
+
+    # -- nodegroups ------------------------------------------------------------
+
+    def _current_scaling(self, side: AwsRegion) -> Scaling:
+        eks = self.clients.aws("eks", side.name)
+        found = self.guard.read(
+            "eks",
+            "describe_nodegroup",
+            side.name,
+            f"{side.eks_cluster}/{side.nodegroup}",
+            lambda: eks.describe_nodegroup(
+                clusterName=side.eks_cluster, nodegroupName=side.nodegroup
+            ),
+        )
+        config = found["nodegroup"]["scalingConfig"]
+        return Scaling(
+            min_size=config["minSize"],
+            max_size=config["maxSize"],
+            desired_size=config["desiredSize"],
+        )
+
+    # -- instances -------------------------------------------------------------
+
+    def _instances(self, side: AwsRegion) -> tuple[list[str], dict[str, Any]]:
+        if side.instance_ids:
+            return list(side.instance_ids), {"InstanceIds": list(side.instance_ids)}
+        filters = [
+            {"Name": "tag:eks:cluster-name", "Values": [side.eks_cluster]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+        ]
+        if self.guard.dry_run:
+            return [], {"InstanceIds": f"<running instances with {filters}>"}
+        ec2 = self.clients.aws("ec2", side.name)
+        found = self.guard.read(
+            "ec2",
+            "describe_instances",
+            side.name,
+            side.eks_cluster,
+            lambda: ec2.describe_instances(Filters=filters),
+        )
+        ids = [i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]]
+        if not ids:
+            raise TargetError(
+                f"no running instance tagged eks:cluster-name={side.eks_cluster}: nothing to stop",
+                region=side.name,
+                resource=side.eks_cluster,
+            )
+        return ids, {"InstanceIds": ids}
+
+    def _stop_instances(self, side: AwsRegion) -> None:
+        ids, shown = self._instances(side)
+        ec2 = self.clients.aws("ec2", side.name)
+        resource = ",".join(ids) or side.eks_cluster
+        self.guard.mutate(
+            "ec2",
+            "stop_instances",
+            side.name,
+            resource,
+            lambda: ec2.stop_instances(InstanceIds=ids, Force=True),
+            Force=True,
+            **shown,
+        )
+        self._stopped[side.name] = ids
+        self._wait_instances(side, ids, "instance_stopped")
+
+    def _start_instances(self, side: AwsRegion) -> None:
+        ids = self._stopped.pop(side.name, None) or list(side.instance_ids)
+        if not ids and not self.guard.dry_run:
+            return
+        ec2 = self.clients.aws("ec2", side.name)
+        shown: Any = ids or "<the instances stopped by fail_region>"
+        self.guard.mutate(
+            "ec2",
+            "start_instances",
+            side.name,
+            ",".join(ids) or side.eks_cluster,
+            lambda: ec2.start_instances(InstanceIds=ids),
+            InstanceIds=shown,
+        )
+        self._wait_instances(side, ids, "instance_running")
+
+    def _wait_instances(self, side: AwsRegion, ids: list[str], waiter: str) -> None:
+        if self.guard.dry_run:
+            return
+        ec2 = self.clients.aws("ec2", side.name)
+        waiters = self.profile.waiters
+        self.guard.read(
+            "ec2",
+            f"wait {waiter}",
+            side.name,
+            ",".join(ids),
+            lambda: ec2.get_waiter(waiter).wait(
+                InstanceIds=ids,
+                WaiterConfig=waiter_config(waiters.experiment_s, waiters.poll_s),
+            ),
+        )
+
+    # -- FIS -------------------------------------------------------------------
+
+    def _template(self, side: AwsRegion) -> str:
+        if side.fis_template_id is None:
+            raise ConfigError(
+                f"failure_method fis needs a fis_template_id for region {side.name}",
+                key=f"targets.{self.name}.regions",
+            )
+        return side.fis_template_id
+
+    def _start_experiment(self, side: AwsRegion, mode: str) -> None:
+        template = self._template(side)
+        fis = self.clients.aws("fis", side.name)
+        tags = {"drdrill": self.name, "drdrill-mode": mode}
+        started = self.guard.mutate(
+            "fis",
+            "start_experiment",
+            side.name,
+            template,
+            lambda: fis.start_experiment(experimentTemplateId=template, tags=tags),
+            experimentTemplateId=template,
+            tags=tags,
+        )
+        if started is None:
+            return
+        experiment = str(started["experiment"]["id"])
+        self._experiments[side.name] = experiment
+        self._wait_experiment(side, experiment, {"running", "completed"})
+
+    def _stop_experiment(self, side: AwsRegion) -> None:
+        experiment = self._experiments.pop(side.name, None)
+        if experiment is None and not self.guard.dry_run:
+            return
+        fis = self.clients.aws("fis", side.name)
+        self.guard.mutate(
+            "fis",
+            "stop_experiment",
+            side.name,
+            experiment or self._template(side),
+            lambda: fis.stop_experiment(id=experiment),
+            id=experiment or "<the experiment started by fail_region>",
+        )
+        if experiment is not None and not self.guard.dry_run:
+            self._wait_experiment(side, experiment, {"stopped", "completed"})
+
+    def _wait_experiment(self, side: AwsRegion, experiment: str, done: set[str]) -> None:
+        fis = self.clients.aws("fis", side.name)
+        waiters = self.profile.waiters
+        deadline = time.monotonic() + waiters.experiment_s
+        while True:
+            found = self.guard.read(
+                "fis",
+                "get_experiment",
+                side.name,
+                experiment,
+                lambda: fis.get_experiment(id=experiment),
+            )
+            state = found["experiment"]["state"]
+            if state["status"] in done:
+                return
+            if state["status"] in ("failed", "stopped", "completed"):
+                raise TargetError(
+                    f"FIS experiment {experiment} is {state['status']}: {state.get('reason')}",
+                    region=side.name,
+                    resource=experiment,
+                )
+            if time.monotonic() > deadline:
+                raise TargetError(
+                    f"FIS experiment {experiment} still {state['status']} after "
+                    f"{waiters.experiment_s:g}s",
+                    region=side.name,
+                    resource=experiment,
+                )
+            time.sleep(min(waiters.poll_s, 5.0))
