@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import DrillConfig, load_config
-from drdrill.drill import Drill
+from drdrill.drill import Drill, sigterm_interrupts
 
 pytest_plugins = [
     "steps.platform",
@@ -65,18 +65,19 @@ def lab_for_session(request: pytest.FixtureRequest, drill_config: DrillConfig) -
 def drill(
     request: pytest.FixtureRequest, drill_config: DrillConfig, lab_for_session: None
 ) -> Iterator[Drill]:
-    """One drill per scenario; always rolled back, pass, fail or Ctrl-C."""
-    the_drill = Drill(
-        drill_config,
-        target_name=request.config.getoption("--target"),
-        kind=_kind(request),
-        confirm=request.config.getoption("--confirm"),
-        dry_run=request.config.getoption("--dry-run"),
-    )
-    try:
-        yield the_drill
-    finally:
-        the_drill.close()
+    """One drill per scenario; always rolled back, pass, fail, Ctrl-C or SIGTERM."""
+    with sigterm_interrupts():
+        the_drill = Drill(
+            drill_config,
+            target_name=request.config.getoption("--target"),
+            kind=_kind(request),
+            confirm=request.config.getoption("--confirm"),
+            dry_run=request.config.getoption("--dry-run"),
+        )
+        try:
+            yield the_drill
+        finally:
+            the_drill.close()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,16 +1,18 @@
 """One DR drill, start to finish: observe, inject, activate, measure, judge, report, roll back.
 
 Steps and ``drdrill run`` drive a ``Drill``; everything it learns lands in
-``reports/<drill-id>/``: the timeline (as it grows), the audit trail, the Chaos
-Toolkit journals, Locust's records, the summary and the timeline picture.
-``close()`` always puts the platform back (``fail_back``), also after a failure,
-Ctrl-C or SIGTERM.
+``reports/<drill-id>/`` (``drdrill.report.writer`` writes the final artifacts).
+``close()`` always puts the platform back (``fail_back``), also after a failure or
+Ctrl-C; whoever runs the drill turns SIGTERM into that Ctrl-C (``sigterm_interrupts``).
+
+What a drill is about changes only through declared transitions: ``inject`` /
+``declare_fault`` (the disaster, its mode and the scenario judged), ``declare_restored``
+(the recovery says it is done and which database now serves), ``finish(scenario)``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -28,12 +30,12 @@ from drdrill.config import DrillConfig
 from drdrill.errors import DrillError
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
-from drdrill.measure import measure
+from drdrill.measure import measure, restoration_search_start
 from drdrill.observe import Observation
-from drdrill.report.chart import draw_timeline
-from drdrill.report.summary import DrillSummary, append_history, write_summary
-from drdrill.results import Measurements
+from drdrill.report.summary import DrillSummary
+from drdrill.report.writer import DrillReport
 from drdrill.targets import open_target
+from drdrill.targets.base import SelfProvisioning
 from drdrill.timeline import (
     FAULT_INJECTED,
     NOTE,
@@ -44,14 +46,27 @@ from drdrill.timeline import (
     Timeline,
 )
 from drdrill.verdict import judge
+from drdrill.wait import wait_until
 
-__all__ = ["EXPERIMENTS", "Drill"]
+__all__ = ["EXPERIMENTS", "Drill", "sigterm_interrupts"]
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM interrupts like Ctrl-C, so a drill stopped by its runner (a CI
+    job cancelled, ``kill``) still rolls back. For whoever runs drills: the pytest fixture,
+    a script. Main thread only (Python delivers signals there)."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Drill:
@@ -71,25 +86,25 @@ class Drill:
         config.objective_for(scenario)  # unknown scenario: error before anything runs
         self.config = config
         self.kind = kind
-        self.scenario = scenario
+        self._scenario = scenario
         self.target_name = target_name
         self.experiments = experiments
         self.started_ns = time.time_ns()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.drill_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
         self.report_dir = config.reports_dir / self.drill_id
+        self.report = DrillReport(self.report_dir, config.reports_dir)
         self.timeline = Timeline(self.report_dir / "timeline.jsonl")
         self.audit = AuditTrail(self.report_dir / "audit.jsonl")
         self.target = open_target(
             config, target_name, confirm=confirm, dry_run=dry_run, audit=self.audit
         )
-        self.failure_mode: str | None = None
-        self.serving_region = "primary"
+        self._failure_mode: str | None = None
+        self._serving = "primary"
         self.observation: Observation | None = None
         self.load: LoadRun | None = None
         self.summary: DrillSummary | None = None
         self._closed = False
-        self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         self.audit.record(
             "drill_started",
             target=target_name,
@@ -97,21 +112,35 @@ class Drill:
             parameters={"drill_id": self.drill_id, "kind": kind, "scenario": scenario},
         )
 
+    # -- what the drill is about (read-only; changed by declared transitions) --
+
+    @property
+    def scenario(self) -> str:
+        """The plan scenario whose targets judge this drill."""
+        return self._scenario
+
+    @property
+    def failure_mode(self) -> str | None:
+        """How the disaster was staged (power-off, blackhole, ransomware...), once it was."""
+        return self._failure_mode
+
+    @property
+    def serving_database(self) -> str:
+        """The database the applications use now: a region, or a restored instance."""
+        return self._serving
+
     # -- before the disaster -------------------------------------------------
 
     def prepare(self, timeout_s: float = 30.0) -> None:
         """Bring the platform to its steady state: up, healthy through the global endpoint."""
-        ensure_up = getattr(self.target, "ensure_up", None)
-        if ensure_up is not None:
-            ensure_up()
-        deadline = time.monotonic() + timeout_s
-        while not self.target.verify_services().ok:
-            if time.monotonic() > deadline:
-                raise DrillError(
-                    f"the platform is not in its steady state after {timeout_s}s: "
-                    "the global endpoint fails its health or critical flows"
-                )
-            time.sleep(0.2)
+        if isinstance(self.target, SelfProvisioning):
+            self.target.ensure_up()
+        wait_until(
+            lambda: self.target.verify_services().ok,
+            timeout_s,
+            "the steady state: the global endpoint passing its health and critical flows",
+            interval_s=0.2,
+        )
         self.timeline.record(NOTE, "steady_state")
 
     def observe(self, with_load: bool = True, warmup_s: float = 1.0) -> None:
@@ -131,24 +160,41 @@ class Drill:
 
     # -- the disaster and the recovery ---------------------------------------
 
-    def _run_experiment(self, name: str, **variables: Any) -> dict[str, Any]:
+    def _run_experiment(
+        self,
+        name: str,
+        *,
+        steady_state: str = "default",
+        rollbacks: str = "default",
+        **variables: Any,
+    ) -> dict[str, Any]:
         context = ChaosContext(self.target, self.config, self.timeline)
         journal = runner.run(
             self.experiments / f"{name}.json",
             context,
             variables=variables,
             journal_path=self.report_dir / f"journal-{name}.json",
-            steady_state="before-method-only" if name == "region-failure" else "default",
-            rollbacks="never" if name == "region-failure" else "default",
+            steady_state=steady_state,
+            rollbacks=rollbacks,
         )
         if journal["status"] == "interrupted":
             raise KeyboardInterrupt(f"experiment {name} interrupted")
         return journal
 
     def inject(self, region: str = "primary", mode: str = "power-off") -> int:
-        """Fail ``region`` through the region-failure experiment; returns t_fault."""
-        self.failure_mode = mode
-        journal = self._run_experiment("region-failure", failed_region=region, failure_mode=mode)
+        """Fail ``region`` through the region-failure experiment; returns t_fault.
+
+        The experiment's steady state is checked before the fault only (after it, the
+        region is down by design), and its rollback is the drill's fail back, not the
+        experiment's own."""
+        self._failure_mode = mode
+        journal = self._run_experiment(
+            "region-failure",
+            steady_state="before-method-only",
+            rollbacks="never",
+            failed_region=region,
+            failure_mode=mode,
+        )
         fault = self.timeline.first(FAULT_INJECTED)
         if journal["status"] != "completed" or fault is None:
             raise DrillError(
@@ -162,8 +208,22 @@ class Drill:
         journal = self._run_experiment(
             "dr-activation", failed_region=failed_region, dr_region=dr_region
         )
-        self.serving_region = dr_region
+        self._serving = dr_region
         return journal
+
+    def declare_fault(self, region: str, mode: str, scenario: str) -> int:
+        """A disaster staged by a step, not by the region-failure experiment (a bad change,
+        ransomware): it is the drill's t_fault, judged as ``scenario``; returns t_fault."""
+        self.config.objective_for(scenario)
+        self._scenario, self._failure_mode = scenario, mode
+        return self.timeline.record(FAULT_INJECTED, region, mode=mode).t_ns
+
+    def declare_restored(self, serving_database: str) -> int:
+        """The recovery says it is done and ``serving_database`` (a region or a restored
+        instance) now serves: the ledger is checked against it, and ``t_restored`` is looked
+        for from here on (the flows may have "worked" on bad data before)."""
+        self._serving = serving_database
+        return self.timeline.record(RESTORED, serving_database).t_ns
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -182,8 +242,8 @@ class Drill:
         fault = self.timeline.first(FAULT_INJECTED)
         if self.observation is None or fault is None:
             return None
-        declared = [e.t_ns for e in self.timeline.events(RESTORED) if e.t_ns >= fault.t_ns]
-        return self.observation.wait_restored(max([fault.t_ns, *declared]), timeout_s)
+        start = restoration_search_start(self.timeline, fault.t_ns)
+        return self.observation.wait_restored(start, timeout_s)
 
     # -- afterwards ----------------------------------------------------------
 
@@ -193,11 +253,15 @@ class Drill:
         if self.observation is not None:
             self.observation.stop()
 
-    def finish(self) -> DrillSummary:
-        """Stop observing, check the ledger against the surviving database, measure, judge,
-        and write the report. Idempotent: the second call returns the first summary."""
+    def finish(self, scenario: str | None = None) -> DrillSummary:
+        """Stop observing, check the ledger against the surviving database, measure, judge
+        (against ``scenario``'s targets when given), and write the report. Idempotent: the
+        second call returns the first summary."""
         if self.summary is not None:
             return self.summary
+        if scenario is not None:
+            self.config.objective_for(scenario)
+            self._scenario = scenario
         self._stop_observing()
         fault = self.timeline.first(FAULT_INJECTED)
         samples = self.observation.samples() if self.observation else []
@@ -208,7 +272,7 @@ class Drill:
                 self.load.add_writes_to(self.observation.ledger)
             reconciliation = reconcile(
                 self.observation.ledger.writes(),
-                self.target.database_dsn(self.serving_region),
+                self.target.database_dsn(self._serving),
                 fault.t_ns if fault else None,
             )
         measurements = measure(
@@ -228,7 +292,13 @@ class Drill:
             load=load_stats,
             actor=self.audit.actor,
         )
-        self._write_report(measurements, samples, requests, reconciliation)
+        self.report.write(
+            self.summary,
+            ledger=reconciliation.summary() if reconciliation is not None else None,
+            checked_against=self.target.database_dsn(self._serving),
+            samples=samples,
+            requests=requests,
+        )
         self.audit.record(
             "drill_measured",
             target=self.target_name,
@@ -241,45 +311,6 @@ class Drill:
         )
         return self.summary
 
-    def _write_report(
-        self,
-        measurements: Measurements,
-        samples: list[Any],
-        requests: list[Any],
-        reconciliation: Any,
-    ) -> None:
-        assert self.summary is not None
-        write_summary(self.summary, self.report_dir)
-        append_history(self.summary, self.config.reports_dir)
-        (self.report_dir / "measurements.json").write_text(
-            json.dumps(measurements.to_json(), indent=2, default=str)
-        )
-        if reconciliation is not None:
-            summary = reconciliation.summary()
-            (self.report_dir / "ledger.json").write_text(
-                json.dumps(
-                    {
-                        "acked": summary.acked,
-                        "lost": summary.lost,
-                        "in_doubt": summary.in_doubt,
-                        "never_acked": summary.never_acked,
-                        "lost_after_fault": summary.lost_after_fault,
-                        "lost_ids": list(summary.lost_ids),
-                        "in_doubt_ids": list(summary.in_doubt_ids),
-                        "checked_against": self.target.database_dsn(self.serving_region),
-                    },
-                    indent=2,
-                )
-            )
-        if samples:
-            draw_timeline(
-                self.report_dir / "timeline.png",
-                samples,
-                measurements,
-                requests,
-                title=f"{self.drill_id} ({self.failure_mode or self.kind})",
-            )
-
     def close(self) -> None:
         """Always: stop observing and put the platform back in its steady state."""
         if self._closed:
@@ -290,7 +321,6 @@ class Drill:
             self.timeline.record(ROLLBACK, "fail_back")
             self.target.fail_back()
         finally:
-            signal.signal(signal.SIGTERM, self._old_sigterm)
             self.audit.record(
                 "drill_finished",
                 target=self.target_name,

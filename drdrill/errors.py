@@ -7,6 +7,7 @@
     ├── LabError                    the local lab: not up, already up, port taken, process died
     ├── TargetError                 a target call failed (region, resource id)
     │   ├── SafetyError             refused: account not allow-listed, --confirm missing
+    │   ├── CapabilityMissing       the target cannot do what a step needs (step skipped)
     │   └── UnknownRegionError      a region name the target does not have
     ├── RestoreError                a backup / PITR / snapshot restore was refused or failed
     ├── LoadError                   the Locust load process could not start or died
@@ -19,6 +20,7 @@ The CLI turns a ``DrillError`` into one line on stderr and a non-zero exit.
 from __future__ import annotations
 
 __all__ = [
+    "CapabilityMissing",
     "ConfigError",
     "DrillError",
     "LabError",
@@ -68,6 +70,11 @@ class TargetError(DrillError):
 
 class SafetyError(TargetError):
     """A mutating call was refused by a safety interlock."""
+
+
+class CapabilityMissing(TargetError):
+    """The target lacks an optional capability a step needs: the step is skipped with
+    this message, never failed (a partial drill on AWS has no ransomware button)."""
 
 
 class UnknownRegionError(TargetError):
