@@ -37,6 +37,7 @@ from drdrill.report.writer import DrillReport
 from drdrill.targets import open_target
 from drdrill.targets.base import SelfProvisioning
 from drdrill.timeline import (
+    ACTIVITY_END,
     FAULT_INJECTED,
     NOTE,
     PHASE_END,
@@ -169,6 +170,7 @@ class Drill:
         **variables: Any,
     ) -> dict[str, Any]:
         context = ChaosContext(self.target, self.config, self.timeline)
+        started_ns = time.time_ns()
         journal = runner.run(
             self.experiments / f"{name}.json",
             context,
@@ -178,6 +180,18 @@ class Drill:
             rollbacks=rollbacks,
         )
         if journal["status"] == "interrupted":
+            failed = [
+                e
+                for e in self.timeline.events()
+                if e.kind in (PHASE_END, ACTIVITY_END)
+                and e.t_ns >= started_ns
+                and e.detail.get("failed") is True
+            ]
+            if failed:  # a failed phase ended the experiment: the drill fails with it
+                raise DrillError(
+                    f"{name}: phase {failed[-1].name} failed, nothing after it ran: "
+                    f"{failed[-1].detail.get('error') or 'no detail'}"
+                )
             raise KeyboardInterrupt(f"experiment {name} interrupted")
         return journal
 
