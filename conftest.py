@@ -7,13 +7,14 @@ pytest -k backup_restore               the monthly backup restoration
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from drdrill.config import DrillConfig, load_config
 from drdrill.drill import Drill, sigterm_interrupts
+from drdrill.errors import CapabilityMissing
 
 pytest_plugins = [
     "steps.platform",
@@ -24,6 +25,18 @@ pytest_plugins = [
 ]
 
 ROOT = Path(__file__).resolve().parent
+DRILL_ERROR = pytest.StashKey[BaseException]()
+"""What ended a scenario's call phase (a failed step, a skip, Ctrl-C), for its drill."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when in ("setup", "call") and call.excinfo is not None:
+        item.stash[DRILL_ERROR] = call.excinfo.value
+    return report
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,7 +90,17 @@ def drill(
         try:
             yield the_drill
         finally:
-            the_drill.close()
+            the_drill.close(_as_drill_error(request.node.stash.get(DRILL_ERROR, None)))
+
+
+def _as_drill_error(error: BaseException | None) -> BaseException | None:
+    """pytest's own outcomes in the drill's words: a skip is a missing capability, a
+    ``pytest.fail`` a failed check."""
+    if isinstance(error, pytest.skip.Exception):
+        return CapabilityMissing(str(error))
+    if isinstance(error, pytest.fail.Exception):
+        return AssertionError(str(error))
+    return error
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -16,6 +16,8 @@ import contextlib
 import os
 import secrets
 import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,7 +29,7 @@ from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
-from drdrill.errors import DrillError
+from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted, DrillError
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
@@ -49,7 +51,20 @@ from drdrill.timeline import (
 from drdrill.verdict import judge
 from drdrill.wait import wait_until
 
-__all__ = ["EXPERIMENTS", "Drill", "sigterm_interrupts"]
+__all__ = ["DRILL_STATES", "EXPERIMENTS", "Drill", "outcome_of", "sigterm_interrupts"]
+
+DRILL_STATES = (
+    "created",
+    "steady",
+    "observing",
+    "fault_injected",
+    "activating",
+    "activated",
+    "measured",
+    "failing_back",
+    "done",
+)
+"""The states a drill moves through; ``reached`` is the furthest before it ended."""
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -105,6 +120,8 @@ class Drill:
         self.observation: Observation | None = None
         self.load: LoadRun | None = None
         self.summary: DrillSummary | None = None
+        self.outcome: str | None = None
+        self.reached = "created"
         self._closed = False
         self.audit.record(
             "drill_started",
@@ -143,6 +160,7 @@ class Drill:
             interval_s=0.2,
         )
         self.timeline.record(NOTE, "steady_state")
+        self._advance("steady")
 
     def observe(self, with_load: bool = True, warmup_s: float = 1.0) -> None:
         """Start probes, the canary and (optionally) Locust through the global endpoint."""
@@ -157,6 +175,7 @@ class Drill:
             self.load = LoadRun(
                 endpoint, self.config.load, self.report_dir, max_seconds=300
             ).start()
+        self._advance("observing")
         time.sleep(warmup_s)
 
     # -- the disaster and the recovery ---------------------------------------
@@ -188,7 +207,7 @@ class Drill:
                 and e.detail.get("failed") is True
             ]
             if failed:  # a failed phase ended the experiment: the drill fails with it
-                raise DrillError(
+                raise ActivationFailed(
                     f"{name}: phase {failed[-1].name} failed, nothing after it ran: "
                     f"{failed[-1].detail.get('error') or 'no detail'}"
                 )
@@ -215,13 +234,16 @@ class Drill:
                 f"the region failure was not injected (experiment {journal['status']}, "
                 f"steady state met: {journal.get('steady_states', {}).get('before', {})})"
             )
+        self._advance("fault_injected")
         return fault.t_ns
 
     def activate(self, failed_region: str = "primary", dr_region: str = "dr") -> dict[str, Any]:
         """Run the DR activation experiment (phases 1..6); its journal."""
+        self._advance("activating")
         journal = self._run_experiment(
             "dr-activation", failed_region=failed_region, dr_region=dr_region
         )
+        self._advance("activated")
         self._serving = dr_region
         return journal
 
@@ -230,7 +252,9 @@ class Drill:
         ransomware): it is the drill's t_fault, judged as ``scenario``; returns t_fault."""
         self.config.objective_for(scenario)
         self._scenario, self._failure_mode = scenario, mode
-        return self.timeline.record(FAULT_INJECTED, region, mode=mode).t_ns
+        t_fault = self.timeline.record(FAULT_INJECTED, region, mode=mode).t_ns
+        self._advance("fault_injected")
+        return t_fault
 
     def declare_restored(self, serving_database: str) -> int:
         """The recovery says it is done and ``serving_database`` (a region or a restored
@@ -323,21 +347,91 @@ class Drill:
             lost_writes=measurements.ledger.lost,
             verdicts=verdicts.to_json(),
         )
+        self._advance("measured")
         return self.summary
 
-    def close(self) -> None:
-        """Always: stop observing and put the platform back in its steady state."""
+    def _advance(self, state: str) -> None:
+        """Move to ``state`` (never back: ``reached`` is the furthest state)."""
+        if DRILL_STATES.index(state) > DRILL_STATES.index(self.reached):
+            self.reached = state
+            self.timeline.record(NOTE, "drill_state", state=state)
+
+    def close(self, error: BaseException | None = None) -> str:
+        """Always: stop observing, put the platform back in its steady state, and say how
+        the drill ended: ``passed``, ``failed`` (a breach, a failed check or phase, a
+        rollback that did not complete), ``aborted`` (Ctrl-C, SIGTERM, ``drdrill abort``,
+        a stop condition), ``error`` (the harness or the set-up failed) or ``skipped``
+        (the target lacks a capability the drill needs), given the
+        ``error`` that ended the drill, if any. The rollback runs to completion: a second
+        Ctrl-C or SIGTERM only says what is still being rolled back."""
         if self._closed:
-            return
+            return self.outcome or "error"
         self._closed = True
-        try:
-            self._stop_observing()
-            self.timeline.record(ROLLBACK, "fail_back")
-            self.target.fail_back()
-        finally:
+        reached = self.reached
+        rollback_error: BaseException | None = None
+        with _shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):
+            self._advance("failing_back")
+            try:
+                self._stop_observing()
+                self.timeline.record(ROLLBACK, "fail_back")
+                self.target.fail_back()
+            except BaseException as exc:  # recorded, then re-raised below
+                rollback_error = exc
+            self.outcome = outcome_of(error, self.summary, rollback_error)
+            self._advance("done")
             self.audit.record(
                 "drill_finished",
                 target=self.target_name,
-                outcome="rolled back",
+                outcome="rolled back"
+                if rollback_error is None
+                else f"rollback failed: {type(rollback_error).__name__}: {rollback_error}",
                 parameters={"drill_id": self.drill_id, "pid": os.getpid()},
+                drill_outcome=self.outcome,
+                reached=reached,
+                error=None if error is None else f"{type(error).__name__}: {error}",
             )
+        if rollback_error is not None and error is None:
+            raise rollback_error
+        return self.outcome
+
+
+def outcome_of(
+    error: BaseException | None,
+    summary: DrillSummary | None,
+    rollback_error: BaseException | None = None,
+) -> str:
+    """How a drill ended (see ``Drill.close``): the same truth pytest reports, and more."""
+    if isinstance(error, KeyboardInterrupt | DrillAborted):
+        return "aborted"
+    if isinstance(error, CapabilityMissing):
+        return "skipped"
+    if error is not None and not isinstance(error, AssertionError | ActivationFailed):
+        return "error"
+    if error is not None or rollback_error is not None:
+        return "failed"
+    if summary is None:
+        return "error"  # nothing judged: no verdict to trust
+    lost_after = summary.measurements.ledger.lost_after_fault
+    return "passed" if summary.verdicts.passed and lost_after == 0 else "failed"
+
+
+@contextlib.contextmanager
+def _shielded(what: str) -> Iterator[None]:
+    """Inside: SIGINT and SIGTERM say what is still running instead of cutting it short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def refuse(signum: int, frame: FrameType | None) -> None:
+        print(
+            f"drdrill: still {what}; it runs to completion (usually under 15 s), not interrupting",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    previous = {sig: signal.signal(sig, refuse) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
