@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import DrillConfig, load_config
-from drdrill.drill import Drill, sigterm_interrupts
+from drdrill.drill import Drill
 from drdrill.errors import CapabilityMissing
+from drdrill.stopping import stop_button
 
 pytest_plugins = [
     "steps.platform",
@@ -79,13 +80,14 @@ def drill(
     request: pytest.FixtureRequest, drill_config: DrillConfig, lab_for_session: None
 ) -> Iterator[Drill]:
     """One drill per scenario; always rolled back, pass, fail, Ctrl-C or SIGTERM."""
-    with sigterm_interrupts():
+    with stop_button() as stop:
         the_drill = Drill(
             drill_config,
             target_name=request.config.getoption("--target"),
             kind=_kind(request),
             confirm=request.config.getoption("--confirm"),
             dry_run=request.config.getoption("--dry-run"),
+            stop=stop,
         )
         try:
             yield the_drill

@@ -3,7 +3,8 @@
 Steps and ``drdrill run`` drive a ``Drill``; everything it learns lands in
 ``reports/<drill-id>/`` (``drdrill.report.writer`` writes the final artifacts).
 ``close()`` always puts the platform back (``fail_back``), also after a failure or
-Ctrl-C; whoever runs the drill turns SIGTERM into that Ctrl-C (``sigterm_interrupts``).
+Ctrl-C; whoever runs the drill installs the stop button (``drdrill.stopping``) that
+turns SIGINT, SIGTERM, ``drdrill abort`` and stop conditions into that Ctrl-C.
 
 What a drill is about changes only through declared transitions: ``inject`` /
 ``declare_fault`` (the disaster, its mode and the scenario judged), ``declare_restored``
@@ -36,6 +37,7 @@ from drdrill.measure import measure, restoration_search_start
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
 from drdrill.report.writer import DrillReport
+from drdrill.stopping import StopButton
 from drdrill.targets import open_target
 from drdrill.targets.base import SelfProvisioning
 from drdrill.timeline import (
@@ -51,7 +53,7 @@ from drdrill.timeline import (
 from drdrill.verdict import judge
 from drdrill.wait import wait_until
 
-__all__ = ["DRILL_STATES", "EXPERIMENTS", "Drill", "outcome_of", "sigterm_interrupts"]
+__all__ = ["DRILL_STATES", "EXPERIMENTS", "Drill", "outcome_of"]
 
 DRILL_STATES = (
     "created",
@@ -69,22 +71,6 @@ DRILL_STATES = (
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """While inside, SIGTERM interrupts like Ctrl-C, so a drill stopped by its runner (a CI
-    job cancelled, ``kill``) still rolls back. For whoever runs drills: the pytest fixture,
-    a script. Main thread only (Python delivers signals there)."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class Drill:
     """A drill of one scenario against one target."""
 
@@ -98,6 +84,7 @@ class Drill:
         confirm: bool = False,
         dry_run: bool = False,
         experiments: Path = EXPERIMENTS,
+        stop: StopButton | None = None,
     ) -> None:
         config.objective_for(scenario)  # unknown scenario: error before anything runs
         self.config = config
@@ -121,6 +108,7 @@ class Drill:
         self.load: LoadRun | None = None
         self.summary: DrillSummary | None = None
         self.outcome: str | None = None
+        self.stop = stop or StopButton()
         self.reached = "created"
         self._closed = False
         self.audit.record(
@@ -367,6 +355,8 @@ class Drill:
         if self._closed:
             return self.outcome or "error"
         self._closed = True
+        if self.stop.pressed and (error is None or isinstance(error, KeyboardInterrupt)):
+            error = DrillAborted(f"stopped: {self.stop.reason}")
         reached = self.reached
         rollback_error: BaseException | None = None
         with _shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):

@@ -26,6 +26,7 @@ __all__ = [
     "PHASE_START",
     "RESTORED",
     "ROLLBACK",
+    "STOP_CONDITION",
     "Event",
     "Timeline",
     "iso",
@@ -41,6 +42,7 @@ ACTIVITY_END: Final = "activity_end"
 RESTORED: Final = "restored"
 ROLLBACK: Final = "rollback"
 NOTE: Final = "note"
+STOP_CONDITION: Final = "stop_condition"
 
 
 def now_ns() -> int:
