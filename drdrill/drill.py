@@ -37,6 +37,7 @@ from drdrill.measure import measure, restoration_search_start
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
 from drdrill.report.writer import DrillReport
+from drdrill.stop_conditions import StopConditionWatch, StopRules
 from drdrill.stopping import StopButton
 from drdrill.targets import open_target
 from drdrill.targets.base import SelfProvisioning
@@ -105,6 +106,7 @@ class Drill:
         self._failure_mode: str | None = None
         self._serving = "primary"
         self.observation: Observation | None = None
+        self.stop_watch: StopConditionWatch | None = None
         self.load: LoadRun | None = None
         self.summary: DrillSummary | None = None
         self.outcome: str | None = None
@@ -158,6 +160,16 @@ class Drill:
             self.config.measurement,
             standby_dsn=self.target.database_dsn("dr"),
             alarms=self.config.alarms,
+        ).start()
+        objective = self.config.objective_for(self.scenario)
+        rules = StopRules(
+            rto_target_s=objective.rto,
+            stable_for_s=self.config.measurement.stable_for,
+            slow_after_s=self.config.measurement.slow_after,
+        )
+        observation = self.observation
+        self.stop_watch = StopConditionWatch(
+            lambda: observation.samples(), self.timeline, rules, self.stop
         ).start()
         if with_load:
             self.load = LoadRun(
@@ -274,6 +286,8 @@ class Drill:
     # -- afterwards ----------------------------------------------------------
 
     def _stop_observing(self) -> None:
+        if self.stop_watch is not None:
+            self.stop_watch.stop()
         if self.load is not None:
             self.load.stop()
         if self.observation is not None:
