@@ -1,6 +1,6 @@
 """Measurements: pure functions from a timeline, probe samples and a reconciled ledger.
 
-Definitions (DESIGN.md "Measurements"), with the choices made where it is silent:
+Definitions (docs/measurements.md), with the choices made where they are open:
 
 - ``t_fault``: the first FAULT_INJECTED event (when the injection returned success).
 - ``t_restored``: the send time of the first critical-flow sample after ``t_fault``

@@ -77,7 +77,7 @@ class LedgerSummary:
 
 @dataclass(frozen=True)
 class Measurements:
-    """Every figure of one drill (DESIGN.md "Measurements")."""
+    """Every figure of one drill (docs/measurements.md)."""
 
     t_fault_ns: int | None
     t_restored_ns: int | None
