@@ -43,6 +43,22 @@ def test_a_torn_last_line_from_a_crash_is_skipped(tmp_path: Path) -> None:
     assert len(Timeline.load(path)) == 1
 
 
+def test_an_event_after_a_torn_line_is_kept_and_bad_lines_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    Timeline(path).record(FAULT_INJECTED, "primary", t_ns=1_000)
+    with path.open("ab") as out:
+        out.write(b'{"note": "not an event"}\n\xff\n{"t_ns": 12, "kin')  # torn, no newline
+    Timeline(path).record(PHASE_START, "dns_failover", t_ns=2_000)
+
+    loaded = Timeline.load(path)
+
+    assert [(e.kind, e.name) for e in loaded] == [
+        (FAULT_INJECTED, "primary"),
+        (PHASE_START, "dns_failover"),
+    ]
+    assert loaded.skipped == 3
+
+
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     timeline = Timeline(tmp_path / "t.jsonl")
 
