@@ -2,8 +2,9 @@
 
 Every time is wall-clock UTC nanoseconds (``time.time_ns()``) stamped on this
 machine, so probes, the ledger and Chaos Toolkit activities share one clock.
-When the timeline has a path, each event is appended to it as one JSON line the
-moment it is recorded: a crashed drill keeps everything that happened before.
+When the timeline has a path, each event is appended to it (secrets redacted) as
+one JSON line the moment it is recorded: a crashed drill keeps everything that
+happened before.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from drdrill import jsonl
+from drdrill.redaction import redact
 
 __all__ = [
     "ACTIVITY_END",
@@ -100,7 +102,7 @@ class Timeline:
         with self._lock:
             self._events.append(event)
             if self.path is not None:
-                jsonl.append(self.path, event.to_json())
+                jsonl.append(self.path, redact(event.to_json()))
         return event
 
     def events(self, kind: str | None = None, name: str | None = None) -> list[Event]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from drdrill.timeline import FAULT_INJECTED, PHASE_START, Timeline, iso
+from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline, iso
 
 
 def test_events_come_back_in_time_order_filtered_by_kind() -> None:
@@ -78,3 +78,15 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
 def test_iso_is_utc_with_microseconds() -> None:
     assert iso(1_700_000_000_123_456_000) == "2023-11-14T22:13:20.123456Z"
+
+
+def test_no_secret_in_an_event_reaches_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    Timeline(path).record(
+        PHASE_END, "repoint", ok=False, error="cannot connect to postgresql://app:s3cr3t@db/shop"
+    )
+
+    text = path.read_text()
+
+    assert "s3cr3t" not in text
+    assert "postgresql://app:***@db/shop" in text
