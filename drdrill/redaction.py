@@ -58,7 +58,7 @@ _NAMES_NOT_SECRETS = {
     "count",
     "version",
 }
-"""A key ending in one of these names or describes a secret; it does not hold it."""
+"""A key ending in one of these names a secret or describes it; it does not hold it."""
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_.-]*"
 _DQ = r'"(?:[^"\\]|\\.)*"'

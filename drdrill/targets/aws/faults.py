@@ -202,7 +202,7 @@ class Faults:
         waiters = self.profile.waiters
         last: dict[str, Any] = {}
 
-        def settled() -> bool:
+        def settled() -> bool | None:
             found = self.guard.read(
                 "fis",
                 "get_experiment",
@@ -219,14 +219,9 @@ class Faults:
                     region=side.name,
                     resource=experiment,
                 )
-            return False
+            return None
 
-        if (
-            poll(
-                lambda: settled() or None, waiters.experiment_s, interval_s=min(waiters.poll_s, 5.0)
-            )
-            is None
-        ):
+        if poll(settled, waiters.experiment_s, interval_s=min(waiters.poll_s, 5.0)) is None:
             raise TargetError(
                 f"FIS experiment {experiment} still {last.get('status')} after "
                 f"{waiters.experiment_s:g}s",
