@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from types import TracebackType
 
 from drdrill.canary import CanaryWriter
@@ -22,6 +21,7 @@ from drdrill.probes import (
     health_check,
     replication_lag_check,
 )
+from drdrill.wait import poll
 
 __all__ = ["Observation"]
 
@@ -114,15 +114,13 @@ class Observation:
 
     def wait_restored(self, after_ns: int, timeout_s: float) -> int | None:
         """Block until the critical flow has been green for ``stable_for``; t_restored or None."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = find_restored(
+        return poll(
+            lambda: find_restored(
                 self.samples(CRITICAL_FLOW),
                 after_ns,
                 self.settings.stable_for,
                 self.settings.slow_after,
-            )
-            if found is not None:
-                return found
-            time.sleep(self.settings.probe_interval)
-        return None
+            ),
+            timeout_s,
+            interval_s=self.settings.probe_interval,
+        )

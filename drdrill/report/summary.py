@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drdrill.audit import redact
+from drdrill import jsonl
+from drdrill.redaction import redact
 from drdrill.report.metrics_table import as_html, as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
@@ -20,6 +22,7 @@ from drdrill.timeline import iso
 __all__ = [
     "HISTORY_FIELDS",
     "DrillSummary",
+    "History",
     "TrendPoint",
     "append_history",
     "latest_summary",
@@ -163,40 +166,56 @@ def write_summary(summary: DrillSummary, report_dir: Path) -> dict[str, Path]:
         "md": report_dir / "summary.md",
         "html": report_dir / "summary.html",
     }
-    paths["json"].write_text(json.dumps(redact(summary.to_json()), indent=2) + "\n")
-    paths["md"].write_text(summary.to_markdown())
-    paths["html"].write_text(summary.to_html())
+    paths["json"].write_text(
+        json.dumps(redact(summary.to_json()), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    paths["md"].write_text(redact(summary.to_markdown()), encoding="utf-8")
+    paths["html"].write_text(redact(summary.to_html()), encoding="utf-8")
     return paths
 
 
 def append_history(summary: DrillSummary, reports_dir: Path) -> Path:
-    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``."""
+    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``,
+    on a fresh line even when the last one was torn by a killed writer."""
     path = reports_dir / "history.jsonl"
-    reports_dir.mkdir(parents=True, exist_ok=True)
     record = summary.to_json()
-    line = {k: record[k] for k in HISTORY_FIELDS}
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(line) + "\n")
+    jsonl.append(path, redact({k: record[k] for k in HISTORY_FIELDS}))
     return path
 
 
-def read_history(reports_dir: Path) -> list[dict[str, Any]]:
-    """Every line of ``reports/history.jsonl``, oldest first (unreadable lines skipped)."""
-    path = reports_dir / "history.jsonl"
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
+@dataclass(frozen=True)
+class History:
+    """The drills of ``reports/history.jsonl``, oldest first, and how many of its lines
+    could not be read (torn, not UTF-8, not a JSON object, or figures that are no
+    numbers): those are skipped, never fatal."""
+
+    rows: tuple[dict[str, Any], ...]
+    skipped: int = 0
+
+    def skipped_note(self) -> str | None:
+        """What to tell the reader about skipped lines (None: there were none)."""
+        if not self.skipped:
+            return None
+        lines = "line" if self.skipped == 1 else "lines"
+        return f"{self.skipped} unreadable history {lines} skipped"
 
 
-def readiness(history: list[dict[str, Any]], last: int = 10) -> float | None:
+def _is_drill(row: Mapping[str, Any]) -> bool:
+    figures = (row.get("rto_s"), row.get("rpo_s"))
+    numbers = all(f is None or type(f) in (int, float) for f in figures)
+    return isinstance(row.get("passed"), bool) and numbers
+
+
+def read_history(reports_dir: Path) -> History:
+    """Every drill of ``reports/history.jsonl``, oldest first; unreadable lines skipped
+    and counted."""
+    lines = jsonl.read(reports_dir / "history.jsonl")
+    rows = tuple(row for row in lines.records if _is_drill(row))
+    return History(rows, lines.skipped + len(lines.records) - len(rows))
+
+
+def readiness(history: Sequence[Mapping[str, Any]], last: int = 10) -> float | None:
     """DR readiness score: the share of the last ``last`` drills that passed (0..1);
     None before the first drill."""
     recent = history[-last:]
@@ -218,7 +237,7 @@ class TrendPoint:
     readiness: float
 
 
-def trend(history: list[dict[str, Any]], last: int = 10) -> list[TrendPoint]:
+def trend(history: Sequence[Mapping[str, Any]], last: int = 10) -> list[TrendPoint]:
     """RTO/RPO over the drills of ``history``, with the readiness score as it moved."""
     points = []
     for index, row in enumerate(history):
@@ -237,7 +256,7 @@ def trend(history: list[dict[str, Any]], last: int = 10) -> list[TrendPoint]:
     return points
 
 
-def trend_lines(history: list[dict[str, Any]], show: int = 10) -> list[str]:
+def trend_lines(history: Sequence[Mapping[str, Any]], show: int = 10) -> list[str]:
     """The trend of the last ``show`` drills as a small markdown table."""
     lines = [
         "| Drill | Scenario | RTO | RPO | Result | Readiness |",
