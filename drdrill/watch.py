@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from drdrill.audit import redact
 from drdrill.config import MeasurementSettings
 from drdrill.errors import ConfigError, MeasurementError
 from drdrill.ledger import reconcile
 from drdrill.measure import probe_outages
 from drdrill.observe import Observation
 from drdrill.probes import CRITICAL_FLOW, Sample
+from drdrill.redaction import redact
 from drdrill.results import LedgerSummary, OutageWindow
 from drdrill.timeline import iso, now_ns
 

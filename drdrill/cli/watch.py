@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from drdrill.audit import redact
 from drdrill.config import load_config
 from drdrill.errors import ConfigError, DrillError, LabError
+from drdrill.redaction import redact
 from drdrill.watch import check_duration, watch
 
 __all__ = ["register"]

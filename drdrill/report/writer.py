@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drdrill.audit import redact
 from drdrill.measure import Request
 from drdrill.probes import Sample
+from drdrill.redaction import redact
 from drdrill.report.summary import DrillSummary, append_history, write_summary
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.results import LedgerSummary, Measurements

@@ -53,10 +53,11 @@ class AwsTarget:
         confirm: bool = False,
         dry_run: bool = False,
         audit: AuditTrail | None = None,
+        clients: Clients | None = None,
     ) -> None:
         self.profile = profile
         self.name = name
-        self.clients = Clients(profile)
+        self.clients = clients or Clients(profile)
         self.guard = Guard(
             profile, self.clients, name, confirm=confirm, dry_run=dry_run, audit=audit
         )

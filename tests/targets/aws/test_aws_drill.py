@@ -64,7 +64,7 @@ def test_the_activation_experiment_runs_every_phase_on_aws(
     # the experiment names no replica count: dr scales to the profile's serving size,
     # not to the lab's dr_scaled_workers
     scaled = [
-        r["parameters"]["replicas"]
+        r["parameters"]["body"]["spec"]["replicas"]
         for r in audit.records()
         if r["action"] == "kubernetes:patch_namespaced_deployment_scale"
         and r["outcome"] == "succeeded"
