@@ -14,6 +14,7 @@ What a drill is about changes only through declared transitions: ``inject`` /
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import signal
@@ -36,7 +37,7 @@ from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
-from drdrill.report.writer import DrillReport
+from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.stop_conditions import StopConditionWatch, StopRules
 from drdrill.stopping import StopButton
 from drdrill.targets import open_target
@@ -352,6 +353,37 @@ class Drill:
         self._advance("measured")
         return self.summary
 
+    def _conclude(
+        self,
+        reached: str,
+        error: BaseException | None,
+        rollback_error: BaseException | None,
+    ) -> None:
+        """The drill's one history line and its final summary, whatever ended it."""
+        assert self.outcome is not None
+        ended_by = _describe(error) or (
+            f"rollback failed: {_describe(rollback_error)}" if rollback_error else None
+        )
+        if self.summary is not None:
+            self.summary = dataclasses.replace(
+                self.summary, outcome=self.outcome, reached=reached, error=ended_by
+            )
+            self.report.conclude(self.summary)
+        else:
+            self.report.conclude_unmeasured(
+                UnmeasuredDrill(
+                    drill_id=self.drill_id,
+                    scenario=self.scenario,
+                    kind=self.kind,
+                    target=self.target_name,
+                    started_ns=self.started_ns,
+                    failure_mode=self.failure_mode,
+                    outcome=self.outcome,
+                    reached=reached,
+                    error=ended_by,
+                )
+            )
+
     def _advance(self, state: str) -> None:
         """Move to ``state`` (never back: ``reached`` is the furthest state)."""
         if DRILL_STATES.index(state) > DRILL_STATES.index(self.reached):
@@ -383,20 +415,38 @@ class Drill:
                 rollback_error = exc
             self.outcome = outcome_of(error, self.summary, rollback_error)
             self._advance("done")
-            self.audit.record(
-                "drill_finished",
-                target=self.target_name,
-                outcome="rolled back"
-                if rollback_error is None
-                else f"rollback failed: {type(rollback_error).__name__}: {rollback_error}",
-                parameters={"drill_id": self.drill_id, "pid": os.getpid()},
-                drill_outcome=self.outcome,
-                reached=reached,
-                error=None if error is None else f"{type(error).__name__}: {error}",
-            )
+            try:
+                self._conclude(reached, error, rollback_error)
+            finally:
+                self._record_finished(reached, error, rollback_error)
         if rollback_error is not None and error is None:
             raise rollback_error
         return self.outcome
+
+    def _record_finished(
+        self,
+        reached: str,
+        error: BaseException | None,
+        rollback_error: BaseException | None,
+    ) -> None:
+        self.audit.record(
+            "drill_finished",
+            target=self.target_name,
+            outcome="rolled back"
+            if rollback_error is None
+            else f"rollback failed: {type(rollback_error).__name__}: {rollback_error}",
+            parameters={"drill_id": self.drill_id, "pid": os.getpid()},
+            drill_outcome=self.outcome,
+            reached=reached,
+            error=_describe(error),
+        )
+
+
+def _describe(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def outcome_of(

@@ -47,8 +47,16 @@ HISTORY_FIELDS = (
     "phases",
     "verdicts",
     "passed",
+    "outcome",
+    "reached",
+    "error",
 )
-"""The keys of one line of ``reports/history.jsonl``."""
+"""The keys of one line of ``reports/history.jsonl``: every drill that starts leaves one,
+measured or not (``outcome`` passed, failed, aborted, error or skipped; ``reached`` the
+furthest state of the drill)."""
+
+NOT_A_DRILL = frozenset({"readiness"})
+"""History ``kind`` values that are not drills (``drdrill check`` lines)."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +74,22 @@ class DrillSummary:
     load: dict[str, Any] = field(default_factory=dict)
     actor: str = ""
     notes: tuple[str, ...] = ()
+    outcome: str = ""
+    """Set when the drill ended (``Drill.close``); until then the verdict alone speaks."""
+    reached: str = "measured"
+    error: str | None = None
 
     @property
     def passed(self) -> bool:
-        return self.verdicts.passed
+        """The conjunction of everything the drill judged: once it ended, its outcome;
+        before, every verdict and no write acknowledged after the fault lost."""
+        if self.outcome:
+            return self.outcome == "passed"
+        return self.verdicts.passed and self.measurements.ledger.lost_after_fault == 0
+
+    @property
+    def headline(self) -> str:
+        return (self.outcome or ("passed" if self.passed else "failed")).upper()
 
     def to_json(self) -> dict[str, Any]:
         m = self.measurements
@@ -102,12 +122,15 @@ class DrillSummary:
             "load": self.load,
             "notes": list(self.notes),
             "passed": self.passed,
+            "outcome": self.outcome or ("passed" if self.passed else "failed"),
+            "reached": self.reached,
+            "error": self.error,
         }
 
     def to_markdown(self) -> str:
         m = self.measurements
         lines = [
-            f"# DR drill {self.drill_id}: {'PASSED' if self.passed else 'FAILED'}",
+            f"# DR drill {self.drill_id}: {self.headline}",
             "",
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else ""),
@@ -121,6 +144,8 @@ class DrillSummary:
             f"- detection: {human_duration(m.detection_s)}, "
             f"DR activation started: {human_duration(m.confirmation_s)} after the fault",
         ]
+        if self.error:
+            lines.append(f"- ended by: {self.error} (the drill reached `{self.reached}`)")
         if m.ledger.lost_after_fault:
             lines.append(
                 f"- **{m.ledger.lost_after_fault} write(s) acknowledged after the fault are "
@@ -218,10 +243,16 @@ def read_history(reports_dir: Path) -> History:
 def readiness(history: Sequence[Mapping[str, Any]], last: int = 10) -> float | None:
     """DR readiness score: the share of the last ``last`` drills that passed (0..1);
     None before the first drill."""
-    recent = history[-last:]
+    drills = [r for r in history if _counts(r)]
+    recent = drills[-last:]
     if not recent:
         return None
     return sum(bool(r.get("passed")) for r in recent) / len(recent)
+
+
+def _counts(row: Mapping[str, Any]) -> bool:
+    """A drill that tells something about readiness: not a readiness check, not skipped."""
+    return row.get("kind") not in NOT_A_DRILL and row.get("outcome") != "skipped"
 
 
 @dataclass(frozen=True)
@@ -235,13 +266,15 @@ class TrendPoint:
     rpo_s: float | None
     passed: bool
     readiness: float
+    outcome: str = ""
 
 
 def trend(history: Sequence[Mapping[str, Any]], last: int = 10) -> list[TrendPoint]:
     """RTO/RPO over the drills of ``history``, with the readiness score as it moved."""
     points = []
-    for index, row in enumerate(history):
-        score = readiness(history[: index + 1], last)
+    drills = [r for r in history if r.get("kind") not in NOT_A_DRILL]
+    for index, row in enumerate(drills):
+        score = readiness(drills[: index + 1], last)
         points.append(
             TrendPoint(
                 drill_id=str(row.get("drill_id", "?")),
@@ -251,6 +284,7 @@ def trend(history: Sequence[Mapping[str, Any]], last: int = 10) -> list[TrendPoi
                 rpo_s=row.get("rpo_s"),
                 passed=bool(row.get("passed")),
                 readiness=score if score is not None else 0.0,
+                outcome=str(row.get("outcome") or ("passed" if row.get("passed") else "failed")),
             )
         )
     return points
@@ -266,7 +300,7 @@ def trend_lines(history: Sequence[Mapping[str, Any]], show: int = 10) -> list[st
         lines.append(
             f"| {p.drill_id} | {p.scenario} | {human_duration(p.rto_s)} | "
             f"{human_duration(p.rpo_s) if p.rpo_s else '0 s'} | "
-            f"{'✅ passed' if p.passed else '❌ failed'} | {p.readiness:.0%} |"
+            f"{'✅' if p.passed else '❌'} {p.outcome} | {p.readiness:.0%} |"
         )
     return lines
 
