@@ -88,6 +88,9 @@ class _ChannelWorker:
         self.queue: queue.Queue[_Job] = queue.Queue(maxsize=queue_size)
         self.record = record
         self.closing = closing
+        self._lock = threading.Lock()
+        self._current: _Job | None = None
+        self._abandoned = False
         self.thread = threading.Thread(target=self._run, name=f"notify-{name}", daemon=True)
         self.thread.start()
 
@@ -99,7 +102,14 @@ class _ChannelWorker:
                 if self.closing.event.is_set():
                     return
                 continue
-            self.record(self._deliver(job))
+            with self._lock:
+                self._current = job
+            delivery = self._deliver(job)
+            with self._lock:
+                self._current = None
+                if self._abandoned:  # close() gave up on it and logged it already
+                    return
+            self.record(delivery)
 
     def _deliver(self, job: _Job) -> Delivery:
         """Attempts until one succeeds, one says retrying is useless, or time is up."""
@@ -141,9 +151,12 @@ class _ChannelWorker:
         closing = self.closing.deadline
         return min(left, closing.remaining()) if closing is not None else left
 
-    def leftovers(self) -> list[_Job]:
-        """What was still queued when the notifier closed (never to be sent)."""
-        jobs = []
+    def abandon(self) -> list[_Job]:
+        """Give up: what was still in flight or queued when the notifier closed (a late
+        result of the one in flight is not logged: it was logged as not sent)."""
+        with self._lock:
+            self._abandoned = True
+            jobs = [self._current] if self._current is not None else []
         while True:
             try:
                 jobs.append(self.queue.get_nowait())
@@ -233,7 +246,7 @@ class Notifier:
         for worker in workers:
             worker.thread.join(deadline.remaining())
         for worker in workers:
-            for job in worker.leftovers():
+            for job in worker.abandon():
                 self._record(
                     Delivery(
                         event=job.notification.event,
@@ -244,7 +257,7 @@ class Notifier:
                         recipients=job.recipients,
                         ok=False,
                         attempts=0,
-                        detail=f"not sent: the notifier closed after {timeout_s:g} s",
+                        detail=f"not delivered: the notifier closed after {timeout_s:g} s",
                     )
                 )
         return self.deliveries()
