@@ -8,6 +8,7 @@ secrets, and :func:`public_url` shows an address as its scheme and host only.
 
 from __future__ import annotations
 
+import http.client
 import json
 import smtplib
 import urllib.error
@@ -119,7 +120,7 @@ def _post(url: str, body: dict[str, object], timeout_s: float) -> Attempt:
         # 429 and 5xx may pass on a later attempt; another 4xx is a bad request for good
         retry = exc.code == 429 or exc.code >= 500
         return Attempt(False, f"HTTP {exc.code} {exc.reason}", retry)
-    except (OSError, ValueError) as exc:  # URLError, timeouts, refused, bad URL
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timeout, bad URL
         reason = getattr(exc, "reason", exc)
         return Attempt(False, f"{type(exc).__name__}: {reason}")
     return Attempt(True)

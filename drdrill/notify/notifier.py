@@ -122,7 +122,7 @@ class _ChannelWorker:
                 attempt = Attempt(False, f"{attempt.detail} (out of time)", False)
                 break
             attempts += 1
-            attempt = send(self.channel, job.notification, min(self.retry.attempt_timeout, left))
+            attempt = self._attempt(job, min(self.retry.attempt_timeout, left))
             if attempt.ok or not attempt.retry or attempts == self.retry.attempts:
                 break
             self._pause(min(wait, self._left(deadline)), deadline)
@@ -139,6 +139,14 @@ class _ChannelWorker:
             detail="" if attempt.ok else attempt.detail,
             took_s=time.monotonic() - started,
         )
+
+    def _attempt(self, job: _Job, timeout_s: float) -> Attempt:
+        try:
+            return send(self.channel, job.notification, timeout_s)
+        except Exception as exc:
+            # a sender bug must cost one delivery (logged as failed), never the worker:
+            # a dead worker would silently drop every later alert of the drill
+            return Attempt(False, f"{type(exc).__name__} in the {self.channel.kind} sender", False)
 
     def _pause(self, seconds: float, deadline: Deadline) -> None:
         """Back off for ``seconds``, but never past the close deadline once close() is called."""

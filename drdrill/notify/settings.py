@@ -31,8 +31,10 @@ or a report.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -81,6 +83,30 @@ def _duration(value: object) -> float:
 _Seconds = Annotated[float, BeforeValidator(_duration)]
 
 
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # the value itself may hold a token: the message must not repeat it
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return value
+
+
+def _secret_http_url(value: SecretStr) -> SecretStr:
+    _http_url(value.get_secret_value())
+    return value
+
+
+_Url = Annotated[str, AfterValidator(_http_url)]
+
+
+def _conceal(value: object) -> object:
+    return SecretStr(value) if isinstance(value, str) else value
+
+
+# concealed first, so an error about the URL shows ``**********``, not the token in it
+_SecretUrl = Annotated[SecretStr, AfterValidator(_secret_http_url), BeforeValidator(_conceal)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -89,7 +115,7 @@ class SlackChannel(_Model):
     """A Slack-compatible incoming webhook: receives ``{"text": ...}``."""
 
     kind: Literal["slack"] = "slack"
-    url: SecretStr
+    url: _SecretUrl
     """The webhook URL; its path is the token, hence secret."""
 
 
@@ -98,7 +124,7 @@ class PagerDutyChannel(_Model):
 
     kind: Literal["pagerduty"] = "pagerduty"
     routing_key: SecretStr
-    url: str = PAGERDUTY_EVENTS_URL
+    url: _Url = PAGERDUTY_EVENTS_URL
     severity: Literal["critical", "error", "warning", "info"] = "critical"
     source: str = "drdrill"
 
@@ -107,7 +133,7 @@ class WebhookChannel(_Model):
     """Any HTTP endpoint: receives the notification as a JSON object."""
 
     kind: Literal["webhook"] = "webhook"
-    url: SecretStr
+    url: _SecretUrl
 
 
 class EmailChannel(_Model):
