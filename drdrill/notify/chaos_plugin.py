@@ -8,16 +8,20 @@ with that channel's settings and the event (``run-started``, ``run-completed``,
     notifications:
       - type: plugin
         module: drdrill.notify.chaos_plugin
-        events: [run-started, run-completed, run-failed, run-deviated]
+        events: [run-started, run-completed, run-failed]
         drdrill:                # the same block as ``notifications:`` in drdrill.yaml
           channels: {slack-ops: {kind: slack, url: https://hooks.slack.com/services/...}}
           recipients: {ops-team: [slack-ops]}
 
 A run start becomes ``drill_started``; its end becomes ``drill_finished`` with the
-outcome ``passed`` (completed, hypothesis held), ``failed`` (deviated or failed) or
-``aborted`` (aborted, interrupted). Chaos Toolkit calls plugins one after the other
-and waits for each: this one only queues; queued deliveries are flushed, within the
-retry bound, when the ``chaos`` process exits.
+outcome ``passed`` (completed, hypothesis held), ``failed`` (deviated, failed, or the
+hypothesis did not hold before the method) or ``aborted`` (aborted, interrupted).
+``run-deviated`` always follows a ``run-completed`` or ``run-failed`` of the same run,
+which already said so: it is not sent twice.
+
+Chaos Toolkit calls plugins one after the other and waits for each: this one only
+queues; queued deliveries are flushed, within the retry bound, when the ``chaos``
+process exits.
 """
 
 from __future__ import annotations
@@ -58,11 +62,16 @@ def notification_of(event: Mapping[str, Any]) -> Notification | None:
         kind: Event = DRILL_STARTED
         facts: dict[str, Any] = {}
         summary = f"experiment {_title(experiment)!r} started"
-    elif name in ("run-completed", "run-failed", "run-deviated"):
+    elif name in ("run-completed", "run-failed"):
         experiment = payload.get("experiment") or {}
         status = str(payload.get("status", "unknown"))
         deviated = bool(payload.get("deviated", False))
-        outcome = "failed" if deviated else _OUTCOMES.get(status, "aborted")
+        # a hypothesis that did not hold before the method still ends "completed"
+        unmet = any(
+            isinstance(check, dict) and check.get("steady_state_met") is False
+            for check in (payload.get("steady_states") or {}).values()
+        )
+        outcome = "failed" if deviated or unmet else _OUTCOMES.get(status, "aborted")
         kind = DRILL_FINISHED
         facts = {"outcome": outcome, "status": status, "deviated": deviated}
         if "duration" in payload:
