@@ -37,6 +37,7 @@ class Delivery:
     recipients: tuple[str, ...]
     ok: bool
     attempts: int
+    """Attempts that ended (0 for one cut short or never started by ``close``)."""
     detail: str = ""
     """Why it failed (secrets scrubbed); empty when delivered."""
     took_s: float = 0.0
@@ -90,7 +91,7 @@ class _ChannelWorker:
         self.closing = closing
         self._lock = threading.Lock()
         self._current: _Job | None = None
-        self._abandoned = False
+        self._given_up: _Job | None = None
         self.thread = threading.Thread(target=self._run, name=f"notify-{name}", daemon=True)
         self.thread.start()
 
@@ -107,9 +108,9 @@ class _ChannelWorker:
             delivery = self._deliver(job)
             with self._lock:
                 self._current = None
-                if self._abandoned:  # close() gave up on it and logged it already
+                if self._given_up is job:  # close() logged it as undelivered already
                     return
-            self.record(delivery)
+                self.record(delivery)
 
     def _deliver(self, job: _Job) -> Delivery:
         """Attempts until one succeeds, one says retrying is useless, or time is up."""
@@ -159,17 +160,21 @@ class _ChannelWorker:
         closing = self.closing.deadline
         return min(left, closing.remaining()) if closing is not None else left
 
-    def abandon(self) -> list[_Job]:
-        """Give up: what was still in flight or queued when the notifier closed (a late
-        result of the one in flight is not logged: it was logged as not sent)."""
+    def abandon(self, timeout_s: float) -> list[tuple[_Job, str]]:
+        """Give up on what is still in flight or queued when the notifier closed, each with
+        why it was not delivered (a late result of the one in flight is not logged)."""
+        given_up = []
         with self._lock:
-            self._abandoned = True
-            jobs = [self._current] if self._current is not None else []
+            if self._current is not None and self._current is not self._given_up:
+                self._given_up = self._current
+                why = f"no answer before the notifier closed after {timeout_s:g} s"
+                given_up.append((self._current, why))
         while True:
             try:
-                jobs.append(self.queue.get_nowait())
+                job = self.queue.get_nowait()
             except queue.Empty:
-                return jobs
+                return given_up
+            given_up.append((job, f"not sent: the notifier closed after {timeout_s:g} s"))
 
 
 class _Recorder:
@@ -233,6 +238,12 @@ class Notifier:
                 )
             return worker
 
+    def __enter__(self) -> Notifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(self.settings.retry.total)
+
     @property
     def dropped(self) -> int:
         """Notifications not queued: a channel's queue was full or the notifier closed."""
@@ -254,7 +265,7 @@ class Notifier:
         for worker in workers:
             worker.thread.join(deadline.remaining())
         for worker in workers:
-            for job in worker.abandon():
+            for job, why in worker.abandon(timeout_s):
                 self._record(
                     Delivery(
                         event=job.notification.event,
@@ -265,7 +276,7 @@ class Notifier:
                         recipients=job.recipients,
                         ok=False,
                         attempts=0,
-                        detail=f"not delivered: the notifier closed after {timeout_s:g} s",
+                        detail=why,
                     )
                 )
         return self.deliveries()
