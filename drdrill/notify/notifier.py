@@ -238,6 +238,11 @@ class Notifier:
                 )
             return worker
 
+    @property
+    def active(self) -> bool:
+        """Whether anything can be sent at all (channels and recipients configured)."""
+        return bool(self.settings.channels and self.settings.recipients)
+
     def __enter__(self) -> Notifier:
         return self
 

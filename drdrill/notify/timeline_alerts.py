@@ -91,7 +91,9 @@ class TimelineAlerts:
         self._thread = threading.Thread(target=self._run, name="timeline-alerts", daemon=True)
 
     def start(self) -> TimelineAlerts:
-        self._thread.start()
+        """Start watching; a notifier with nowhere to send costs no thread."""
+        if self.notifier.active:
+            self._thread.start()
         return self
 
     def stop(self) -> None:

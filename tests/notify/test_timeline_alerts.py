@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from drdrill.config import PhaseTargets
 from drdrill.notify import NotificationSettings, Notifier
 from drdrill.notify.timeline_alerts import AlertRules, TimelineAlerts
@@ -92,3 +94,12 @@ def test_alerts_follow_a_growing_timeline_to_the_receiver(http: HttpReceiver) ->
         "dns_failover_completed",
         "services_verified",
     ]
+
+
+def test_nothing_configured_costs_no_watcher_thread() -> None:
+    watcher = TimelineAlerts(
+        Timeline(), Notifier(NotificationSettings()), AlertRules("d", "lab", PhaseTargets())
+    ).start()
+
+    assert "timeline-alerts" not in {thread.name for thread in threading.enumerate()}
+    watcher.stop()
