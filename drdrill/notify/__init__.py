@@ -4,6 +4,12 @@
 PagerDuty, webhooks and email as ``notifications:`` in drdrill.yaml says, in the
 background, bounded, never raising into the drill; ``close()`` flushes and returns
 the delivery log for the report.
+
+Modules: ``events`` (what happens), ``settings`` (the ``notifications:`` block),
+``channels`` (one sender per kind), ``notifier`` (queues, workers, retries, the log),
+``timeline_alerts`` (phase and stop-condition alerts read from a drill's timeline; not
+imported here, because it reads ``drdrill.config``, which imports ``settings``) and
+``chaos_plugin`` (the same routing for ``chaos run``).
 """
 
 from __future__ import annotations
