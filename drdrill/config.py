@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from drdrill.errors import ConfigError
+from drdrill.notify.settings import NotificationSettings
 from drdrill.targets.aws.profile import AwsProfile
 
 __all__ = [
@@ -287,6 +288,8 @@ class DrillConfig(_Model):
     backups: Backups = Backups()
     reports_dir: Path = Path("reports")
     targets: dict[str, TargetProfile] = Field(default_factory=_default_targets)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    """Who hears about a drill, over which channels (the plan's DR Activation Alerts)."""
     source: str = "<defaults>"
     """The file this configuration was read from (for error messages)."""
 

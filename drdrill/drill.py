@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from drdrill import jsonl
 from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
@@ -35,6 +36,9 @@ from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted, Dr
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
+from drdrill.notify import Notification, Notifier
+from drdrill.notify.events import ACTIVATION_INITIATED, DRILL_FINISHED, DRILL_STARTED
+from drdrill.notify.timeline_alerts import AlertRules, TimelineAlerts
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
@@ -119,6 +123,19 @@ class Drill:
             target=target_name,
             outcome="started",
             parameters={"drill_id": self.drill_id, "kind": kind, "scenario": scenario},
+        )
+        self.notifier = Notifier(config.notifications)
+        self.alerts = TimelineAlerts(
+            self.timeline, self.notifier, AlertRules(self.drill_id, target_name, config.phases)
+        ).start()
+        self.notifier.emit(
+            Notification(
+                DRILL_STARTED,
+                self.drill_id,
+                target_name,
+                f"{kind} drill of the {scenario} scenario started",
+                {"kind": kind, "scenario": scenario, "dry_run": dry_run},
+            )
         )
 
     # -- what the drill is about (read-only; changed by declared transitions) --
@@ -241,6 +258,20 @@ class Drill:
     def activate(self, failed_region: str = "primary", dr_region: str = "dr") -> dict[str, Any]:
         """Run the DR activation experiment (phases 1..6); its journal."""
         self._advance("activating")
+        self.notifier.emit(
+            Notification(
+                ACTIVATION_INITIATED,
+                self.drill_id,
+                self.target_name,
+                f"region {failed_region} is down; activating the DR region {dr_region}",
+                {
+                    "failed_region": failed_region,
+                    "dr_region": dr_region,
+                    "failure_mode": self.failure_mode,
+                    "scenario": self.scenario,
+                },
+            )
+        )
         journal = self._run_experiment(
             "dr-activation", failed_region=failed_region, dr_region=dr_region
         )
@@ -419,9 +450,36 @@ class Drill:
                 self._conclude(reached, error, rollback_error)
             finally:
                 self._record_finished(reached, error, rollback_error)
+        self._notify_finished(reached, error, rollback_error)
         if rollback_error is not None and error is None:
             raise rollback_error
         return self.outcome
+
+    def _notify_finished(
+        self, reached: str, error: BaseException | None, rollback_error: BaseException | None
+    ) -> None:
+        """Tell people how the drill ended; the delivery log goes into the report."""
+        self.alerts.stop()
+        measured = self.summary.measurements if self.summary is not None else None
+        self.notifier.emit(
+            Notification(
+                DRILL_FINISHED,
+                self.drill_id,
+                self.target_name,
+                f"{self.kind} drill of the {self.scenario} scenario: {self.outcome}",
+                {
+                    "outcome": self.outcome,
+                    "reached": reached,
+                    "rto_s": measured.rto_s if measured else None,
+                    "rpo_s": measured.rpo_s if measured else None,
+                    "lost_writes": measured.ledger.lost if measured else None,
+                    "rolled_back": rollback_error is None,
+                    "error": _describe(error),
+                },
+            )
+        )
+        for delivery in self.notifier.close(self.config.notifications.retry.total):
+            jsonl.append(self.report_dir / "notifications.jsonl", delivery.to_json())
 
     def _record_finished(
         self,
