@@ -14,14 +14,13 @@ import signal
 from drdrill.errors import LabError
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.launch import (
-    signal_processes,
     spawn_gateway,
     spawn_worker,
     wait_answering,
 )
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.pg_cleanup import cleanup_stale
-from drdrill.lab.processes import kill_recorded
+from drdrill.lab.processes import kill_recorded, signal_recorded
 from drdrill.lab.state import LabState, save_state
 from drdrill.lab.topology import FAILURE_MODES, MAX_WORKERS, OTHER, REGIONS, Topology, check_region
 from drdrill.wait import wait_until
@@ -46,7 +45,7 @@ def fail_region(topology: Topology, region: str, mode: str) -> None:
         kill_recorded(topology.pid_dir, _region_processes(state, region))
         cleanup_stale(topology.data_dir(region))
     elif mode == "blackhole":
-        signal_processes(topology, _region_processes(state, region), signal.SIGSTOP)
+        signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGSTOP)
     else:
         apply_cuts(topology, {**state.failures, region: mode})
     save_state(topology.state_file, state.with_failure(region, mode))
@@ -61,7 +60,7 @@ def restore_region(topology: Topology, region: str) -> None:
     if mode is None:
         return
     if mode == "blackhole":
-        signal_processes(topology, _region_processes(state, region), signal.SIGCONT)
+        signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGCONT)
     elif mode == "power-off":
         topology.gateway_state(region).unlink(missing_ok=True)
         spawn_gateway(topology, region)
@@ -125,7 +124,7 @@ def apply_cuts(topology: Topology, failures: dict[str, str | None]) -> None:
         tmp = control.with_suffix(".tmp")
         tmp.write_text(want)
         tmp.replace(control)
-        signal_processes(topology, [f"gw-{region}"], signal.SIGUSR1)
+        signal_recorded(topology.pid_dir, [f"gw-{region}"], signal.SIGUSR1)
         wait_until(
             lambda r=region, w=want: _gateway_reports(topology, r) == w,  # type: ignore[misc]
             5,

@@ -8,10 +8,8 @@ whatever happened to the process that started it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -19,13 +17,12 @@ from typing import Any
 
 from drdrill.errors import LabError
 from drdrill.http import call
-from drdrill.lab.processes import recorded, spawn
+from drdrill.lab.processes import spawn
 from drdrill.lab.topology import MAX_WORKERS, Topology
 from drdrill.wait import poll, wait_until
 
 __all__ = [
     "backends",
-    "signal_processes",
     "spawn_edge",
     "spawn_gateway",
     "spawn_worker",
@@ -104,15 +101,6 @@ def spawn_edge(topology: Topology, config: dict[str, Any]) -> None:
             str(topology.ports.edge),
         ],
     )
-
-
-def signal_processes(topology: Topology, names: Sequence[str], sig: signal.Signals) -> None:
-    """Send ``sig`` to the process group of each named lab process that runs."""
-    live = recorded(topology.pid_dir)
-    for name in names:
-        if name in live:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(live[name], sig)
 
 
 def wait_answering(urls: Sequence[str], timeout: float = 20.0) -> None:

@@ -178,14 +178,13 @@ def recorded(pid_dir: Path) -> dict[str, int]:
     return result
 
 
-def signal_recorded(pid_dir: Path, name: str, sig: signal.Signals) -> bool:
-    """Send ``sig`` to the process group of the recorded process ``name``."""
-    pid = recorded(pid_dir).get(name)
-    if pid is None:
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-    return True
+def signal_recorded(pid_dir: Path, names: Sequence[str], sig: signal.Signals) -> None:
+    """Send ``sig`` to the process group of each named recorded process that still runs."""
+    live = recorded(pid_dir)
+    for name in names:
+        if name in live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(live[name], sig)
 
 
 def kill_recorded(pid_dir: Path, names: Sequence[str] | None = None, timeout: float = 5.0) -> None:
