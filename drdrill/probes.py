@@ -9,17 +9,15 @@ failed at that time.
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import psycopg
-
 from drdrill.clock import Clocked
 from drdrill.http import call
+from drdrill.lab.replication import replication_state
 from drdrill.timeline import now_ns
 
 __all__ = [
@@ -103,21 +101,14 @@ def edge_record_check(endpoint: str) -> Check:
 
 
 def replication_lag_check(dsn: str, alarm_s: float) -> Check:
-    """The standby's replay delay, ok while under the alarm threshold."""
+    """The standby's replication lag (``drdrill.lab.replication``: the primary's latest
+    commit minus the standby's last replayed one), ok while under the alarm threshold."""
 
     def check(timeout: float) -> tuple[bool, str]:
-        try:
-            with psycopg.connect(dsn, connect_timeout=max(2, math.ceil(timeout))) as conn:
-                conn.execute(f"SET statement_timeout = {int(timeout * 1000)}")
-                row = conn.execute(
-                    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
-                    "THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - "
-                    "pg_last_xact_replay_timestamp()), 0) END"
-                ).fetchone()
-        except psycopg.Error as exc:
-            return False, f"unreachable: {type(exc).__name__}"
-        lag = float(row[0]) if row and row[0] is not None else 0.0
-        return lag < alarm_s, f"lag_s={lag:.3f}"
+        replication = replication_state(dsn, timeout_s=timeout)
+        if replication.state == "down":
+            return False, "unreachable"
+        return replication.lag_s < alarm_s, f"lag_s={replication.lag_s:.3f}"
 
     return check
 

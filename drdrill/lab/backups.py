@@ -17,17 +17,42 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from drdrill.errors import LabError, RestoreError
-from drdrill.lab.lab import Lab, port_in_use
+from drdrill.lab.databases import LabDatabases
 from drdrill.lab.postgres import PgServer
-from drdrill.lab.processes import RunAs
-from drdrill.targets.base import REGIONS, RestoredDatabase, Snapshot
+from drdrill.lab.topology import REGIONS, Topology, check_region, port_in_use
+from drdrill.wait import poll
 
-__all__ = ["LabBackups"]
+__all__ = ["LabBackups", "RestoredDatabase", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A named backup of one region's database, in one region's backup store."""
+
+    name: str
+    region: str
+    created: datetime
+    size_bytes: int | None = None
+    source: str = ""
+    """Where it came from: the database (``pg-primary``) or the copied snapshot."""
+
+
+@dataclass(frozen=True)
+class RestoredDatabase:
+    """A database restored from a snapshot or to a point in time, running on its own."""
+
+    instance: str
+    dsn: str
+    restore_duration_s: float
+    restored_to: datetime
+    """The snapshot's time, or the point in time asked for."""
+    source: str
+
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
@@ -38,30 +63,16 @@ def _check_name(kind: str, name: str) -> None:
 
 
 class LabBackups:
-    """Backup and restore operations of one running lab."""
+    """Backup and restore operations of one running lab: its layout and its databases."""
 
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
-        self.root = lab.dir / "backups"
-        self.archive = lab.dir / "archive"
-        self.restored_root = lab.dir / "restored"
+    def __init__(self, topology: Topology, databases: LabDatabases) -> None:
+        self.topology = topology
+        self.databases = databases
+        self.root = topology.backups
+        self.archive = topology.archive
+        self.restored_root = topology.restored
 
     # -- helpers -------------------------------------------------------------
-
-    def _pg(self, region: str) -> PgServer:
-        self.lab._check_region(region)
-        state = self.lab._require_up()
-        from drdrill.lab.postgres import PgInstall
-
-        return PgServer(
-            f"pg-{region}",
-            self.lab.dir / "pg" / region,
-            self.lab.ports.database(region),
-            PgInstall(Path(state["pg_bin"]), str(state.get("pg_version", ""))),
-            RunAs(state.get("pg_user")),
-            pid_dir=self.lab.pid_dir,
-            log_dir=self.lab.log_dir,
-        )
 
     def _read(self, path: Path) -> Snapshot:
         raw = json.loads((path / "snapshot.json").read_text())
@@ -80,7 +91,7 @@ class LabBackups:
 
     def _free_port(self) -> int:
         used = {int(p.read_text()) for p in self.restored_root.glob("*/drdrill-port") if p.exists()}
-        for port in self.lab.ports.restore_slots():
+        for port in self.topology.ports.restore_slots():
             if port not in used and not port_in_use(port):
                 return port
         raise RestoreError("no free port for a restored instance (lab ports base+60..79)")
@@ -90,19 +101,14 @@ class LabBackups:
     def snapshot(self, name: str, region: str = "primary") -> Snapshot:
         """A self-contained base backup of the region's database, named ``name``."""
         _check_name("snapshot", name)
-        pg = self._pg(region)
+        pg = self.databases.region(region)
         target = self.root / region / name
         if target.exists():
             raise RestoreError(f"snapshot {name!r} already exists in {region}'s backup store")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.parent.chmod(0o755)
         self.root.chmod(0o755)
-        pg._prepare_dir(target)
-        pg._tool(
-            pg.install.binary("pg_basebackup"),
-            *("-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-D", str(target)),
-            *("-X", "stream", "-c", "fast", "--no-sync", "-l", name),
-        )
+        pg.base_backup(target, "-l", name)
         created = datetime.now(UTC)
         size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
         snapshot = Snapshot(name, region, created, size, f"pg-{region}")
@@ -111,7 +117,7 @@ class LabBackups:
 
     def list_snapshots(self, region: str = "primary") -> list[Snapshot]:
         """Snapshots in the region's backup store, oldest first."""
-        self.lab._check_region(region)
+        check_region(region)
         found = [
             self._read(p) for p in (self.root / region).glob("*") if (p / "snapshot.json").exists()
         ]
@@ -119,7 +125,7 @@ class LabBackups:
 
     def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
         """Copy a primary-store snapshot to ``to_region``'s store (the cross-region copy)."""
-        self.lab._check_region(to_region)
+        check_region(to_region)
         source = next(
             (r for r in REGIONS if (self.root / r / name / "snapshot.json").exists()), None
         )
@@ -156,16 +162,7 @@ class LabBackups:
         *,
         archive_recovery: bool = False,
     ) -> PgServer:
-        template = self._pg("primary")
-        server = PgServer(
-            f"restored-{instance}",
-            data_dir,
-            port,
-            template.install,
-            template.run_as,
-            pid_dir=self.lab.pid_dir,
-            log_dir=self.lab.log_dir,
-        )
+        server = self.databases.restored(instance, port)
         for stale in ("standby.signal", "recovery.signal", "postmaster.pid", "backup_label.old"):
             (data_dir / stale).unlink(missing_ok=True)
         if archive_recovery:
@@ -179,19 +176,19 @@ class LabBackups:
         settings = {"archive_mode": "off", **extra_conf}
         lines += [f"{k} = {v}" for k, v in settings.items()]
         auto.write_text("\n".join(lines) + "\n")
-        (data_dir / "drdrill-port").write_text(str(port))
-        template.run_as.chown_tree(data_dir)
+        self.topology.restored_port_file(instance).write_text(str(port))
+        self.databases.run_as.chown_tree(data_dir)
         server.start(timeout=60)
         return server
 
     def _wait_promoted(self, server: PgServer, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while server.role() != "primary":
+        def promoted() -> bool:
             if not server.is_running():
                 raise RestoreError(f"{server.name} stopped during recovery; see its log")
-            if time.monotonic() > deadline:
-                raise RestoreError(f"{server.name} still recovering after {timeout}s")
-            time.sleep(0.05)
+            return server.role() == "primary"
+
+        if poll(lambda: promoted() or None, timeout) is None:
+            raise RestoreError(f"{server.name} still recovering after {timeout}s")
 
     def restore_snapshot(
         self, name: str, instance: str, region: str = "primary"
@@ -232,10 +229,14 @@ class LabBackups:
                 + (f" ({oldest[0].created.isoformat()})" if oldest else " (there is none)")
             )
         base = snapshots[-1]
-        primary = self._pg("primary")
-        if primary.role() == "primary":
-            primary.execute("SELECT pg_switch_wal()", dbname="postgres")
-            time.sleep(0.3)  # let the archiver copy the segment just closed
+        primary = self.databases.region("primary")
+        if primary.role() == "primary":  # the WAL up to now must be in the archive
+            try:
+                primary.wait_archived(primary.switch_wal())
+            except LabError as exc:
+                raise RestoreError(
+                    f"the WAL up to {when.isoformat()} is not archived: {exc}"
+                ) from exc
         started = time.monotonic()
         data_dir, port = self._prepare_instance(instance)
         shutil.copytree(self.root / region / base.name, data_dir, symlinks=True)
@@ -256,12 +257,6 @@ class LabBackups:
             instance, server.dsn(), time.monotonic() - started, when, f"pitr {region}:{base.name}"
         )
 
-    def restored_dsn(self, instance: str) -> str:
-        port_file = self.restored_root / instance / "drdrill-port"
-        if not port_file.exists():
-            raise LabError(f"no restored instance named {instance!r}")
-        return f"postgresql://postgres@127.0.0.1:{int(port_file.read_text())}/drdrill"
-
     # -- retention and disasters ---------------------------------------------
 
     def expire(self, retention_s: float, now: datetime | None = None) -> list[str]:
@@ -280,7 +275,7 @@ class LabBackups:
         return removed
 
     def destroy_primary_data(self) -> None:
-        """Ransomware: the primary region's database, WAL archive and local backups are gone."""
-        self.lab.fail_region("primary", "power-off")
-        for path in (self.lab.dir / "pg" / "primary", self.archive, self.root / "primary"):
+        """Ransomware, once the primary region is down: its database, the WAL archive and
+        its local backups are gone (the cross-region copies in ``backups/dr`` stay)."""
+        for path in (self.topology.data_dir("primary"), self.archive, self.root / "primary"):
             shutil.rmtree(path, ignore_errors=True)

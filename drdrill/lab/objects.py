@@ -17,8 +17,10 @@ import time
 from typing import Any
 
 from drdrill.errors import LabError
-from drdrill.lab.lab import Lab
-from drdrill.lab.processes import recorded, spawn
+from drdrill.lab.launch import wait_listening
+from drdrill.lab.processes import kill_recorded, recorded, spawn
+from drdrill.lab.topology import Topology
+from drdrill.wait import poll
 
 __all__ = ["BUCKETS", "ObjectStore"]
 
@@ -26,14 +28,15 @@ BUCKETS = {"primary": "orders-primary", "dr": "orders-dr"}
 
 
 class ObjectStore:
-    """The object store of one running lab."""
+    """The object store of one running lab (the caller checks that the lab is up)."""
 
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
-        self.port = lab.ports.base + 9
+    def __init__(self, topology: Topology, replication_delay_s: float) -> None:
+        self.topology = topology
+        self.replication_delay_s = replication_delay_s
+        self.port = topology.ports.objects
         self.url = f"http://127.0.0.1:{self.port}"
         self._clients: dict[str, Any] = {}
-        self._failed_flag = lab.dir / "objects-primary-failed"
+        self._failed_flag = topology.dir / "objects-primary-failed"
 
     def client(self, region: str = "primary") -> Any:
         if region not in self._clients:
@@ -53,17 +56,16 @@ class ObjectStore:
 
     def ensure_up(self) -> None:
         """Start the store and the replicator unless they run; create the buckets."""
-        self.lab._require_up()
-        live = recorded(self.lab.pid_dir)
+        live = recorded(self.topology.pid_dir)
         if "objects" not in live:
             spawn(
                 "objects",
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                pid_dir=self.lab.pid_dir,
-                log_path=self.lab.log_dir / "objects.log",
-                marker=str(self.lab.dir),
+                pid_dir=self.topology.pid_dir,
+                log_path=self.topology.log_dir / "objects.log",
+                marker=str(self.topology.dir),
             )
-            self.lab._wait_tcp(self.port, timeout=30)
+            wait_listening(self.port, timeout=30)
             s3 = self.client()
             for region, bucket in BUCKETS.items():
                 if region == "primary":
@@ -90,20 +92,18 @@ class ObjectStore:
                     "--target",
                     BUCKETS["dr"],
                     "--delay",
-                    str(self.lab.settings.object_replication_delay),
+                    str(self.replication_delay_s),
                 ],
-                pid_dir=self.lab.pid_dir,
-                log_path=self.lab.log_dir / "replicator.log",
-                marker=str(self.lab.dir),
+                pid_dir=self.topology.pid_dir,
+                log_path=self.topology.log_dir / "replicator.log",
+                marker=str(self.topology.dir),
             )
 
     def fail_primary(self) -> None:
         """The primary region fails: its replication stops with it (what was not yet
         copied to the DR bucket is lost to the DR region)."""
-        from drdrill.lab.processes import kill_recorded
-
         self._failed_flag.touch()  # ensure_up must not bring replication back
-        kill_recorded(self.lab.pid_dir, ["replicator"])
+        kill_recorded(self.topology.pid_dir, ["replicator"])
 
     def missing_in_dr(self, documents: dict[str, bytes]) -> list[str]:
         """Keys whose recorded body the DR bucket does not hold."""
@@ -127,9 +127,11 @@ class ObjectStore:
     def wait_replicated(self, keys: list[str], timeout_s: float = 30.0) -> float:
         """Block until every key's current primary body is in the DR bucket; seconds waited."""
         started = time.monotonic()
-        while True:
-            if all(self.get(k, "dr") == self.get(k, "primary") for k in keys):
-                return time.monotonic() - started
-            if time.monotonic() - started > timeout_s:
-                raise LabError(f"objects not replicated to the DR bucket within {timeout_s}s")
-            time.sleep(0.1)
+        replicated = poll(
+            lambda: all(self.get(k, "dr") == self.get(k, "primary") for k in keys) or None,
+            timeout_s,
+            interval_s=0.1,
+        )
+        if replicated is None:
+            raise LabError(f"objects not replicated to the DR bucket within {timeout_s}s")
+        return time.monotonic() - started

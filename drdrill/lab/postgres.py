@@ -12,18 +12,20 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
 
 from drdrill.errors import LabError
+from drdrill.lab.pg_cleanup import cleanup_stale, lock_pid, serves
 from drdrill.lab.pg_install import PgInstall, run_as_for
-from drdrill.lab.processes import RunAs, alive, kill_recorded, recorded, spawn
+from drdrill.lab.processes import RunAs, kill_recorded, recorded, spawn, wait_gone
+from drdrill.lab.replication import ReplicationState, replication_state
+from drdrill.lab.topology import port_in_use
+from drdrill.wait import poll
 
 __all__ = [
     "DbRole",
@@ -31,7 +33,6 @@ __all__ = [
     "PgServer",
     "ReplicationState",
     "cleanup_stale",
-    "port_taken",
     "run_as_for",
 ]
 
@@ -39,27 +40,6 @@ DbRole = Literal["primary", "standby", "down"]
 
 CONNECT_TIMEOUT_S = 2
 """libpq's shortest connect timeout (it rounds anything below up to 2 s)."""
-
-
-@dataclass(frozen=True)
-class ReplicationState:
-    """How a standby follows its primary."""
-
-    state: str
-    """``streaming``, ``catchup``... (the WAL receiver's), ``stopped`` (none) or ``down``."""
-    lag_s: float
-    """Replay delay: now - last replayed commit while WAL waits to be replayed, else 0."""
-
-
-def port_taken(port: int) -> bool:
-    """True when something already listens on (or holds) 127.0.0.1:``port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 class PgServer:
@@ -125,7 +105,7 @@ class PgServer:
 
     # -- running PostgreSQL programs -----------------------------------------
 
-    def _tool(self, *args: str, timeout: float = 60.0) -> str:
+    def run_tool(self, *args: str, timeout: float = 60.0) -> str:
         """Run a PostgreSQL program as ``run_as``; its stdout, or ``LabError`` with stderr."""
         try:
             done = subprocess.run(
@@ -150,7 +130,8 @@ class PgServer:
             )
         return str(done.stdout)
 
-    def _prepare_dir(self, path: Path, mode: int = 0o700) -> None:
+    def prepare_dir(self, path: Path, mode: int = 0o700) -> None:
+        """Create ``path`` owned by the user PostgreSQL runs as (``0o700``: a data dir)."""
         path.mkdir(parents=True, exist_ok=True)
         path.chmod(mode)
         self.run_as.chown(path)
@@ -165,9 +146,9 @@ class PgServer:
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
             raise LabError(f"{self.name}: data dir {self.data_dir} is not empty")
         archive_dir = archive_dir.absolute()
-        self._prepare_dir(self.data_dir)
-        self._prepare_dir(archive_dir, 0o755)
-        self._tool(
+        self.prepare_dir(self.data_dir)
+        self.prepare_dir(archive_dir, 0o755)
+        self.run_tool(
             self.install.binary("initdb"),
             *("-D", str(self.data_dir), "--auth=trust", "-U", "postgres"),
             *("--no-sync", "-E", "UTF8", "--locale=C"),
@@ -208,10 +189,10 @@ class PgServer:
         """
         if self.is_running():
             raise LabError(f"{self.name} is already running on port {self.port}")
-        if port_taken(self.port):
+        if port_in_use(self.port):
             raise LabError(f"{self.name}: port {self.port} is already in use")
-        other = _lock_pid(self.data_dir)
-        if other is not None and _serves(other, self.data_dir):
+        other = lock_pid(self.data_dir)
+        if other is not None and serves(other, self.data_dir):
             raise LabError(
                 f"{self.name}: a postmaster (pid {other}) already serves {self.data_dir}"
             )
@@ -239,20 +220,23 @@ class PgServer:
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until the server accepts connections (a standby accepts reads)."""
-        deadline = time.monotonic() + timeout
         last = ""
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
+            nonlocal last
             if not self.is_running():
                 raise LabError(
                     f"{self.name} exited while starting on port {self.port}: {_tail(self.log_path)}"
                 )
             try:
                 with psycopg.connect(self.dsn("postgres"), connect_timeout=CONNECT_TIMEOUT_S):
-                    return
+                    return True
             except psycopg.Error as exc:
                 last = str(exc).strip()
-            time.sleep(0.05)
-        raise LabError(f"{self.name} not ready on port {self.port} after {timeout}s: {last}")
+            return False
+
+        if poll(lambda: ready() or None, timeout) is None:
+            raise LabError(f"{self.name} not ready on port {self.port} after {timeout}s: {last}")
 
     def pid(self) -> int | None:
         """The postmaster's pid while the process the lab started runs, else None."""
@@ -271,31 +255,13 @@ class PgServer:
         sig = signal.SIGINT if mode == "fast" else signal.SIGQUIT
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while alive(pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.02)
+        wait_gone([pid], timeout)
         self.kill()
 
     def kill(self) -> None:
         """SIGKILL the postmaster's process group; remove its lock and shared memory."""
         kill_recorded(self.pid_dir, [self.name])
         cleanup_stale(self.data_dir)
-
-    def freeze(self) -> None:
-        """SIGSTOP the postmaster's whole process group (connections hang)."""
-        pid = self.pid()
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        """SIGCONT what ``freeze`` stopped."""
-        pid = self.pid()
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGCONT)
 
     # -- roles ---------------------------------------------------------------
 
@@ -327,63 +293,53 @@ class PgServer:
             signal_file.touch()
             self.run_as.chown(signal_file)
             os.kill(pid, signal.SIGUSR1)
-            deadline = started + timeout
-            while True:
+
+            def writable() -> float | None:
                 try:
                     conn.execute("SELECT txid_current()")  # fails while in recovery
-                    return time.monotonic() - started
                 except (
                     psycopg.errors.ReadOnlySqlTransaction,
                     psycopg.errors.ObjectNotInPrerequisiteState,
                 ):
-                    pass
+                    return None
                 except psycopg.Error as exc:
                     raise LabError(f"{self.name}: promotion failed: {exc}") from exc
-                if time.monotonic() > deadline:
-                    raise LabError(f"{self.name}: promotion did not finish within {timeout}s")
-                time.sleep(0.01)
+                return time.monotonic() - started
+
+            seconds = poll(writable, timeout, interval_s=0.01)
+        if seconds is None:
+            raise LabError(f"{self.name}: promotion did not finish within {timeout}s")
+        return seconds
 
     # -- replication ---------------------------------------------------------
 
-    @classmethod
-    def create_standby(
-        cls,
-        primary: PgServer,
-        name: str,
-        data_dir: Path,
-        port: int,
-        slot: str,
-        upstream_port: int | None = None,
-    ) -> PgServer:
-        """Base-backup ``primary`` into a hot standby streaming from ``upstream_port``; start it.
+    def base_backup(self, into: Path, *options: str) -> None:
+        """``pg_basebackup`` this server into the new dir ``into`` (WAL streamed along, so
+        the copy is self-contained); ``options`` go to pg_basebackup as they are."""
+        self.prepare_dir(into)
+        self.run_tool(
+            self.install.binary("pg_basebackup"),
+            *("-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-D", str(into)),
+            *("-X", "stream", "-c", "fast", "--no-sync", *options),
+        )
 
-        ``upstream_port`` (default: the primary's port) may be a proxy in front of
-        the primary. The replication slot ``slot`` is created on the primary.
+    def create_standby(
+        self, standby: PgServer, slot: str, upstream_port: int | None = None
+    ) -> None:
+        """Base-backup this primary into ``standby`` (a server not created yet, same
+        install and OS user), streaming from ``upstream_port``; start it.
+
+        ``upstream_port`` (default: this primary's port) may be a proxy in front of
+        it. The replication slot ``slot`` is created on this primary.
         """
-        standby = cls(
-            name,
-            data_dir,
-            port,
-            primary.install,
-            primary.run_as,
-            pid_dir=primary.pid_dir,
-            log_dir=primary.log_dir,
-        )
         if standby.data_dir.exists() and any(standby.data_dir.iterdir()):
-            raise LabError(f"{name}: data dir {standby.data_dir} is not empty")
-        if port_taken(port):
-            raise LabError(f"{name}: port {port} is already in use")
+            raise LabError(f"{standby.name}: data dir {standby.data_dir} is not empty")
+        if port_in_use(standby.port):
+            raise LabError(f"{standby.name}: port {standby.port} is already in use")
         standby.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        standby._prepare_dir(standby.data_dir)
-        standby._tool(
-            primary.install.binary("pg_basebackup"),
-            *("-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"),
-            *("-D", str(standby.data_dir), "-R", "-X", "stream", "-C", "-S", slot),
-            *("-c", "fast", "--no-sync"),
-        )
-        standby.set_upstream(upstream_port or primary.port, reload=False)
+        self.base_backup(standby.data_dir, "-R", "-C", "-S", slot)
+        standby.set_upstream(upstream_port or self.port, reload=False)
         standby.start()
-        return standby
 
     def set_upstream(self, port: int, *, reload: bool = True) -> None:
         """Point ``primary_conninfo`` at ``port`` (e.g. a proxy) and reload if ``reload``."""
@@ -402,23 +358,12 @@ class PgServer:
         if reload:
             self.execute("SELECT pg_reload_conf()", dbname="postgres")
 
-    def replication_state(self) -> ReplicationState:
-        """The standby's WAL receiver state and replay delay (``down`` if it does not answer)."""
+    def replication_state(self, primary_dsn: str | None = None) -> ReplicationState:
+        """This standby's WAL receiver state and replication lag (``down`` if it does not
+        answer); see ``drdrill.lab.replication`` for what the lag means."""
         if not self.is_running():
             return ReplicationState("down", 0.0)
-        try:
-            rows = self.query(
-                "SELECT (SELECT status FROM pg_stat_wal_receiver), "
-                "CASE WHEN pg_last_wal_receive_lsn() IS NULL "
-                "  OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 "
-                "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) "
-                "END",
-                dbname="postgres",
-            )
-        except LabError:
-            return ReplicationState("down", 0.0)
-        status, lag = rows[0]
-        return ReplicationState(str(status) if status else "stopped", max(0.0, float(lag or 0)))
+        return replication_state(self.dsn("postgres"), primary_dsn)
 
     def switch_wal(self) -> str:
         """Close the current WAL segment so the archiver copies it; the segment's name."""
@@ -427,112 +372,22 @@ class PgServer:
 
     def wait_archived(self, segment: str, timeout: float = 10.0) -> None:
         """Wait until the archiver reports ``segment`` (or a later one) archived."""
-        deadline = time.monotonic() + timeout
-        while True:
+        rows: list[tuple[Any, ...]] = []
+
+        def archived() -> bool:
+            nonlocal rows
             rows = self.query(
                 "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver",
                 dbname="postgres",
             )
             last = rows[0][0]
-            if last is not None and str(last)[:24] >= segment:
-                return
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"{self.name}: WAL segment {segment} not archived after {timeout}s "
-                    f"(last archived {last}, last failed {rows[0][1]})"
-                )
-            time.sleep(0.02)
+            return last is not None and str(last)[:24] >= segment
 
-
-def cleanup_stale(data_dir: Path) -> None:
-    """End and clean what a postmaster of ``data_dir`` left: processes, lock, shared memory.
-
-    The pid in ``postmaster.pid`` is only killed when it really is a postgres
-    process working in ``data_dir`` (a reused pid is left alone). Orphaned
-    backends of that data dir are killed too. Idempotent.
-    """
-    data_dir = data_dir.absolute()
-    lock = data_dir / "postmaster.pid"
-    lines = _lock_lines(data_dir)
-    pid = _lock_pid(data_dir)
-    if pid is not None and _serves(pid, data_dir):
-        _kill_group(pid)
-    for orphan in _postgres_processes_in(data_dir):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(orphan, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while _postgres_processes_in(data_dir) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if len(lines) >= 7:
-        parts = lines[6].split()
-        if parts and parts[0].isdigit():
-            _remove_shm(int(parts[0]))
-    with contextlib.suppress(FileNotFoundError):
-        lock.unlink()
-
-
-def _lock_lines(data_dir: Path) -> list[str]:
-    try:
-        return (data_dir / "postmaster.pid").read_text().splitlines()
-    except OSError:
-        return []
-
-
-def _lock_pid(data_dir: Path) -> int | None:
-    lines = _lock_lines(data_dir)
-    return int(lines[0]) if lines and lines[0].strip().isdigit() else None
-
-
-def _serves(pid: int, data_dir: Path) -> bool:
-    """True when ``pid`` is a postgres process whose working directory is ``data_dir``.
-
-    A postmaster and its backends chdir into their data dir.
-    """
-    try:
-        exe = os.readlink(f"/proc/{pid}/exe")
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return False
-    return Path(exe).name == "postgres" and Path(cwd) == data_dir.resolve()
-
-
-def _postgres_processes_in(data_dir: Path) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and alive(int(proc.name)) and _serves(int(proc.name), data_dir):
-            found.append(int(proc.name))
-    return found
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, signal.SIGKILL)
-        else:
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while alive(pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.01)
-
-
-def _remove_shm(key: int, timeout: float = 3.0) -> None:
-    """Remove the SysV shared memory segment with ``key`` once its backends have detached."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            table = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
-        except OSError:
-            return
-        rows = [r.split() for r in table]
-        match = [f for f in rows if len(f) > 6 and f[0].lstrip("-").isdigit() and int(f[0]) == key]
-        if not match:
-            return
-        if match[0][6] == "0" or time.monotonic() > deadline:
-            subprocess.run(["ipcrm", "-m", match[0][1]], capture_output=True, check=False)
-            return
-        time.sleep(0.02)
+        if poll(lambda: archived() or None, timeout, interval_s=0.02) is None:
+            raise LabError(
+                f"{self.name}: WAL segment {segment} not archived after {timeout}s "
+                f"(last archived {rows[0][0]}, last failed {rows[0][1]})"
+            )
 
 
 def _tail(path: Path, lines: int = 5) -> str:

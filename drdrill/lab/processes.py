@@ -4,6 +4,7 @@ A pid file is written the moment a process is spawned, so ``lab down`` can end
 every process of the lab by its process group even after the CLI that started
 it was ``kill -9``ed. Only processes the lab started are ever signalled: a pid
 file's pid is checked against the process's start time recorded beside it.
+Processes are read through psutil (start time, environment), never by parsing /proc.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import os
 import pwd
 import signal
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from drdrill.errors import LabError
+from drdrill.wait import poll
 
 __all__ = [
     "RunAs",
@@ -26,9 +29,11 @@ __all__ = [
     "kill_marked",
     "kill_recorded",
     "process_start_time",
+    "reap",
     "recorded",
     "signal_recorded",
     "spawn",
+    "wait_gone",
 ]
 
 
@@ -74,20 +79,39 @@ class RunAs:
 
 
 def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (field 22 of /proc/PID/stat), None if gone."""
+    """When ``pid`` started (seconds since the epoch, as text), None if gone or a zombie.
+
+    Together with the pid it names one process: a pid reused later has another start time.
+    """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return f"{process.create_time():.2f}"
+    except psutil.Error:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":
-        return None
-    return fields[19]
 
 
 def alive(pid: int) -> bool:
     """True while ``pid`` runs (zombies count as gone)."""
     return process_start_time(pid) is not None
+
+
+def reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if it is a child of ours (so it does not stay a zombie)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def wait_gone(pids: Sequence[int], timeout: float) -> bool:
+    """Wait until none of ``pids`` runs (reaping our children); False if some still run."""
+
+    def gone() -> bool:
+        for pid in pids:
+            reap(pid)
+        return not any(alive(pid) for pid in pids)
+
+    return poll(lambda: gone() or None, timeout, interval_s=0.01) is not None
 
 
 MARKER = "DRDRILL_LAB"
@@ -154,14 +178,13 @@ def recorded(pid_dir: Path) -> dict[str, int]:
     return result
 
 
-def signal_recorded(pid_dir: Path, name: str, sig: signal.Signals) -> bool:
-    """Send ``sig`` to the process group of the recorded process ``name``."""
-    pid = recorded(pid_dir).get(name)
-    if pid is None:
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-    return True
+def signal_recorded(pid_dir: Path, names: Sequence[str], sig: signal.Signals) -> None:
+    """Send ``sig`` to the process group of each named recorded process that still runs."""
+    live = recorded(pid_dir)
+    for name in names:
+        if name in live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(live[name], sig)
 
 
 def kill_recorded(pid_dir: Path, names: Sequence[str] | None = None, timeout: float = 5.0) -> None:
@@ -171,14 +194,7 @@ def kill_recorded(pid_dir: Path, names: Sequence[str] | None = None, timeout: fl
     for pid in targets.values():
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout
-    for pid in targets.values():
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        while alive(pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.01)
+    wait_gone(list(targets.values()), timeout)
     for name in names if names is not None else [p.stem for p in pid_dir.glob("*.pid")]:
         with contextlib.suppress(FileNotFoundError):
             (pid_dir / f"{name}.pid").unlink()
@@ -186,20 +202,16 @@ def kill_recorded(pid_dir: Path, names: Sequence[str] | None = None, timeout: fl
 
 def kill_marked(marker: str) -> list[int]:
     """SIGKILL every process whose environment carries ``DRDRILL_LAB=marker``; their pids."""
-    needle = f"{MARKER}={marker}".encode()
     killed = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
             continue
         try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
+            if process.environ().get(MARKER) != marker:
+                continue
+            process.kill()
+        except psutil.Error:
             continue
-        if needle in environ:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(proc.name), signal.SIGKILL)
-                killed.append(int(proc.name))
-    deadline = time.monotonic() + 5
-    while any(alive(pid) for pid in killed) and time.monotonic() < deadline:
-        time.sleep(0.01)
+        killed.append(process.pid)
+    wait_gone(killed, 5)
     return killed

@@ -33,7 +33,7 @@ def open_target(
     """
     profile = config.target(name)
     if profile.kind == "lab":
-        from drdrill.targets.lab import LabTarget
+        from drdrill.targets.lab_target import LabTarget
 
         return LabTarget.from_config(config, audit=audit)
     if not confirm and not dry_run:

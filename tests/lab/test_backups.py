@@ -14,7 +14,6 @@ from drdrill.errors import RestoreError
 from drdrill.http import call
 from drdrill.integrity import census, compare
 from drdrill.lab import Lab
-from drdrill.lab.backups import LabBackups
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
@@ -35,7 +34,7 @@ def lab(make_lab_config: MakeConfig) -> Iterator[Lab]:
 
 
 def test_lab_up_took_the_base_backup_pitr_starts_from(lab: Lab) -> None:
-    assert [s.name for s in LabBackups(lab).list_snapshots()] == ["lab-up"]
+    assert [s.name for s in lab.backups().list_snapshots()] == ["lab-up"]
 
 
 def test_point_in_time_restore_holds_exactly_the_orders_committed_until_then(lab: Lab) -> None:
@@ -46,7 +45,7 @@ def test_point_in_time_restore_holds_exactly_the_orders_committed_until_then(lab
     time.sleep(0.05)
     place(lab, "after", 15)
 
-    restored = LabBackups(lab).restore_to_point_in_time(point, "pitr-1")
+    restored = lab.backups().restore_to_point_in_time(point, "pitr-1")
 
     assert compare(expected, census(restored.dsn)) == []
     assert census(restored.dsn).count == expected.count
@@ -55,7 +54,7 @@ def test_point_in_time_restore_holds_exactly_the_orders_committed_until_then(lab
 
 
 def test_snapshot_and_its_cross_region_copy_restore_the_same_data(lab: Lab) -> None:
-    backups = LabBackups(lab)
+    backups = lab.backups()
     place(lab, "snap", 10)
     expected = census(lab.db_dsn("primary"))
     backups.snapshot("pre-change")
@@ -71,7 +70,7 @@ def test_snapshot_and_its_cross_region_copy_restore_the_same_data(lab: Lab) -> N
 
 
 def test_refusals_change_nothing(lab: Lab) -> None:
-    backups = LabBackups(lab)
+    backups = lab.backups()
     with pytest.raises(RestoreError, match="already exists"):
         backups.restore_snapshot("lab-up", "from-local")
     with pytest.raises(RestoreError, match="before the oldest backup"):
@@ -84,7 +83,7 @@ def test_refusals_change_nothing(lab: Lab) -> None:
 
 
 def test_an_empty_archive_refuses_point_in_time_recovery(lab: Lab) -> None:
-    backups = LabBackups(lab)
+    backups = lab.backups()
     moved = lab.dir / "archive-aside"
     backups.archive.rename(moved)
     backups.archive.mkdir()
@@ -97,7 +96,7 @@ def test_an_empty_archive_refuses_point_in_time_recovery(lab: Lab) -> None:
 
 
 def test_retention_expires_old_wal_and_snapshots_only(lab: Lab) -> None:
-    backups = LabBackups(lab)
+    backups = lab.backups()
     wal_before = {p.name for p in backups.archive.iterdir()}
 
     assert backups.expire(7 * 86400) == []  # nothing is a week old yet

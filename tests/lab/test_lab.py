@@ -20,6 +20,7 @@ from drdrill.errors import LabError, UnknownRegionError
 from drdrill.http import call
 from drdrill.lab import Lab
 from drdrill.lab.processes import alive, recorded
+from drdrill.verify import verify_http
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
@@ -152,6 +153,24 @@ def test_partition_stops_replication_while_both_sides_live(lab: Lab) -> None:
     assert wait_for(replicated, 15)
 
 
+def test_a_partitioned_primary_that_keeps_writing_shows_growing_replication_lag(lab: Lab) -> None:
+    worker = lab.status()["regions"]["primary"]["app_urls"][0]
+    assert wait_for(lambda: lab.status()["replication"]["lag_s"] == 0.0, 15)
+    lab.fail_region("primary", "partition")
+    lags = []
+    try:
+        for i in range(40):  # ~4 s of orders placed in the cut-off primary region
+            assert call("POST", f"{worker}/orders", {"id": f"lagging-{i}"}).status == 201
+            lags.append(lab.status()["replication"]["lag_s"])
+            if lags[-1] > 1.0:
+                break
+            time.sleep(0.1)
+    finally:
+        lab.restore_region("primary")
+    assert lags[-1] > 1.0, f"the lag did not grow past 1 s while the stream was cut: {lags}"
+    assert wait_for(lambda: lab.status()["replication"]["lag_s"] == 0.0, 15)
+
+
 def test_partitioning_dr_cuts_its_replication_and_reach_while_both_sides_live(lab: Lab) -> None:
     dr_worker = lab.status()["regions"]["dr"]["app_urls"][0]
     dr_gateway = f"http://127.0.0.1:{lab.ports.gateway_worker('dr', 0)}"
@@ -228,7 +247,7 @@ def test_dr_activation_makes_dr_serve_orders_through_the_edge(lab: Lab) -> None:
     lab.repoint_applications("dr", "dr")
 
     assert promoted_in < 1.0
-    assert wait_for(lambda: lab.verify_services().ok, 10)
+    assert wait_for(lambda: verify_http(lab.edge_url).ok, 10)
     reply = call("POST", f"{lab.edge_url}/orders", {"id": "after-failover", "product_id": 1})
     assert reply.status == 201
     assert reply.headers["x-drdrill-region"] == "dr"

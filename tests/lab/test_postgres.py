@@ -16,7 +16,8 @@ import pytest
 
 from drdrill.errors import LabError
 from drdrill.lab.pg_install import PgInstall, run_as_for
-from drdrill.lab.postgres import PgServer, cleanup_stale, port_taken
+from drdrill.lab.postgres import PgServer, cleanup_stale
+from drdrill.lab.topology import port_in_use as port_taken
 
 pytestmark = pytest.mark.lab
 
@@ -85,7 +86,8 @@ def primary(root: Path) -> Iterator[PgServer]:
 
 @pytest.fixture(scope="module")
 def standby(primary: PgServer, root: Path) -> Iterator[PgServer]:
-    pg = PgServer.create_standby(primary, "pg-dr", root / "pg" / "dr", STANDBY_PORT, slot="dr")
+    pg = server(root, "pg-dr", STANDBY_PORT)
+    primary.create_standby(pg, slot="dr")
     yield pg
     pg.kill()
 
@@ -123,14 +125,17 @@ def test_the_standby_refuses_writes(standby: PgServer) -> None:
         standby.execute("INSERT INTO items VALUES (2, 'nope')")
 
 
-def test_lag_counts_only_while_wal_waits_to_be_replayed(
+def test_lag_is_how_far_replay_is_behind_the_primarys_latest_commit(
     primary: PgServer, standby: PgServer
 ) -> None:
+    assert eventually(lambda: standby.replication_state().lag_s == 0.0, 5)
     standby.execute("SELECT pg_wal_replay_pause()")
     try:
         primary.execute("INSERT INTO items VALUES (4, 'held back')")
-        time.sleep(0.5)
-        assert eventually(lambda: standby.replication_state().lag_s >= 0.4, 5)
+        for i in range(10):  # the primary keeps committing for 0.5 s; none is replayed
+            time.sleep(0.05)
+            primary.execute("INSERT INTO items VALUES (%s, 'held back too')", (200 + i,))
+        assert standby.replication_state().lag_s >= 0.4
     finally:
         standby.execute("SELECT pg_wal_replay_resume()")
     assert eventually(lambda: standby.replication_state().lag_s == 0.0, 5)
@@ -158,7 +163,8 @@ def test_promotion_makes_a_standby_writable_within_one_second(
     seconds = []
     for i, port in enumerate(PROMOTE_PORTS):
         name = f"pg-promote-{i}"
-        candidate = PgServer.create_standby(primary, name, root / "pg" / name, port, f"p{i}")
+        candidate = server(root, name, port)
+        primary.create_standby(candidate, f"p{i}")
         try:
             assert eventually(lambda c=candidate: c.replication_state().state == "streaming")  # type: ignore[misc]
             seconds.append(candidate.promote())

@@ -17,7 +17,7 @@ from drdrill.targets.base import (
     Target,
     require,
 )
-from drdrill.targets.lab import LabTarget
+from drdrill.targets.lab_target import LabTarget
 
 CAPABILITIES = (
     BackupTarget,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -16,9 +17,10 @@ import psycopg
 
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
+from drdrill.errors import UnknownRegionError
 from drdrill.http import call
 from drdrill.lab import Lab
-from drdrill.lab.backups import LabBackups
+from drdrill.lab import backups as lab_backups
 from drdrill.lab.objects import BUCKETS, ObjectStore
 from drdrill.targets.base import (
     REGIONS,
@@ -29,6 +31,7 @@ from drdrill.targets.base import (
     Snapshot,
     object_versions,
 )
+from drdrill.verify import verify_http
 
 __all__ = ["LabTarget"]
 
@@ -122,13 +125,21 @@ class LabTarget:
         )
 
     def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
-        return self.lab.verify_services(region, timeout_s)
+        """Health, then the critical flows (order, read back, browse), through the edge or,
+        for a region, through its gateway (as the outside world reaches it). Stops at the
+        first failed check."""
+        if region is not None and region not in REGIONS:
+            raise UnknownRegionError(
+                f"unknown region {region!r}; expected one of {', '.join(REGIONS)}"
+            )
+        self.lab.require_up()
+        topology = self.lab.topology
+        base = topology.edge_url if region is None else topology.gateway_url(region, 0)
+        return verify_http(base, region, timeout_s)
 
     def database_dsn(self, region: str) -> str:
         """The region's database, or a restored instance's (backup drills)."""
-        return (
-            self.lab.db_dsn(region) if region in REGIONS else self._backups().restored_dsn(region)
-        )
+        return self.lab.db_dsn(region) if region in REGIONS else self.lab.restored_dsn(region)
 
     def answering_region(self) -> str | None:
         """The region whose worker answered the global endpoint's health check."""
@@ -143,58 +154,61 @@ class LabTarget:
 
     # -- backups (drdrill.targets.base.BackupTarget) ---------------------------
 
-    def _backups(self) -> LabBackups:
-        return LabBackups(self.lab)
+    def _backups(self) -> lab_backups.LabBackups:
+        return self.lab.backups()
 
     def snapshot(self, name: str, region: str = "primary") -> Snapshot:
-        result: Snapshot = self._act(
-            "snapshot", lambda: self._backups().snapshot(name, region), name=name, region=region
+        return _snapshot(
+            self._act(
+                "snapshot", lambda: self._backups().snapshot(name, region), name=name, region=region
+            )
         )
-        return result
 
     def list_snapshots(self, region: str = "primary") -> list[Snapshot]:
-        result: list[Snapshot] = self._backups().list_snapshots(region)
-        return result
+        return [_snapshot(s) for s in self._backups().list_snapshots(region)]
 
     def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
-        result: Snapshot = self._act(
-            "copy_snapshot",
-            lambda: self._backups().copy_snapshot(name, to_region),
-            name=name,
-            to_region=to_region,
+        return _snapshot(
+            self._act(
+                "copy_snapshot",
+                lambda: self._backups().copy_snapshot(name, to_region),
+                name=name,
+                to_region=to_region,
+            )
         )
-        return result
 
     def restore_snapshot(
         self, name: str, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        result: RestoredDatabase = self._act(
-            "restore_snapshot",
-            lambda: self._backups().restore_snapshot(name, instance, region),
-            name=name,
-            instance=instance,
-            region=region,
+        return _restored(
+            self._act(
+                "restore_snapshot",
+                lambda: self._backups().restore_snapshot(name, instance, region),
+                name=name,
+                instance=instance,
+                region=region,
+            )
         )
-        return result
 
     def restore_to_point_in_time(
         self, when: datetime, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        result: RestoredDatabase = self._act(
-            "restore_to_point_in_time",
-            lambda: self._backups().restore_to_point_in_time(when, instance, region),
-            when=when.isoformat(),
-            instance=instance,
-            region=region,
+        return _restored(
+            self._act(
+                "restore_to_point_in_time",
+                lambda: self._backups().restore_to_point_in_time(when, instance, region),
+                when=when.isoformat(),
+                instance=instance,
+                region=region,
+            )
         )
-        return result
 
     # -- objects (ObjectStoreTarget, ObjectReplicationTarget) -------------------
 
     def _objects(self) -> ObjectStore:
         """The lab's object store, started on first use (and again after a reset)."""
         if self._store is None:
-            self._store = ObjectStore(self.lab)
+            self._store = self.lab.objects()
         self._store.ensure_up()
         return self._store
 
@@ -277,8 +291,16 @@ class LabTarget:
 
     def destroy_primary_data(self) -> None:
         """Ransomware on the lab: primary database, WAL archive and local backups destroyed."""
-        self._act("destroy_primary_data", lambda: self._backups().destroy_primary_data())
+        self._act("destroy_primary_data", self.lab.destroy_primary_data)
 
     def fail_back(self) -> None:
         """Steady state again: the lab is re-created (primary serving, dr warm standby)."""
         self._act("fail_back", self.lab.reset)
+
+
+def _snapshot(snapshot: lab_backups.Snapshot) -> Snapshot:
+    return Snapshot(**asdict(snapshot))
+
+
+def _restored(restored: lab_backups.RestoredDatabase) -> RestoredDatabase:
+    return RestoredDatabase(**asdict(restored))

@@ -1,0 +1,133 @@
+"""Region failures in the lab: power-off, blackhole, partition, and restoring a region.
+
+- power-off: the region's processes are killed (its database with ``-9``).
+- blackhole: the region's processes are frozen (SIGSTOP): connections hang.
+- partition: the gateways cut every route into and out of the region, and the
+  other region's route only the partitioned region uses (its database port).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+
+from drdrill.errors import LabError
+from drdrill.lab.databases import LabDatabases
+from drdrill.lab.launch import (
+    spawn_gateway,
+    spawn_worker,
+    wait_answering,
+)
+from drdrill.lab.lifecycle import require_up
+from drdrill.lab.pg_cleanup import cleanup_stale
+from drdrill.lab.processes import kill_recorded, signal_recorded
+from drdrill.lab.state import LabState, save_state
+from drdrill.lab.topology import FAILURE_MODES, MAX_WORKERS, OTHER, REGIONS, Topology, check_region
+from drdrill.wait import wait_until
+
+__all__ = ["apply_cuts", "fail_region", "gateway_cuts", "restore_region"]
+
+
+def _region_processes(state: LabState, region: str) -> list[str]:
+    workers = [f"app-{region}-{i}" for i in range(state.workers[region])]
+    return [*workers, f"pg-{region}", f"gw-{region}"]
+
+
+def fail_region(topology: Topology, region: str, mode: str) -> None:
+    """Inject a region failure: power-off, blackhole or partition."""
+    check_region(region)
+    if mode not in FAILURE_MODES:
+        raise LabError(f"unknown failure mode {mode!r}; expected one of {', '.join(FAILURE_MODES)}")
+    state = require_up(topology)
+    if state.failures[region]:
+        raise LabError(f"region {region} has already failed ({state.failures[region]})")
+    if mode == "power-off":
+        kill_recorded(topology.pid_dir, _region_processes(state, region))
+        cleanup_stale(topology.data_dir(region))
+    elif mode == "blackhole":
+        signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGSTOP)
+    else:
+        apply_cuts(topology, {**state.failures, region: mode})
+    save_state(topology.state_file, state.with_failure(region, mode))
+
+
+def restore_region(topology: Topology, region: str) -> None:
+    """Undo ``fail_region``. After a power-off, a database whose role was taken over
+    by a promoted standby is kept down (no split brain)."""
+    check_region(region)
+    state = require_up(topology)
+    mode = state.failures[region]
+    if mode is None:
+        return
+    if mode == "blackhole":
+        signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGCONT)
+    elif mode == "power-off":
+        topology.gateway_state(region).unlink(missing_ok=True)
+        spawn_gateway(topology, region)
+        wait_until(
+            lambda: _gateway_reports(topology, region) is not None,
+            10,
+            f"the {region} gateway",
+            error=LabError,
+        )
+        superseded = region == "primary" and "dr" in state.promoted
+        if not superseded:
+            LabDatabases.of(topology, state).region(region).start()
+        dsn = topology.app_dsn(region, state.database_of[region])
+        for i in range(state.workers[region]):
+            spawn_worker(topology, region, i, dsn)
+        wait_answering(
+            [f"{topology.worker_url(region, i)}/health" for i in range(state.workers[region])]
+        )
+    state = state.with_failure(region, None)
+    apply_cuts(topology, state.failures)  # this region's gateway, and the other's
+    save_state(topology.state_file, state)
+
+
+def gateway_cuts(topology: Topology, failures: dict[str, str | None]) -> dict[str, list[int]]:
+    """Which routes each gateway cuts for the partitions in ``failures``.
+
+    A partitioned region's gateway cuts everything (the edge and the other region
+    no longer reach its workers or database); the other region's gateway cuts its
+    database route, the one only the partitioned region uses (its standby's
+    replication, its workers pointed across regions)."""
+    ports = topology.ports
+    cuts: dict[str, list[int]] = {}
+    for region in REGIONS:
+        if failures.get(region) == "partition":
+            workers = [ports.gateway_worker(region, i) for i in range(MAX_WORKERS)]
+            cuts[region] = sorted([*workers, ports.gateway_database(region)])
+        elif failures.get(OTHER[region]) == "partition":
+            cuts[region] = [ports.gateway_database(region)]
+        else:
+            cuts[region] = []
+    return cuts
+
+
+def _gateway_reports(topology: Topology, region: str) -> str | None:
+    try:
+        return topology.gateway_state(region).read_text()
+    except OSError:
+        return None
+
+
+def apply_cuts(topology: Topology, failures: dict[str, str | None]) -> None:
+    """Bring every live gateway to the cuts ``failures`` call for; wait until in force.
+
+    Gateways of a powered-off or frozen region are left alone: they get their cuts
+    when the region is restored."""
+    for region, ports in gateway_cuts(topology, failures).items():
+        if failures.get(region) in ("power-off", "blackhole"):
+            continue
+        want = json.dumps(ports)
+        control = topology.gateway_control(region)
+        tmp = control.with_suffix(".tmp")
+        tmp.write_text(want)
+        tmp.replace(control)
+        signal_recorded(topology.pid_dir, [f"gw-{region}"], signal.SIGUSR1)
+        wait_until(
+            lambda r=region, w=want: _gateway_reports(topology, r) == w,  # type: ignore[misc]
+            5,
+            f"the {region} gateway to cut {want}",
+            error=LabError,
+        )

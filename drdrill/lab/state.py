@@ -1,0 +1,144 @@
+"""``lab.json``: what the lab runs and how, as a validated, immutable ``LabState``.
+
+Written atomically (a temporary file renamed over it), so a reader sees the old
+state or the new one, never half of one. A ``lab.json`` that exists but cannot be
+read as a lab state is *corrupted*: ``load_state`` raises ``LabError`` naming the
+file rather than guessing. Treating it as "no lab" would show a running lab as
+down, and the next ``up`` would start a second lab over the first one's ports;
+``drdrill lab down`` needs no state (it works from the pid files) and clears it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from drdrill.errors import LabError
+from drdrill.lab.topology import FAILURE_MODES, MAX_WORKERS, REGIONS
+
+__all__ = ["LabState", "load_state", "save_state"]
+
+Phase = Literal["starting", "up"]
+
+
+def _regions(name: str, value: object) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) != set(REGIONS):
+        raise ValueError(f"{name}: expected one entry per region {list(REGIONS)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class LabState:
+    """What ``up`` started and every action since changed (failures, scale, promotions)."""
+
+    phase: Phase
+    base_port: int
+    pg_bin: str
+    """The PostgreSQL binaries the lab's databases run."""
+    pg_version: str
+    pg_user: str | None
+    """The OS user PostgreSQL runs as (None: drdrill's own user)."""
+    workers: dict[str, int]
+    """Order-service workers per region."""
+    database_of: dict[str, str]
+    """The database each region's workers use: a region, or a restored instance."""
+    failures: dict[str, str | None]
+    """The failure mode injected in each region, None while healthy."""
+    promoted: tuple[str, ...] = ()
+    """Regions whose standby was promoted (their old primary must not come back)."""
+    up_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.phase not in ("starting", "up"):
+            raise ValueError(f"phase: expected 'starting' or 'up', got {self.phase!r}")
+        if not isinstance(self.base_port, int) or isinstance(self.base_port, bool):
+            raise ValueError(f"base_port: expected a port number, got {self.base_port!r}")
+        for region, count in _regions("workers", self.workers).items():
+            if not isinstance(count, int) or not 0 <= count <= MAX_WORKERS:
+                raise ValueError(f"workers.{region}: expected 0..{MAX_WORKERS}, got {count!r}")
+        for region, db in _regions("database_of", self.database_of).items():
+            if not isinstance(db, str) or not db:
+                raise ValueError(f"database_of.{region}: expected a database name, got {db!r}")
+        for region, mode in _regions("failures", self.failures).items():
+            if mode is not None and mode not in FAILURE_MODES:
+                raise ValueError(f"failures.{region}: unknown failure mode {mode!r}")
+        if not set(self.promoted) <= set(REGIONS):
+            raise ValueError(f"promoted: expected regions, got {list(self.promoted)!r}")
+
+    # -- changes (each returns a new state) ----------------------------------
+
+    def with_failure(self, region: str, mode: str | None) -> LabState:
+        return dataclasses.replace(self, failures={**self.failures, region: mode})
+
+    def with_workers(self, region: str, workers: int) -> LabState:
+        return dataclasses.replace(self, workers={**self.workers, region: workers})
+
+    def with_database(self, region: str, database: str) -> LabState:
+        return dataclasses.replace(self, database_of={**self.database_of, region: database})
+
+    def with_promoted(self, region: str) -> LabState:
+        return dataclasses.replace(self, promoted=tuple(sorted({*self.promoted, region})))
+
+    def replace(self, **changes: Any) -> LabState:
+        return dataclasses.replace(self, **changes)
+
+    # -- JSON ----------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        raw = dataclasses.asdict(self)
+        raw["promoted"] = list(self.promoted)
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: object) -> LabState:
+        """The state in ``raw`` (a parsed ``lab.json``); ``ValueError`` if it is not one."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(raw) - names
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}")
+        try:
+            return cls(**{**raw, "promoted": tuple(raw.get("promoted", ()))})
+        except TypeError as exc:  # a required key is missing
+            raise ValueError(str(exc)) from exc
+
+
+def load_state(path: Path) -> LabState | None:
+    """The lab's state; None when there is no ``lab.json`` (no lab was brought up).
+
+    ``LabError`` naming ``path`` when the file exists but is not a valid lab state.
+    """
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise LabError(f"cannot read the lab state file {path}: {exc}") from exc
+    try:
+        return LabState.from_json(json.loads(text))
+    except ValueError as exc:
+        raise LabError(
+            f"the lab state file {path} is corrupted ({exc}); the lab's processes may "
+            "still run: `drdrill lab down` ends them and clears the state dir"
+        ) from exc
+
+
+def save_state(path: Path, state: LabState) -> None:
+    """Replace ``lab.json`` with ``state`` in one rename (readers never see a partial file)."""
+    fd, tmp = tempfile.mkstemp(prefix=".lab-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(state.to_json(), out, indent=2)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
