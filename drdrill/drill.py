@@ -206,7 +206,7 @@ class Drill:
         rollbacks: str = "default",
         **variables: Any,
     ) -> dict[str, Any]:
-        context = ChaosContext(self.target, self.config, self.timeline)
+        context = ChaosContext(self.target, self.config, self.timeline, self.stop)
         started_ns = time.time_ns()
         journal = runner.run(
             self.experiments / f"{name}.json",

@@ -46,7 +46,8 @@ class StopButton:
     def pressed(self) -> bool:
         return self.reason is not None
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """A signal handler pressing the button (install it where a library replaced it)."""
         name = signal.Signals(signum).name
         with self._lock:
             if self.reason is None:
@@ -61,7 +62,7 @@ def stop_button() -> Iterator[StopButton]:
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, button._on_signal)
+            previous[signum] = signal.signal(signum, button.on_signal)
     try:
         yield button
     finally:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drdrill.config import DrillConfig, load_config
+from drdrill.stopping import StopButton
 from drdrill.targets import open_target
 from drdrill.targets.base import Target
 from drdrill.timeline import Timeline
@@ -21,6 +22,8 @@ class ChaosContext:
     target: Target
     config: DrillConfig
     timeline: Timeline | None = None
+    stop: StopButton | None = None
+    """The drill's stop button: SIGTERM inside an experiment presses it (see the control)."""
 
 
 def context_from(configuration: Mapping[str, Any] | None) -> ChaosContext:
