@@ -56,7 +56,7 @@ from drdrill.timeline import (
     ROLLBACK,
     Timeline,
 )
-from drdrill.verdict import judge
+from drdrill.verdict import judge, restore_wait_s
 from drdrill.wait import wait_until
 
 __all__ = ["DRILL_STATES", "EXPERIMENTS", "Drill", "outcome_of"]
@@ -306,14 +306,16 @@ class Drill:
         finally:
             self.timeline.record(PHASE_END, name, ok=ok)
 
-    def wait_restored(self, timeout_s: float = 120.0) -> int | None:
+    def wait_restored(self, timeout_s: float | None = None) -> int | None:
         """Block until the critical flow is stable again after the fault (or after the
-        recovery declared itself done, for data disasters); t_restored."""
+        recovery declared itself done, for data disasters); t_restored. The wait is
+        ``measurement.restore_wait`` unless given, never the RTO target."""
         fault = self.timeline.first(FAULT_INJECTED)
         if self.observation is None or fault is None:
             return None
         start = restoration_search_start(self.timeline, fault.t_ns)
-        return self.observation.wait_restored(start, timeout_s)
+        wait = restore_wait_s(self.config) if timeout_s is None else timeout_s
+        return self.observation.wait_restored(start, wait)
 
     # -- afterwards ----------------------------------------------------------
 

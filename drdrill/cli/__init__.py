@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from drdrill.errors import DrillError
+from drdrill.redaction import redact
 
 __all__ = ["build_parser", "main"]
 
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except DrillError as exc:
-        print(f"drdrill: error: {exc}", file=sys.stderr)
+        print(f"drdrill: error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("drdrill: interrupted", file=sys.stderr)
