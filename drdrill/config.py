@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drdrill.durations import Seconds, parse_duration
 from drdrill.errors import ConfigError
 from drdrill.lab.settings import LabSettings
+from drdrill.lab.state_dir import default_state_dir
 from drdrill.lab.topology import MAX_WORKERS as LAB_MAX_WORKERS
 from drdrill.notify.settings import NotificationSettings
 from drdrill.targets.aws.profile import AwsProfile
@@ -316,7 +317,10 @@ def load_config(path: Path | str | None = None, *, root: Path | None = None) -> 
 
 def _resolve_paths(config: DrillConfig, base: Path) -> DrillConfig:
     lab = config.lab
-    state_dir = lab.state_dir if lab.state_dir.is_absolute() else base / lab.state_dir
+    if "state_dir" not in lab.model_fields_set:
+        state_dir = default_state_dir(base)
+    else:
+        state_dir = lab.state_dir if lab.state_dir.is_absolute() else base / lab.state_dir
     reports = config.reports_dir if config.reports_dir.is_absolute() else base / config.reports_dir
     return config.model_copy(
         update={

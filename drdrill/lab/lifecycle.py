@@ -34,6 +34,7 @@ from drdrill.lab.replication import ReplicationState, replication_state
 from drdrill.lab.schema import SCHEMA, seed_sql
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.state import LabState, load_state, save_state
+from drdrill.lab.state_dir import claim, refuse_unless_ours
 from drdrill.lab.status import LabStatus
 from drdrill.lab.topology import REGIONS, Topology, port_in_use
 from drdrill.wait import wait_until
@@ -68,8 +69,10 @@ def up(settings: LabSettings, topology: Topology) -> LabStatus:
                 f"port {port} ({purpose}) is already in use by another program; "
                 f"free it or set lab.base_port (now {topology.ports.base})"
             )
+    refuse_unless_ours(topology.dir)
     _check_reachable(settings, topology)
     down(topology)
+    claim(topology.dir)
     try:
         return _up(settings, topology)
     except BaseException:
@@ -85,7 +88,8 @@ def _check_reachable(settings: LabSettings, topology: Topology) -> None:
             raise ConfigError(
                 f"{parent} is not traversable by other users, so PostgreSQL (run as "
                 f"{settings.postgres_user!r}, never root) cannot reach its data; "
-                "expected a state dir under a world-traversable path",
+                "expected a state dir under a world-traversable path (or leave "
+                "lab.state_dir unset: the default then lives under the temporary directory)",
                 key="lab.state_dir",
             )
 
@@ -158,9 +162,11 @@ def _up(settings: LabSettings, topology: Topology) -> LabStatus:
 
 
 def down(topology: Topology) -> None:
-    """End every lab process and remove the state dir. Idempotent; works after a crash."""
+    """End every lab process and remove the state dir. Idempotent; works after a crash.
+    Refuses (``LabError``, nothing touched) a directory that is not a lab's."""
     if not topology.dir.exists():
         return
+    refuse_unless_ours(topology.dir)
     for name, pid in recorded(topology.pid_dir).items():
         if not name.startswith(("pg-", "restored-")):  # a frozen region's processes
             with contextlib.suppress(ProcessLookupError):
