@@ -368,8 +368,9 @@ class Drill:
         )
         self.report.write(
             self.summary,
-            ledger=reconciliation.summary() if reconciliation is not None else None,
-            checked_against=self.target.database_dsn(self._serving),
+            ledger=None
+            if reconciliation is None
+            else reconciliation.to_json(self.target.database_dsn(self._serving)),
             samples=samples,
             requests=requests,
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from pytest_bdd import parsers, then
 
+from drdrill import jsonl
 from drdrill.drill import Drill
 from drdrill.integrity import accepts_writes
 from drdrill.report.allure import attach_file, attach_text
@@ -88,8 +87,7 @@ def phase_within_target(drill: Drill, phase: str) -> None:
 @then("the drill is recorded in the audit trail")
 def recorded_in_audit(drill: Drill) -> None:
     _finish(drill)
-    lines = (drill.report_dir / "audit.jsonl").read_text().splitlines()
-    records = [json.loads(line) for line in lines]
+    records = jsonl.read(drill.report_dir / "audit.jsonl").records
     actions = {r["action"] for r in records}
     expected = {"drill_started", "fail_region", "fail_over_dns", "promote_database"}
     assert expected <= actions, f"audit trail lacks {expected - actions}"

@@ -27,24 +27,10 @@ from drdrill.probes import Sample
 from drdrill.redaction import redact
 from drdrill.report.summary import HISTORY_FIELDS, DrillSummary, append_history, write_summary
 from drdrill.report.timeline_chart import draw_timeline
-from drdrill.results import LedgerSummary, Measurements
+from drdrill.results import Measurements
 from drdrill.timeline import iso
 
-__all__ = ["DrillReport", "UnmeasuredDrill", "ledger_json"]
-
-
-def ledger_json(ledger: LedgerSummary, checked_against: str) -> dict[str, Any]:
-    """``ledger.json``: the reconciled write ledger and the database it was checked against."""
-    return {
-        "acked": ledger.acked,
-        "lost": ledger.lost,
-        "in_doubt": ledger.in_doubt,
-        "never_acked": ledger.never_acked,
-        "lost_after_fault": ledger.lost_after_fault,
-        "lost_ids": list(ledger.lost_ids),
-        "in_doubt_ids": list(ledger.in_doubt_ids),
-        "checked_against": redact(checked_against),
-    }
+__all__ = ["DrillReport", "UnmeasuredDrill"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +44,7 @@ class DrillReport:
         self,
         summary: DrillSummary,
         *,
-        ledger: LedgerSummary | None = None,
-        checked_against: str = "",
+        ledger: dict[str, Any] | None = None,
         samples: Sequence[Sample] = (),
         requests: Sequence[Request] = (),
     ) -> None:
@@ -70,9 +55,7 @@ class DrillReport:
             json.dumps(measurements.to_json(), indent=2, default=str)
         )
         if ledger is not None:
-            (self.report_dir / "ledger.json").write_text(
-                json.dumps(ledger_json(ledger, checked_against), indent=2)
-            )
+            (self.report_dir / "ledger.json").write_text(json.dumps(ledger, indent=2))
         if samples:
             draw_timeline(
                 self.report_dir / "timeline.png",
