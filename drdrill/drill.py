@@ -190,8 +190,11 @@ class Drill:
             lambda: observation.samples(), self.timeline, rules, self.stop
         ).start()
         if with_load:
+            marker = (
+                self.target.process_marker() if isinstance(self.target, SelfProvisioning) else {}
+            )
             self.load = LoadRun(
-                endpoint, self.config.load, self.report_dir, max_seconds=300
+                endpoint, self.config.load, self.report_dir, max_seconds=300, marker_env=marker
             ).start()
         self._advance("observing")
         time.sleep(warmup_s)

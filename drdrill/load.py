@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -116,8 +117,10 @@ class LoadRun:
         max_seconds: float = 300.0,
         locustfile: Path = LOCUSTFILE,
         request_timeout_s: float = 1.0,
+        marker_env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
+        self.marker_env = dict(marker_env or {})
         self.settings = settings
         self.out_dir = out_dir.resolve()
         self.max_seconds = max_seconds
@@ -179,6 +182,9 @@ class LoadRun:
                 "DRDRILL_BROWSE_WEIGHT": str(self.settings.browse_weight),
                 "DRDRILL_CHECKOUT_WEIGHT": str(self.settings.checkout_weight),
                 "DRDRILL_REQUEST_TIMEOUT": str(self.request_timeout_s),
+                # the locustfile quits when this process is gone (a killed drill)
+                "DRDRILL_PARENT_PID": str(os.getpid()),
+                **self.marker_env,
             }
         )
         try:

@@ -11,7 +11,9 @@ Inside a drill, environment variables make it write JSON lines (unset: nothing i
   Locust's writes count towards the measured RPO.
 
 Optional: ``DRDRILL_BROWSE_WEIGHT`` / ``DRDRILL_CHECKOUT_WEIGHT`` (user mix, default 3:1),
-``DRDRILL_REQUEST_TIMEOUT`` (seconds, default 1.0), ``DRDRILL_PRODUCTS`` (ids 1..N, default 50).
+``DRDRILL_REQUEST_TIMEOUT`` (seconds, default 1.0), ``DRDRILL_PRODUCTS`` (ids 1..N, default 50),
+``DRDRILL_PARENT_PID``: the drill that started this run; Locust quits within a second once
+that process is gone (a drill killed with ``kill -9`` leaves no load running behind it).
 
 This file imports nothing from drdrill: Locust monkey-patches gevent on import.
 """
@@ -25,6 +27,7 @@ import os
 import random
 import time
 import uuid
+from typing import Any
 
 from locust import FastHttpUser, between, events, task
 
@@ -101,6 +104,38 @@ events.quitting.add_listener(_flush)
 events.quit.add_listener(_flush)
 events.test_stop.add_listener(_flush)
 atexit.register(_flush)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@events.init.add_listener
+def _quit_with_the_drill(environment: Any, **kwargs: Any) -> None:
+    parent = int(os.environ.get("DRDRILL_PARENT_PID") or 0)
+    if not parent:
+        return
+    import gevent
+
+    # a --processes worker's parent is Locust's master: each watches the one it started under
+    started_under = os.getppid()
+
+    def watch() -> None:
+        while _alive(parent) and os.getppid() == started_under:
+            gevent.sleep(0.5)
+        _flush()
+        if environment.runner is not None:
+            environment.runner.quit()
+        os._exit(0)
+
+    gevent.spawn(watch)
+
 
 # A customer gives up after a second, like the drill's probes: a blackholed region
 # shows up as failed requests at their send time, not as silence.

@@ -16,6 +16,7 @@ from drdrill.lab import dr_actions, faults, lifecycle
 from drdrill.lab.backups import LabBackups
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.objects import ObjectStore
+from drdrill.lab.processes import MARKER
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.state import LabState
 from drdrill.lab.status import LabStatus
@@ -76,6 +77,11 @@ class Lab:
         return self.topology.restored_dsn(instance)
 
     # -- up / down / status --------------------------------------------------
+
+    def process_marker(self) -> dict[str, str]:
+        """The environment entry that makes a process one of this lab's: ``lab down`` ends
+        every process carrying it (also one a killed CLI started, e.g. Locust)."""
+        return {MARKER: str(self.topology.dir)}
 
     def is_running(self) -> bool:
         """True when the lab was brought up and its edge process lives."""

@@ -266,6 +266,11 @@ class SelfProvisioning(Protocol):
         """Bring the platform up unless it runs."""
         ...
 
+    def process_marker(self) -> dict[str, str]:
+        """Environment entries for a process a drill starts beside the platform (Locust):
+        tearing the platform down then ends it too, whatever killed the drill."""
+        ...
+
 
 @runtime_checkable
 class ReplicationMonitor(Protocol):

@@ -83,6 +83,9 @@ class LabTarget:
     def endpoint(self) -> str:
         return self.lab.edge_url
 
+    def process_marker(self) -> dict[str, str]:
+        return self.lab.process_marker()
+
     def ensure_up(self) -> None:
         """Bring the lab up unless it runs."""
         if not self.lab.is_running():

@@ -1,0 +1,64 @@
+"""Locust never outlives the drill that started it: killed with ``kill -9``, the drill
+leaves no load running (it used to run on for up to 300 s and write into the next lab)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from .conftest import Shop
+
+pytestmark = pytest.mark.slow
+
+DRILL = """
+import sys, time
+from pathlib import Path
+from drdrill.config import LoadSettings
+from drdrill.load import LoadRun
+run = LoadRun(sys.argv[1], LoadSettings(users=2, spawn_rate=2), Path(sys.argv[2]),
+              max_seconds=300).start()
+print(run.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def _alive(pgid: int) -> bool:
+    """A live (not zombie: pid 1 here may not reap orphans) process in group ``pgid``."""
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+def test_locust_quits_when_its_drill_is_killed(shop: Shop, tmp_path: Path) -> None:
+    drill = subprocess.Popen(
+        [sys.executable, "-c", DRILL, shop.url, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert drill.stdout is not None
+    locust = int(drill.stdout.readline())
+    requests = tmp_path / "locust-requests.jsonl"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (requests.exists() and requests.stat().st_size):
+        time.sleep(0.1)
+    assert _alive(locust) and requests.stat().st_size > 0, "Locust never sent a request"
+
+    os.kill(drill.pid, signal.SIGKILL)
+    drill.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(locust):
+        time.sleep(0.1)
+    try:
+        assert not _alive(locust), "Locust runs on after its drill was killed"
+    finally:
+        if _alive(locust):
+            os.killpg(locust, signal.SIGKILL)
