@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from drdrill import stock
 from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
@@ -47,7 +48,7 @@ from drdrill.verdict import judge
 
 __all__ = ["EXPERIMENTS", "Drill"]
 
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS = stock.EXPERIMENTS
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from drdrill import stock
 from drdrill.config import LoadSettings
 from drdrill.errors import LoadError
 from drdrill.ledger import Ledger, Write
@@ -41,7 +42,7 @@ from drdrill.measure import Request
 
 __all__ = ["LOCUSTFILE", "EndpointStats", "LoadRun", "LoadStats"]
 
-LOCUSTFILE = Path(__file__).resolve().parent.parent / "loadtests" / "locustfile.py"
+LOCUSTFILE = stock.LOCUSTFILE
 _WATCHDOG_SLACK_S = 15.0
 """Locust gets ``-t max_seconds``; past that plus this slack the group is killed."""
 

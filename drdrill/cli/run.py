@@ -1,4 +1,10 @@
-"""``drdrill run full|partial``: run the Gherkin drills through pytest, with live progress."""
+"""``drdrill run full|partial``: run the Gherkin drills through pytest, with live progress.
+
+By default the stock drills shipped in the package (``drdrill.stock.drills``), in the
+working directory's project (its ``drdrill.yaml``, its ``reports/``); given test paths,
+the project's own drills instead. Either way the drdrill pytest plugin supplies the
+options, fixtures and steps.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drdrill.config import DrillConfig, load_config
+from drdrill.config import DEFAULT_CONFIG_NAME, DrillConfig, load_config
 from drdrill.report.summary import read_history, readiness
+from drdrill.stock import DRILLS
 
-__all__ = ["PROJECT", "register"]
+__all__ = ["register"]
 
-PROJECT = Path(__file__).resolve().parents[2]
 _MODES = {"power-off": "power", "blackhole": "blackhole", "partition": "partition"}
 
 
@@ -96,11 +102,14 @@ def _run(args: argparse.Namespace) -> int:
     config.target(args.target)  # unknown target: a clear error before anything runs
     started_lab = args.target == "lab" and _ensure_lab(config)
     results = config.reports_dir / "allure-results"
+    # The stock drills live in the package, so pytest would take the package's directory
+    # for the rootdir: the working directory is the project being drilled.
+    tests = args.paths or [str(DRILLS), f"--rootdir={Path.cwd()}"]
     argv = [
         sys.executable,
         "-m",
         "pytest",
-        str(PROJECT / "tests" / "test_features.py"),
+        *tests,
         "-m",
         args.kind,
         "--target",
@@ -112,8 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         "-q",
         "--no-header",
     ]
-    if args.drill_config:
-        argv += [f"--drill-config={Path(args.drill_config).resolve()}"]
+    # pytest reads the very file this command read (it would look in its rootdir).
+    config_file = Path(args.drill_config or DEFAULT_CONFIG_NAME)
+    if config_file.is_file():
+        argv += [f"--drill-config={config_file.resolve()}"]
     if args.mode:
         argv += ["-k", _MODES[args.mode]]
     argv += ["--dry-run"] if args.dry_run else []
@@ -122,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
     progress = Progress(config.reports_dir, started).start()
     try:
-        code = subprocess.run(argv, cwd=PROJECT, check=False).returncode
+        code = subprocess.run(argv, check=False).returncode
     finally:
         progress.stop()
         if started_lab and not args.keep_lab:
@@ -149,6 +160,11 @@ def _print_outcome(reports_dir: Path, since: float) -> None:
 def register(sub: Any) -> None:
     parser = sub.add_parser("run", help="run the full or partial drills (pytest + Allure)")
     parser.add_argument("kind", choices=["full", "partial"])
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        help="your own drills (test modules binding your features) instead of the stock ones",
+    )
     parser.add_argument("--target", default="lab", help="target profile (default: lab)")
     parser.add_argument("--mode", choices=sorted(_MODES), help="only this failure mode (full)")
     parser.add_argument("--dry-run", action="store_true", help="print and audit, change nothing")

@@ -1,0 +1,128 @@
+"""drdrill as a pytest plugin: a DR team's own repository drills with plain pytest.
+
+Installing drdrill registers this module under the ``pytest11`` entry point, so in any
+project pytest gets the drill options, the drill fixtures, the drill markers and every
+stock step definition (``drdrill.steps``). The project writes its own
+``features/*.feature``, binds them in a test module with ``scenarios(...)`` and keeps
+its ``drdrill.yaml`` next to its pytest configuration::
+
+    pytest -m full --target lab            the bi-annual full drill on the lab
+    pytest -m partial --target aws-staging the quarterly partial test
+    pytest -k backup_restore               the monthly backup restoration
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drdrill.config import DrillConfig, load_config
+from drdrill.drill import Drill
+
+__all__ = ["DRILL_KINDS", "MARKERS"]
+
+# pytest-bdd finds steps through fixtures, so step modules registered as plugins serve
+# the features of every test module, wherever it lives.
+pytest_plugins = [
+    "drdrill.steps.platform",
+    "drdrill.steps.disaster",
+    "drdrill.steps.activation",
+    "drdrill.steps.verification",
+    "drdrill.steps.backup",
+]
+
+DRILL_KINDS = ("full", "partial", "backup_restore")
+"""The drill kinds, as feature tags: each drill is recorded under the kind it carries."""
+
+MARKERS = {
+    "full": "the bi-annual full region-failure drill",
+    "partial": "the quarterly partial DR test (one phase at a time)",
+    "backup_restore": "the monthly backup restoration drills",
+    "lab": "needs the real local lab (PostgreSQL, services)",
+    "aws": "runs against moto server + Kubernetes API emulator",
+    "slow": "takes more than a few seconds",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("drdrill", "DR drills")
+    group.addoption("--target", default="lab", help="target profile to drill (default: lab)")
+    group.addoption(
+        "--drill-config",
+        default=None,
+        help="drill configuration file (default: drdrill.yaml in the rootdir, if present)",
+    )
+    group.addoption("--dry-run", action="store_true", help="print and audit, change nothing")
+    group.addoption("--confirm", action="store_true", help="allow mutating a non-lab target")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here so --strict-markers accepts the drill tags in any project.
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+@pytest.fixture(scope="session")
+def drill_config(request: pytest.FixtureRequest) -> DrillConfig:
+    """The project's drill configuration: ``--drill-config``, else ``drdrill.yaml`` in the
+    rootdir, else the built-in defaults (the DR plan's targets)."""
+    return load_config(request.config.getoption("--drill-config"), root=request.config.rootpath)
+
+
+def _kind(request: pytest.FixtureRequest) -> str:
+    for kind in DRILL_KINDS:
+        if request.node.get_closest_marker(kind):
+            return kind
+    return "drill"
+
+
+@pytest.fixture(scope="session")
+def lab_for_session(request: pytest.FixtureRequest, drill_config: DrillConfig) -> Iterator[None]:
+    """A lab this session brought up is taken down when the session ends."""
+    if request.config.getoption("--target") != "lab":
+        yield
+        return
+    from drdrill.lab import Lab
+
+    lab = Lab.from_config(drill_config)
+    was_running = lab.is_running()
+    yield
+    if not was_running:
+        lab.down()
+
+
+@pytest.fixture
+def drill(
+    request: pytest.FixtureRequest, drill_config: DrillConfig, lab_for_session: None
+) -> Iterator[Drill]:
+    """One drill per scenario; always rolled back, pass, fail or Ctrl-C."""
+    the_drill = Drill(
+        drill_config,
+        target_name=request.config.getoption("--target"),
+        kind=_kind(request),
+        confirm=request.config.getoption("--confirm"),
+        dry_run=request.config.getoption("--dry-run"),
+    )
+    try:
+        yield the_drill
+    finally:
+        the_drill.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With ``--alluredir``, the run's target and configuration go into the Allure
+    report's environment."""
+    results = session.config.getoption("--alluredir", default=None)
+    if not results:
+        return
+    from drdrill.report.allure import write_allure_metadata
+
+    write_allure_metadata(
+        Path(results),
+        {
+            "target": str(session.config.getoption("--target")),
+            "drill_config": str(session.config.getoption("--drill-config") or "defaults"),
+        },
+    )
