@@ -52,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--drill-config",
         default=None,
-        help="drill configuration file (default: drdrill.yaml in the rootdir, if present)",
+        help="drill configuration file (default: ./drdrill.yaml if present)",
     )
     group.addoption("--dry-run", action="store_true", help="print and audit, change nothing")
     group.addoption("--confirm", action="store_true", help="allow mutating a non-lab target")
@@ -67,8 +67,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def drill_config(request: pytest.FixtureRequest) -> DrillConfig:
     """The project's drill configuration: ``--drill-config``, else ``drdrill.yaml`` in the
-    rootdir, else the built-in defaults (the DR plan's targets)."""
-    return load_config(request.config.getoption("--drill-config"), root=request.config.rootpath)
+    directory pytest runs from (like every drdrill command), else the built-in defaults
+    (the DR plan's targets)."""
+    return load_config(
+        request.config.getoption("--drill-config"), root=request.config.invocation_params.dir
+    )
 
 
 def _kind(request: pytest.FixtureRequest) -> str:

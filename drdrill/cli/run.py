@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drdrill.config import DEFAULT_CONFIG_NAME, DrillConfig, load_config
+from drdrill.config import DrillConfig, load_config
 from drdrill.report.summary import read_history, readiness
 from drdrill.stock import DRILLS
 
@@ -102,14 +102,11 @@ def _run(args: argparse.Namespace) -> int:
     config.target(args.target)  # unknown target: a clear error before anything runs
     started_lab = args.target == "lab" and _ensure_lab(config)
     results = config.reports_dir / "allure-results"
-    # The stock drills live in the package, so pytest would take the package's directory
-    # for the rootdir: the working directory is the project being drilled.
-    tests = args.paths or [str(DRILLS), f"--rootdir={Path.cwd()}"]
     argv = [
         sys.executable,
         "-m",
         "pytest",
-        *tests,
+        *(args.paths or [str(DRILLS)]),
         "-m",
         args.kind,
         "--target",
@@ -121,10 +118,8 @@ def _run(args: argparse.Namespace) -> int:
         "-q",
         "--no-header",
     ]
-    # pytest reads the very file this command read (it would look in its rootdir).
-    config_file = Path(args.drill_config or DEFAULT_CONFIG_NAME)
-    if config_file.is_file():
-        argv += [f"--drill-config={config_file.resolve()}"]
+    if args.drill_config:
+        argv += [f"--drill-config={Path(args.drill_config).resolve()}"]
     if args.mode:
         argv += ["-k", _MODES[args.mode]]
     argv += ["--dry-run"] if args.dry_run else []
