@@ -69,9 +69,18 @@ def drill() -> int:
     ensure_allure()
     env = _env()
     code = _run(BIN / "drdrill", "run", "full", check=False, env=env)
-    _run(BIN / "drdrill", "report", "--latest", check=False, env=env)
-    _run(BIN / "drdrill", "report", check=False, env=env)
-    return code
+    if code != 0:
+        print(
+            f"dev.py: the drill did not pass (exit {code}); stopping here. "
+            "Its summary: .venv/bin/drdrill report --latest",
+            flush=True,
+        )
+        return code
+    for step in (["report", "--latest"], ["report"]):
+        code = _run(BIN / "drdrill", *step, check=False, env=env)
+        if code != 0:
+            return code
+    return 0
 
 
 def test() -> int:

@@ -2,49 +2,26 @@
 
 The plan's "Audit Trail" list: activation timestamp, actions taken and by whom,
 RTO/RPO achieved, issues encountered, resolution steps. Each record is one JSON
-line appended (and flushed) as it happens. Parameters pass through ``redact``
-first: a secret never reaches the trail.
+line appended (and flushed) as it happens. Parameters and details pass through
+``drdrill.redaction.redact`` first: a secret never reaches the trail.
 """
 
 from __future__ import annotations
 
 import getpass
-import json
 import os
-import re
 import socket
 import threading
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from drdrill import jsonl
+from drdrill.redaction import redact
 from drdrill.timeline import iso, now_ns
 
-__all__ = ["REDACTED", "AuditTrail", "actor", "redact"]
-
-REDACTED = "***"
-_SECRET_KEY = re.compile(
-    r"passw(or)?d|passphrase|^pass$|secret|token|credential|private[_-]?key|api[_-]?key"
-    r"|authori[sz]ation|^auth$",
-    re.IGNORECASE,
-)
-# user:password@ in a URL or DSN, and password=... in a libpq keyword DSN.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+(?P<at>@)", re.I)
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)\S+", re.IGNORECASE)
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """A copy of ``value`` with secrets replaced by ``***`` (by key name and in URLs/DSNs)."""
-    if key and _SECRET_KEY.search(key):
-        return REDACTED
-    if isinstance(value, Mapping):
-        return {str(k): redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        value = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}\g<at>", value)
-        return _KV_PASSWORD.sub(rf"\g<head>{REDACTED}", value)
-    return value
+__all__ = ["AuditTrail", "actor", "as_json"]
 
 
 def actor() -> str:
@@ -59,6 +36,20 @@ def actor() -> str:
     except (KeyError, OSError):
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
+
+
+def as_json(value: Any) -> Any:
+    """``value`` with what JSON cannot hold rendered as text: datetimes as ISO 8601
+    (``2026-11-24T15:06:08+00:00``), anything else unknown by ``str``."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [as_json(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 class AuditTrail:
@@ -89,16 +80,14 @@ class AuditTrail:
             "actor": self.actor,
             "action": action,
             "target": target,
-            "parameters": redact(dict(parameters or {})),
+            "parameters": redact(as_json(dict(parameters or {}))),
             "outcome": outcome,
         }
-        entry.update(redact(detail))
-        line = json.dumps(entry, default=str)
+        entry.update(redact(as_json(detail)))
         with self._lock:
             self._records.append(entry)
             if self.path is not None:
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write(line + "\n")
+                jsonl.append(self.path, entry)
         return entry
 
     def records(self) -> list[dict[str, Any]]:

@@ -7,9 +7,12 @@
     ├── LabError                    the local lab: not up, already up, port taken, process died
     ├── TargetError                 a target call failed (region, resource id)
     │   ├── SafetyError             refused: account not allow-listed, --confirm missing
+    │   ├── CapabilityMissing       the target cannot do what a step needs (step skipped)
     │   └── UnknownRegionError      a region name the target does not have
     ├── RestoreError                a backup / PITR / snapshot restore was refused or failed
     ├── LoadError                   the Locust load process could not start or died
+    ├── ActivationFailed            a DR activation phase failed: the activation stopped there
+    ├── DrillAborted                the drill was stopped (abort, stop condition): rolled back
     └── MeasurementError            the data cannot support a figure (no fault, no samples)
 
 Library errors are wrapped once, at the boundary, with ``raise ... from exc``.
@@ -19,7 +22,10 @@ The CLI turns a ``DrillError`` into one line on stderr and a non-zero exit.
 from __future__ import annotations
 
 __all__ = [
+    "ActivationFailed",
+    "CapabilityMissing",
     "ConfigError",
+    "DrillAborted",
     "DrillError",
     "LabError",
     "LoadError",
@@ -70,6 +76,11 @@ class SafetyError(TargetError):
     """A mutating call was refused by a safety interlock."""
 
 
+class CapabilityMissing(TargetError):
+    """The target lacks an optional capability a step needs: the step is skipped with
+    this message, never failed (a partial drill on AWS has no ransomware button)."""
+
+
 class UnknownRegionError(TargetError):
     """The target has no region of that name."""
 
@@ -80,6 +91,15 @@ class RestoreError(DrillError):
 
 class LoadError(DrillError):
     """The Locust load process could not be started, or it died on its own."""
+
+
+class ActivationFailed(DrillError):
+    """A DR activation phase failed; the phases after it did not run. The drill fails."""
+
+
+class DrillAborted(DrillError):
+    """The drill was stopped on purpose (``drdrill abort``, a stop condition): it rolls back
+    and is recorded as ``aborted``."""
 
 
 class MeasurementError(DrillError):

@@ -16,7 +16,7 @@ import psycopg
 
 from drdrill.errors import RestoreError
 
-__all__ = ["Census", "census", "compare"]
+__all__ = ["Census", "accepts_writes", "census", "compare"]
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,17 @@ def compare(expected: Census, actual: Census) -> list[str]:
     if expected.checksum != actual.checksum:
         problems.append(f"order id checksum {actual.checksum}, expected {expected.checksum}")
     return problems
+
+
+def accepts_writes(dsn: str) -> str | None:
+    """None when the database takes an order write, else why not. The write is rolled
+    back: checking that a promoted database is writable changes no data."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn, conn.transaction(force_rollback=True):
+            conn.execute(
+                "INSERT INTO orders (id, client, product_id) VALUES ('drdrill-write-check', "
+                "'drill', (SELECT min(id) FROM products))"
+            )
+    except psycopg.Error as exc:
+        return str(exc).strip()
+    return None

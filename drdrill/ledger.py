@@ -14,18 +14,28 @@ means split brain or a broken restore, and the drill must say so.
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
+from drdrill import jsonl
 from drdrill.errors import MeasurementError
+from drdrill.redaction import redact
 from drdrill.results import Bounds, LedgerSummary
 
-__all__ = ["Ledger", "Reconciliation", "Write", "present_ids", "reconcile", "rpo"]
+__all__ = [
+    "Ledger",
+    "Reconciliation",
+    "Write",
+    "present_ids",
+    "read_writes",
+    "reconcile",
+    "rpo",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,33 @@ class Write:
     ack_ns: int | None
     """When the acknowledgement arrived; None if it never did."""
     status: int = 0
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Write:
+        """A write from one line of a JSONL ledger (Locust's checkouts); KeyError,
+        TypeError or ValueError when the line is no write."""
+        ack = raw.get("ack_ns")
+        return cls(
+            id=str(raw["id"]),
+            client=str(raw.get("client", "locust")),
+            seq=int(raw.get("seq") or 0),
+            send_ns=int(raw["send_ns"]),
+            ack_ns=None if ack is None else int(ack),
+            status=int(raw.get("status") or 0),
+        )
+
+
+def read_writes(path: Path) -> tuple[list[Write], int]:
+    """The writes logged as JSON lines in ``path`` (none if it does not exist), and how
+    many lines were skipped: torn by a killed load process, or not a write."""
+    lines = jsonl.read(path)
+    writes, skipped = [], lines.skipped
+    for raw in lines.records:
+        try:
+            writes.append(Write.from_json(raw))
+        except (KeyError, TypeError, ValueError):
+            skipped += 1
+    return writes, skipped
 
 
 class Ledger:
@@ -58,27 +95,10 @@ class Ledger:
 
     def ingest_jsonl(self, path: Path) -> int:
         """Add writes logged as JSON lines (Locust checkouts); returns how many were read."""
-        count = 0
-        if not path.exists():
-            return 0
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                raw = json.loads(line)
-                ack = raw.get("ack_ns")
-                self.record(
-                    Write(
-                        id=str(raw["id"]),
-                        client=str(raw.get("client", "locust")),
-                        seq=int(raw.get("seq") or 0),
-                        send_ns=int(raw["send_ns"]),
-                        ack_ns=None if ack is None else int(ack),
-                        status=int(raw.get("status") or 0),
-                    )
-                )
-                count += 1
-            except (ValueError, KeyError, TypeError):
-                continue  # a torn last line from a killed load process
-        return count
+        writes, _ = read_writes(path)
+        for write in writes:
+            self.record(write)
+        return len(writes)
 
 
 def present_ids(dsn: str, ids: Iterable[str], batch: int = 5000) -> frozenset[str]:
@@ -122,6 +142,21 @@ class Reconciliation:
             in_doubt_ids=tuple(w.id for w in in_doubt),
             lost_after_fault=len(lost_after),
         )
+
+    def to_json(self, checked_against: str | None = None) -> dict[str, Any]:
+        """The reconciliation as ``ledger.json`` holds it: the counts, the lost and
+        in-doubt ids, and (password redacted) the database it was checked against."""
+        summary = self.summary()
+        return {
+            "acked": summary.acked,
+            "lost": summary.lost,
+            "in_doubt": summary.in_doubt,
+            "never_acked": summary.never_acked,
+            "lost_after_fault": summary.lost_after_fault,
+            "lost_ids": list(summary.lost_ids),
+            "in_doubt_ids": list(summary.in_doubt_ids),
+            "checked_against": None if checked_against is None else redact(checked_against),
+        }
 
 
 def reconcile(writes: Iterable[Write], dsn: str, t_fault_ns: int | None) -> Reconciliation:

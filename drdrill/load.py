@@ -22,23 +22,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from drdrill import stock
+from drdrill import jsonl, stock
 from drdrill.config import LoadSettings
 from drdrill.errors import LoadError
-from drdrill.ledger import Ledger, Write
+from drdrill.ledger import Ledger, Write, read_writes
 from drdrill.measure import Request
+from drdrill.wait import poll
 
 __all__ = ["LOCUSTFILE", "EndpointStats", "LoadRun", "LoadStats"]
 
@@ -238,8 +239,8 @@ class LoadRun:
         assert process is not None
         if process.returncode is not None:
             return process.returncode
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
+
+        def exit_status() -> int | None:
             try:
                 info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
@@ -247,9 +248,9 @@ class LoadRun:
             if info is not None and info.si_pid == process.pid:
                 exited = info.si_code == os.CLD_EXITED
                 return info.si_status if exited else -info.si_status
-            if deadline is not None and time.monotonic() >= deadline:
-                return None
-            time.sleep(0.05)
+            return None
+
+        return poll(exit_status, math.inf if timeout_s is None else timeout_s)
 
     def _signal(self, signum: int) -> None:
         if self._process is not None and self._process.returncode is None:
@@ -275,26 +276,15 @@ class LoadRun:
 
     def requests(self) -> list[Request]:
         """Every request Locust sent (send time, ok), in send order."""
-        result = [
-            Request(int(raw["t_ns"]), bool(raw["ok"])) for raw in _records(self.requests_path)
-        ]
+        result = []
+        for raw in jsonl.read(self.requests_path).records:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                result.append(Request(int(raw["t_ns"]), bool(raw["ok"])))
         return sorted(result, key=lambda r: r.t_ns)
 
     def ledger_entries(self) -> list[Write]:
         """Locust's checkouts as write-ledger entries (client ``locust``)."""
-        entries = []
-        for raw in _records(self.ledger_path):
-            ack = raw.get("ack_ns")
-            entries.append(
-                Write(
-                    id=str(raw["id"]),
-                    client=str(raw.get("client", "locust")),
-                    seq=int(raw.get("seq") or 0),
-                    send_ns=int(raw["send_ns"]),
-                    ack_ns=None if ack is None else int(ack),
-                    status=int(raw.get("status") or 0),
-                )
-            )
+        entries, _ = read_writes(self.ledger_path)
         return sorted(entries, key=lambda w: w.send_ns)
 
     def add_writes_to(self, ledger: Ledger) -> int:
@@ -322,19 +312,6 @@ class LoadRun:
             sustained_rps=_sustained_rps(requests),
             endpoints=endpoints,
         )
-
-
-def _records(path: Path) -> list[dict[str, Any]]:
-    """JSON lines of ``path``; a torn last line (killed process) is skipped."""
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(ValueError):
-            raw = json.loads(line)
-            if isinstance(raw, dict):
-                records.append(raw)
-    return records
 
 
 def _sustained_rps(requests: list[Request], quantile: float = 0.1) -> float:

@@ -1,6 +1,6 @@
 """Measurements: pure functions from a timeline, probe samples and a reconciled ledger.
 
-Definitions (DESIGN.md "Measurements"), with the choices made where it is silent:
+Definitions (docs/measurements.md), with the choices made where they are open:
 
 - ``t_fault``: the first FAULT_INJECTED event (when the injection returned success).
 - ``t_restored``: the send time of the first critical-flow sample after ``t_fault``
@@ -42,6 +42,7 @@ __all__ = [
     "measure",
     "phase_timings",
     "probe_outages",
+    "restoration_search_start",
     "user_outages",
 ]
 
@@ -89,6 +90,14 @@ def find_restored(
         if sample.t_ns - run_start >= window_ns:
             return run_start
     return None
+
+
+def restoration_search_start(timeline: Timeline, t_fault_ns: int) -> int:
+    """Where the search for ``t_restored`` starts: the first RESTORED event the recovery
+    declared at or after the fault (data disasters, where flows "work" on bad data),
+    else the fault itself. Both the live wait and the measurement use this."""
+    declared = [e.t_ns for e in timeline.events(RESTORED) if e.t_ns >= t_fault_ns]
+    return min(declared) if declared else t_fault_ns
 
 
 def probe_outages(
@@ -164,10 +173,9 @@ def measure(
     t_restored = None
     detection = confirmation = None
     if t_fault is not None:
-        declared = [e.t_ns for e in timeline.events(RESTORED) if e.t_ns >= t_fault]
         t_restored = find_restored(
             samples,
-            min(declared) if declared else t_fault,
+            restoration_search_start(timeline, t_fault),
             settings.stable_for,
             settings.slow_after,
         )

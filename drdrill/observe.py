@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from types import TracebackType
 
 from drdrill.canary import CanaryWriter
@@ -22,6 +21,7 @@ from drdrill.probes import (
     health_check,
     replication_lag_check,
 )
+from drdrill.wait import poll
 
 __all__ = ["Observation"]
 
@@ -78,19 +78,22 @@ class Observation:
         return self
 
     def stop(self) -> None:
-        """Stop the canary, then the samplers, waiting for requests in flight. Idempotent and
-        safe from any thread (a concurrent caller returns once the stop is complete);
-        a stopped observation cannot be restarted."""
+        """Stop the canary and the samplers at once, then wait for requests in flight (at
+        most one probe timeout): nothing is sent after the call. Idempotent and safe from
+        any thread (a concurrent caller returns once the stop is complete); a stopped
+        observation cannot be restarted."""
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             if not self._started:
                 return
-            if self._canary is not None:
-                self._canary.stop()
-            for sampler in self._samplers:
-                sampler.stop()
+            clocks = [*([self._canary] if self._canary is not None else []), *self._samplers]
+            # halting one by one while waiting for each would keep the others probing
+            for clock in clocks:
+                clock.halt()
+            for clock in clocks:
+                clock.stop()
 
     def __enter__(self) -> Observation:
         return self.start()
@@ -111,15 +114,13 @@ class Observation:
 
     def wait_restored(self, after_ns: int, timeout_s: float) -> int | None:
         """Block until the critical flow has been green for ``stable_for``; t_restored or None."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = find_restored(
+        return poll(
+            lambda: find_restored(
                 self.samples(CRITICAL_FLOW),
                 after_ns,
                 self.settings.stable_for,
                 self.settings.slow_after,
-            )
-            if found is not None:
-                return found
-            time.sleep(self.settings.probe_interval)
-        return None
+            ),
+            timeout_s,
+            interval_s=self.settings.probe_interval,
+        )

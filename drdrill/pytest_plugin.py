@@ -13,13 +13,15 @@ its ``drdrill.yaml`` next to its pytest configuration::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from drdrill.config import DrillConfig, load_config
 from drdrill.drill import Drill
+from drdrill.errors import CapabilityMissing
+from drdrill.stopping import stop_button
 
 __all__ = ["DRILL_KINDS", "MARKERS"]
 
@@ -44,6 +46,10 @@ MARKERS = {
     "aws": "runs against moto server + Kubernetes API emulator",
     "slow": "takes more than a few seconds",
 }
+
+
+DRILL_ERROR = pytest.StashKey[BaseException]()
+"""What ended a scenario's call phase (a failed step, a skip, Ctrl-C), for its drill."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,22 +102,44 @@ def lab_for_session(request: pytest.FixtureRequest, drill_config: DrillConfig) -
         lab.down()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when in ("setup", "call") and call.excinfo is not None:
+        item.stash[DRILL_ERROR] = call.excinfo.value
+    return report
+
+
 @pytest.fixture
 def drill(
     request: pytest.FixtureRequest, drill_config: DrillConfig, lab_for_session: None
 ) -> Iterator[Drill]:
-    """One drill per scenario; always rolled back, pass, fail or Ctrl-C."""
-    the_drill = Drill(
-        drill_config,
-        target_name=request.config.getoption("--target"),
-        kind=_kind(request),
-        confirm=request.config.getoption("--confirm"),
-        dry_run=request.config.getoption("--dry-run"),
-    )
-    try:
-        yield the_drill
-    finally:
-        the_drill.close()
+    """One drill per scenario; always rolled back, pass, fail, Ctrl-C or SIGTERM."""
+    with stop_button() as stop:
+        the_drill = Drill(
+            drill_config,
+            target_name=request.config.getoption("--target"),
+            kind=_kind(request),
+            confirm=request.config.getoption("--confirm"),
+            dry_run=request.config.getoption("--dry-run"),
+            stop=stop,
+        )
+        try:
+            yield the_drill
+        finally:
+            the_drill.close(_as_drill_error(request.node.stash.get(DRILL_ERROR, None)))
+
+
+def _as_drill_error(error: BaseException | None) -> BaseException | None:
+    """pytest's own outcomes in the drill's words: a skip is a missing capability, a
+    ``pytest.fail`` a failed check."""
+    if isinstance(error, pytest.skip.Exception):
+        return CapabilityMissing(str(error))
+    if isinstance(error, pytest.fail.Exception):
+        return AssertionError(str(error))
+    return error
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -2,13 +2,13 @@
 
 Every time is wall-clock UTC nanoseconds (``time.time_ns()``) stamped on this
 machine, so probes, the ledger and Chaos Toolkit activities share one clock.
-When the timeline has a path, each event is appended to it as one JSON line the
-moment it is recorded: a crashed drill keeps everything that happened before.
+When the timeline has a path, each event is appended to it (secrets redacted) as
+one JSON line the moment it is recorded: a crashed drill keeps everything that
+happened before.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+
+from drdrill import jsonl
+from drdrill.redaction import redact
 
 __all__ = [
     "ACTIVITY_END",
@@ -26,6 +29,7 @@ __all__ = [
     "PHASE_START",
     "RESTORED",
     "ROLLBACK",
+    "STOP_CONDITION",
     "Event",
     "Timeline",
     "iso",
@@ -41,6 +45,7 @@ ACTIVITY_END: Final = "activity_end"
 RESTORED: Final = "restored"
 ROLLBACK: Final = "rollback"
 NOTE: Final = "note"
+STOP_CONDITION: Final = "stop_condition"
 
 
 def now_ns() -> int:
@@ -88,18 +93,18 @@ class Timeline:
         self._lock = threading.Lock()
         self._events: list[Event] = []
         self.path = path
+        self.skipped = 0
+        """Lines ``load`` could not read as events."""
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
     def record(self, kind: str, name: str = "", *, t_ns: int | None = None, **detail: Any) -> Event:
         """Append an event stamped now (or at ``t_ns``) and return it."""
         event = Event(t_ns=now_ns() if t_ns is None else t_ns, kind=kind, name=name, detail=detail)
-        line = json.dumps(event.to_json(), default=str)
         with self._lock:
             self._events.append(event)
             if self.path is not None:
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write(line + "\n")
+                jsonl.append(self.path, redact(event.to_json()))
         return event
 
     def events(self, kind: str | None = None, name: str | None = None) -> list[Event]:
@@ -126,12 +131,16 @@ class Timeline:
 
     @classmethod
     def load(cls, path: Path) -> Timeline:
-        """Read a timeline saved as JSONL (a torn last line from a crash is skipped)."""
+        """Read a timeline saved as JSONL (a torn line from a crash, or a line that is no
+        event, is skipped; ``skipped`` says how many)."""
         timeline = cls()
-        for line in path.read_text(encoding="utf-8").splitlines():
+        lines = jsonl.read(path)
+        timeline.skipped = lines.skipped
+        for raw in lines.records:
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError:
+                event = Event.from_json(raw)
+            except (KeyError, TypeError, ValueError):
+                timeline.skipped += 1
                 continue
-            timeline._events.append(Event.from_json(raw))
+            timeline._events.append(event)
         return timeline

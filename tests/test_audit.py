@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
-from drdrill.audit import REDACTED, AuditTrail, redact
+from drdrill import jsonl
+from drdrill.audit import AuditTrail
+from drdrill.redaction import REDACTED, redact
 
 
 def test_records_are_appended_as_json_lines_with_actor_and_outcome(tmp_path: Path) -> None:
@@ -49,3 +52,38 @@ def test_redact_leaves_plain_values_alone() -> None:
     plain = {"region": "dr", "replicas": 3, "ids": ["a", "b"], "passed": True, "author": "x"}
     assert redact(plain) == plain
     assert redact("x", key="password") == REDACTED
+
+
+def test_no_secret_carrier_reaches_the_trail_and_datetimes_are_iso(tmp_path: Path) -> None:
+    trail = AuditTrail(tmp_path / "audit.jsonl", who="ops@host")
+    env = [
+        {"name": "DATABASE_URL", "value": "postgresql://:s3cr@t@db.example.com/shop"},
+        {"name": "DB_PASSWORD", "value": "pw with spaces"},
+    ]
+    trail.record(
+        "kubernetes:patch_namespaced_deployment",
+        target="aws-prod",
+        outcome="failed",
+        parameters={"name": "order-service", "body": {"env": env}},
+        error=f"HTTP 422: {json.dumps({'env': env})} (PGPASSWORD=hunter2, Bearer abc.def1)",
+        restore_time=datetime(2026, 11, 24, 10, 30, tzinfo=UTC),
+    )
+
+    text = (tmp_path / "audit.jsonl").read_text()
+    (record,) = jsonl.read(tmp_path / "audit.jsonl").records
+
+    for secret in ("s3cr@t", "pw with spaces", "hunter2", "abc.def1"):
+        assert secret not in text
+    assert "db.example.com/shop" in text and "order-service" in text
+    assert record["restore_time"] == "2026-11-24T10:30:00+00:00"
+
+
+def test_a_record_after_a_torn_line_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"action": "fail_region", "outc')  # the writer was killed mid-line
+    AuditTrail(path, who="ops@host").record("promote_database", target="lab", outcome="started")
+
+    found = jsonl.read(path)
+
+    assert [r["action"] for r in found.records] == ["promote_database"]
+    assert found.skipped == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from drdrill.timeline import FAULT_INJECTED, PHASE_START, Timeline, iso
+from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline, iso
 
 
 def test_events_come_back_in_time_order_filtered_by_kind() -> None:
@@ -43,6 +43,22 @@ def test_a_torn_last_line_from_a_crash_is_skipped(tmp_path: Path) -> None:
     assert len(Timeline.load(path)) == 1
 
 
+def test_an_event_after_a_torn_line_is_kept_and_bad_lines_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    Timeline(path).record(FAULT_INJECTED, "primary", t_ns=1_000)
+    with path.open("ab") as out:
+        out.write(b'{"note": "not an event"}\n\xff\n{"t_ns": 12, "kin')  # torn, no newline
+    Timeline(path).record(PHASE_START, "dns_failover", t_ns=2_000)
+
+    loaded = Timeline.load(path)
+
+    assert [(e.kind, e.name) for e in loaded] == [
+        (FAULT_INJECTED, "primary"),
+        (PHASE_START, "dns_failover"),
+    ]
+    assert loaded.skipped == 3
+
+
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     timeline = Timeline(tmp_path / "t.jsonl")
 
@@ -62,3 +78,15 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
 def test_iso_is_utc_with_microseconds() -> None:
     assert iso(1_700_000_000_123_456_000) == "2023-11-14T22:13:20.123456Z"
+
+
+def test_no_secret_in_an_event_reaches_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "timeline.jsonl"
+    Timeline(path).record(
+        PHASE_END, "repoint", ok=False, error="cannot connect to postgresql://app:s3cr3t@db/shop"
+    )
+
+    text = path.read_text()
+
+    assert "s3cr3t" not in text
+    assert "postgresql://app:***@db/shop" in text

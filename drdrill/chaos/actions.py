@@ -109,11 +109,11 @@ def scale_region(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> None:
-    """Phase 3: scale the region's application tier (0: the lab's dr_scaled_workers)."""
+    """Phase 3: scale the region's application tier to ``replicas`` (0: the target's own
+    serving size — the lab's ``dr_scaled_workers``, the aws profile's replicas)."""
     ctx = context_from(configuration)
-    count = replicas or ctx.config.lab.dr_scaled_workers
     with _as_activity_failure():
-        ctx.target.scale_region(region, count)
+        ctx.target.scale_region(region, replicas or None)
 
 
 def promote_database(

@@ -3,12 +3,18 @@
 An activity named after a DR activation phase (``drdrill.phases``) becomes
 PHASE_START/PHASE_END events of that phase — where phase durations come from;
 any other activity becomes ACTIVITY_START/ACTIVITY_END.
+
+A failed action ends the experiment there: the control raises Chaos Toolkit's own
+``InterruptExecution`` (the one exception chaoslib lets out of a control), so a
+failed promotion is not followed by a repoint and a minute of verification. The
+journal then says ``interrupted`` and the timeline names the failed phase.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chaoslib.exceptions import InterruptExecution
 from chaoslib.types import Configuration
 
 from drdrill.chaos.context import ChaosContext
@@ -41,15 +47,21 @@ def after_activity_control(
     configuration: Configuration = None,
     **kwargs: Any,
 ) -> None:
-    """Record the end of an activity; ``ok`` is False when it failed or was interrupted."""
+    """Record the end of an activity; ``ok`` is False when it failed or was interrupted.
+    A failed action stops the experiment (no later phase runs)."""
     timeline = _timeline_of(configuration)
+    name = str(context.get("name", ""))
+    failed = state is not None and state.get("status") == "failed"
+    error = None if state is None else state.get("exception")
     if timeline is not None:
-        name = str(context.get("name", ""))
         ok = state is not None and state.get("status") == "succeeded"
-        error = None if state is None else state.get("exception")
         timeline.record(
             PHASE_END if name in _PHASES else ACTIVITY_END,
             name,
             ok=ok,
+            failed=failed,
             error="".join(error)[-500:] if error else None,
         )
+    if failed and context.get("type") == "action":
+        last = "".join(error).strip().splitlines()[-1] if error else "failed"
+        raise InterruptExecution(f"{name} failed, stopping here: {last}")

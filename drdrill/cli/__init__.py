@@ -17,7 +17,7 @@ from drdrill.errors import DrillError
 __all__ = ["build_parser", "main"]
 
 # Command modules, in the order their commands appear in --help.
-_COMMANDS = ("lab", "watch", "run", "plan", "report")
+_COMMANDS = ("lab", "check", "watch", "run", "abort", "plan", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,9 +2,12 @@
 
 Every call a drill would make, resolved against the real configuration, with its
 parameters, phase by phase (``drdrill.phases``) — the plan's tabletop exercise.
-Nothing is mutated: an AWS target runs in dry-run mode, which records each
-mutating call ("would call") instead of making it. For the lab it prints the
-lab's steps.
+Nothing is mutated and nothing is called: an AWS target runs in dry-run mode,
+which records each mutating call ("would call") instead of making it, with
+clients that refuse every call — no AWS client is created (creating one already
+looks for credentials, on the network too) and no Kubernetes configuration is
+read, so a plan works on a laptop without credentials or kubeconfig. For the lab
+it prints the lab's steps.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from drdrill.config import DrillConfig, load_config
+from drdrill.errors import TargetError
 from drdrill.phases import ACTIVATION_PHASES, RESTORE_PHASES
-from drdrill.targets import open_target
+from drdrill.targets.aws.clients import Clients
+from drdrill.targets.aws.profile import AwsProfile
 
 if TYPE_CHECKING:
     from drdrill.targets.aws.target import AwsTarget
@@ -122,6 +128,33 @@ def _backups(target: AwsTarget, when: datetime) -> list[Section]:
     ]
 
 
+class _Refused:
+    """Stands for an AWS or Kubernetes client in a plan: any call is an error, not a
+    request (a dry run builds its calls but makes none)."""
+
+    def __init__(self, what: str, service: str | None = None) -> None:
+        self._what = what
+        if service is not None:  # named like a boto3 client, so the plan says "rds:..."
+            self.meta = SimpleNamespace(service_model=SimpleNamespace(service_name=service))
+
+    def __getattr__(self, operation: str) -> Any:
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise TargetError(f"a plan makes no calls: {self._what}.{operation} was attempted")
+
+        return refuse
+
+
+class _NoCalls(Clients):
+    """The target's client factory for a plan: hands out clients that refuse every call
+    (so no AWS client looks for credentials and no kubeconfig is read)."""
+
+    def aws(self, service: str, region: str) -> Any:
+        return _Refused(f"{service} [{region}]", service)
+
+    def apps(self, context: str) -> Any:
+        return _Refused(f"kubernetes [{context}]")
+
+
 def _note(text: str) -> None:
     print(f"   read-only: {text}")
 
@@ -137,8 +170,9 @@ def _plan(args: argparse.Namespace) -> int:
         return _lab(config, args.kind)
     from drdrill.targets.aws.target import AwsTarget
 
-    aws = open_target(config, args.target, dry_run=True)
-    assert isinstance(aws, AwsTarget)
+    profile_aws = config.target(args.target)
+    assert isinstance(profile_aws, AwsProfile)
+    aws = AwsTarget(profile_aws, args.target, dry_run=True, clients=_NoCalls(profile_aws))
     print(
         f"   safety: needs --confirm; STS get_caller_identity must return one of "
         f"{list(aws.profile.allowed_account_ids)} before the first change"

@@ -26,10 +26,12 @@ def _print_latest(reports: Path) -> int:
         raise DrillError(f"no drill report in {reports} yet; run `drdrill run full`")
     print(latest.read_text(encoding="utf-8"), end="")
     history = read_history(reports)
-    score = readiness(history)
+    score = readiness(history.rows)
     if score is not None:
         print(f"\nDR readiness (share of the last 10 drills that passed): {score:.0%}")
-        print("\n".join(trend_lines(history)))
+        print("\n".join(trend_lines(history.rows)))
+    if note := history.skipped_note():
+        print(f"\n{note} (reports/history.jsonl)")
     return 0
 
 

@@ -9,7 +9,7 @@ options, fixtures and steps.
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import subprocess
 import sys
 import threading
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from drdrill import jsonl
 from drdrill.config import DrillConfig, load_config
 from drdrill.report.summary import read_history, readiness
 from drdrill.stock import DRILLS
@@ -32,7 +33,7 @@ class Progress:
     def __init__(self, reports_dir: Path, since: float) -> None:
         self.reports_dir = reports_dir
         self.since = since
-        self.offsets: dict[Path, int] = {}
+        self.shown: dict[Path, int] = {}
         self.faults: dict[Path, int] = {}
         self.starts: dict[tuple[Path, str], int] = {}
         self._stop = threading.Event()
@@ -57,16 +58,15 @@ class Progress:
         for path in sorted(self.reports_dir.glob("*/timeline.jsonl")):
             if path.stat().st_mtime < self.since:
                 continue
-            with path.open() as timeline:
-                timeline.seek(self.offsets.get(path, 0))
-                for line in timeline:
-                    if not line.endswith("\n"):
-                        break
-                    self.offsets[path] = self.offsets.get(path, 0) + len(line.encode())
-                    self._show(path, json.loads(line))
+            # A line still being written is not yet a record: it is shown next time.
+            records = jsonl.read(path).records
+            for event in records[self.shown.get(path, 0) :]:
+                with contextlib.suppress(AttributeError, KeyError, TypeError, ValueError):
+                    self._show(path, event)  # a line that is no event is not shown
+            self.shown[path] = len(records)
 
     def _show(self, path: Path, event: dict[str, Any]) -> None:
-        kind, name, t_ns = event["kind"], event["name"], int(event["t_ns"])
+        kind, name, t_ns = event["kind"], event.get("name", ""), int(event["t_ns"])
         drill = path.parent.name
         if kind == "fault_injected":
             self.faults[path] = t_ns
@@ -143,13 +143,16 @@ def _run(args: argparse.Namespace) -> int:
 def _print_outcome(reports_dir: Path, since: float) -> None:
     summaries = sorted(p for p in reports_dir.glob("*/summary.md") if p.stat().st_mtime >= since)
     for path in summaries:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8", errors="replace")
         print()
         print(text.split("## Activation phases")[0].rstrip())
         print(f"\nreport: {path.parent}")
-    score = readiness(read_history(reports_dir))
+    history = read_history(reports_dir)
+    score = readiness(history.rows)
     if score is not None:
         print(f"\nDR readiness (last 10 drills passed): {score:.0%}")
+    if note := history.skipped_note():
+        print(f"{note} (reports/history.jsonl)")
 
 
 def register(sub: Any) -> None:

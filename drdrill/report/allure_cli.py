@@ -1,7 +1,7 @@
 """The Allure 2 command line: find it, and build the HTML report with analytics off.
 
 ``npm install allure-commandline`` (needs Java 17) puts it in ``node_modules/.bin``;
-an ``allure`` on PATH works too. FACTS.md: without ``ALLURE_NO_ANALYTICS=true`` the
+an ``allure`` on PATH works too. Without ``ALLURE_NO_ANALYTICS=true`` the
 generated report embeds a tracking tag and the generator posts analytics.
 """
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drdrill.audit import redact
+from drdrill import jsonl
+from drdrill.redaction import redact
 from drdrill.report.metrics_table import as_html, as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
@@ -20,6 +22,7 @@ from drdrill.timeline import iso
 __all__ = [
     "HISTORY_FIELDS",
     "DrillSummary",
+    "History",
     "TrendPoint",
     "append_history",
     "latest_summary",
@@ -44,8 +47,16 @@ HISTORY_FIELDS = (
     "phases",
     "verdicts",
     "passed",
+    "outcome",
+    "reached",
+    "error",
 )
-"""The keys of one line of ``reports/history.jsonl``."""
+"""The keys of one line of ``reports/history.jsonl``: every drill that starts leaves one,
+measured or not (``outcome`` passed, failed, aborted, error or skipped; ``reached`` the
+furthest state of the drill)."""
+
+NOT_A_DRILL = frozenset({"readiness"})
+"""History ``kind`` values that are not drills (``drdrill check`` lines)."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,22 @@ class DrillSummary:
     load: dict[str, Any] = field(default_factory=dict)
     actor: str = ""
     notes: tuple[str, ...] = ()
+    outcome: str = ""
+    """Set when the drill ended (``Drill.close``); until then the verdict alone speaks."""
+    reached: str = "measured"
+    error: str | None = None
 
     @property
     def passed(self) -> bool:
-        return self.verdicts.passed
+        """The conjunction of everything the drill judged: once it ended, its outcome;
+        before, every verdict and no write acknowledged after the fault lost."""
+        if self.outcome:
+            return self.outcome == "passed"
+        return self.verdicts.passed and self.measurements.ledger.lost_after_fault == 0
+
+    @property
+    def headline(self) -> str:
+        return (self.outcome or ("passed" if self.passed else "failed")).upper()
 
     def to_json(self) -> dict[str, Any]:
         m = self.measurements
@@ -99,12 +122,15 @@ class DrillSummary:
             "load": self.load,
             "notes": list(self.notes),
             "passed": self.passed,
+            "outcome": self.outcome or ("passed" if self.passed else "failed"),
+            "reached": self.reached,
+            "error": self.error,
         }
 
     def to_markdown(self) -> str:
         m = self.measurements
         lines = [
-            f"# DR drill {self.drill_id}: {'PASSED' if self.passed else 'FAILED'}",
+            f"# DR drill {self.drill_id}: {self.headline}",
             "",
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else ""),
@@ -118,6 +144,8 @@ class DrillSummary:
             f"- detection: {human_duration(m.detection_s)}, "
             f"DR activation started: {human_duration(m.confirmation_s)} after the fault",
         ]
+        if self.error:
+            lines.append(f"- ended by: {self.error} (the drill reached `{self.reached}`)")
         if m.ledger.lost_after_fault:
             lines.append(
                 f"- **{m.ledger.lost_after_fault} write(s) acknowledged after the fault are "
@@ -163,46 +191,68 @@ def write_summary(summary: DrillSummary, report_dir: Path) -> dict[str, Path]:
         "md": report_dir / "summary.md",
         "html": report_dir / "summary.html",
     }
-    paths["json"].write_text(json.dumps(redact(summary.to_json()), indent=2) + "\n")
-    paths["md"].write_text(summary.to_markdown())
-    paths["html"].write_text(summary.to_html())
+    paths["json"].write_text(
+        json.dumps(redact(summary.to_json()), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    paths["md"].write_text(redact(summary.to_markdown()), encoding="utf-8")
+    paths["html"].write_text(redact(summary.to_html()), encoding="utf-8")
     return paths
 
 
 def append_history(summary: DrillSummary, reports_dir: Path) -> Path:
-    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``."""
+    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``,
+    on a fresh line even when the last one was torn by a killed writer."""
     path = reports_dir / "history.jsonl"
-    reports_dir.mkdir(parents=True, exist_ok=True)
     record = summary.to_json()
-    line = {k: record[k] for k in HISTORY_FIELDS}
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(line) + "\n")
+    jsonl.append(path, redact({k: record[k] for k in HISTORY_FIELDS}))
     return path
 
 
-def read_history(reports_dir: Path) -> list[dict[str, Any]]:
-    """Every line of ``reports/history.jsonl``, oldest first (unreadable lines skipped)."""
-    path = reports_dir / "history.jsonl"
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
+@dataclass(frozen=True)
+class History:
+    """The drills of ``reports/history.jsonl``, oldest first, and how many of its lines
+    could not be read (torn, not UTF-8, not a JSON object, or figures that are no
+    numbers): those are skipped, never fatal."""
+
+    rows: tuple[dict[str, Any], ...]
+    skipped: int = 0
+
+    def skipped_note(self) -> str | None:
+        """What to tell the reader about skipped lines (None: there were none)."""
+        if not self.skipped:
+            return None
+        lines = "line" if self.skipped == 1 else "lines"
+        return f"{self.skipped} unreadable history {lines} skipped"
 
 
-def readiness(history: list[dict[str, Any]], last: int = 10) -> float | None:
+def _is_drill(row: Mapping[str, Any]) -> bool:
+    figures = (row.get("rto_s"), row.get("rpo_s"))
+    numbers = all(f is None or type(f) in (int, float) for f in figures)
+    return isinstance(row.get("passed"), bool) and numbers
+
+
+def read_history(reports_dir: Path) -> History:
+    """Every drill of ``reports/history.jsonl``, oldest first; unreadable lines skipped
+    and counted."""
+    lines = jsonl.read(reports_dir / "history.jsonl")
+    rows = tuple(row for row in lines.records if _is_drill(row))
+    return History(rows, lines.skipped + len(lines.records) - len(rows))
+
+
+def readiness(history: Sequence[Mapping[str, Any]], last: int = 10) -> float | None:
     """DR readiness score: the share of the last ``last`` drills that passed (0..1);
     None before the first drill."""
-    recent = history[-last:]
+    drills = [r for r in history if _counts(r)]
+    recent = drills[-last:]
     if not recent:
         return None
     return sum(bool(r.get("passed")) for r in recent) / len(recent)
+
+
+def _counts(row: Mapping[str, Any]) -> bool:
+    """A drill that tells something about readiness: not a readiness check, not skipped."""
+    return row.get("kind") not in NOT_A_DRILL and row.get("outcome") != "skipped"
 
 
 @dataclass(frozen=True)
@@ -216,13 +266,15 @@ class TrendPoint:
     rpo_s: float | None
     passed: bool
     readiness: float
+    outcome: str = ""
 
 
-def trend(history: list[dict[str, Any]], last: int = 10) -> list[TrendPoint]:
+def trend(history: Sequence[Mapping[str, Any]], last: int = 10) -> list[TrendPoint]:
     """RTO/RPO over the drills of ``history``, with the readiness score as it moved."""
     points = []
-    for index, row in enumerate(history):
-        score = readiness(history[: index + 1], last)
+    drills = [r for r in history if r.get("kind") not in NOT_A_DRILL]
+    for index, row in enumerate(drills):
+        score = readiness(drills[: index + 1], last)
         points.append(
             TrendPoint(
                 drill_id=str(row.get("drill_id", "?")),
@@ -232,12 +284,13 @@ def trend(history: list[dict[str, Any]], last: int = 10) -> list[TrendPoint]:
                 rpo_s=row.get("rpo_s"),
                 passed=bool(row.get("passed")),
                 readiness=score if score is not None else 0.0,
+                outcome=str(row.get("outcome") or ("passed" if row.get("passed") else "failed")),
             )
         )
     return points
 
 
-def trend_lines(history: list[dict[str, Any]], show: int = 10) -> list[str]:
+def trend_lines(history: Sequence[Mapping[str, Any]], show: int = 10) -> list[str]:
     """The trend of the last ``show`` drills as a small markdown table."""
     lines = [
         "| Drill | Scenario | RTO | RPO | Result | Readiness |",
@@ -247,7 +300,7 @@ def trend_lines(history: list[dict[str, Any]], show: int = 10) -> list[str]:
         lines.append(
             f"| {p.drill_id} | {p.scenario} | {human_duration(p.rto_s)} | "
             f"{human_duration(p.rpo_s) if p.rpo_s else '0 s'} | "
-            f"{'✅ passed' if p.passed else '❌ failed'} | {p.readiness:.0%} |"
+            f"{'✅' if p.passed else '❌'} {p.outcome} | {p.readiness:.0%} |"
         )
     return lines
 

@@ -10,23 +10,26 @@ import json
 import time
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from drdrill.drill import Drill
 from drdrill.http import call
 from drdrill.integrity import Census, census, compare
-from drdrill.lab.objects import BUCKETS
 from drdrill.report.metrics_table import human_duration
-from drdrill.targets.base import BackupTarget, ObjectStoreTarget, RestoredDatabase
-from drdrill.timeline import FAULT_INJECTED, NOTE, RESTORED
+from drdrill.steps.capabilities import needs
+from drdrill.targets.base import (
+    BackupTarget,
+    DataDisasterTarget,
+    ObjectReplicationTarget,
+    ObjectStoreTarget,
+    RestoredDatabase,
+)
+from drdrill.timeline import FAULT_INJECTED, NOTE
 
 
 def backups(drill: Drill) -> BackupTarget:
-    if not isinstance(drill.target, BackupTarget):
-        pytest.skip(f"target {drill.target_name} cannot restore backups")
-    return drill.target
+    return needs(drill, BackupTarget, "restore backups")
 
 
 @given(parsers.parse("{count:d} orders have been placed"))
@@ -118,16 +121,13 @@ def restore_within_rto(drill: Drill, restored: list[RestoredDatabase], scenario:
 
 @when("a bad change deletes and rewrites orders", target_fixture="before_bad_change")
 def bad_change(drill: Drill) -> Census:
-    drill.scenario, drill.failure_mode = "data_corruption", "data-corruption"
     time.sleep(1.0)  # writes on record before the bad change
     point = datetime.now(UTC)
     # a commit stamped before ``point`` can become visible a moment later: let them land
     time.sleep(0.3)
     good = census(drill.target.database_dsn("primary"), point)
-    with psycopg.connect(drill.target.database_dsn("primary"), autocommit=True) as conn:
-        conn.execute("DELETE FROM orders WHERE client = 'canary' AND seq % 3 = 0")
-        conn.execute("UPDATE orders SET quantity = 0, total_cents = 0 WHERE client = 'locust'")
-    drill.timeline.record(FAULT_INJECTED, "primary", mode="data-corruption")
+    needs(drill, DataDisasterTarget, "stage a data corruption").corrupt_orders("primary")
+    drill.declare_fault("primary", "data-corruption", scenario="data_corruption")
     return good
 
 
@@ -150,18 +150,13 @@ def repair_corruption(drill: Drill, before_bad_change: Census) -> None:
     with drill.phase("repoint_applications"):
         drill.target.repoint_applications("primary", restored.instance)
         drill.target.repoint_applications("dr", restored.instance)
-    drill.serving_region = restored.instance
-    drill.timeline.record(RESTORED, restored.instance)
+    drill.declare_restored(restored.instance)
 
 
 @when("ransomware destroys the primary database and its local backups")
 def ransomware(drill: Drill) -> None:
-    drill.scenario, drill.failure_mode = "ransomware", "ransomware"
-    destroy = getattr(drill.target, "destroy_primary_data", None)
-    if destroy is None:
-        pytest.skip(f"target {drill.target_name} cannot simulate ransomware")
-    destroy()
-    drill.timeline.record(FAULT_INJECTED, "primary", mode="ransomware")
+    needs(drill, DataDisasterTarget, "simulate ransomware").destroy_primary_data()
+    drill.declare_fault("primary", "ransomware", scenario="ransomware")
 
 
 @when(
@@ -178,18 +173,25 @@ def recover_from_copy(drill: Drill, name: str) -> None:
     with drill.phase("dns_failover"):
         drill.target.fail_over_dns("dr")
     with drill.phase("scale_dr"):
-        drill.target.scale_region("dr", drill.config.lab.dr_scaled_workers)
-    drill.serving_region = restored.instance
-    drill.timeline.record(RESTORED, restored.instance)
+        drill.target.scale_region("dr")
+    drill.declare_restored(restored.instance)
 
 
 # -- object data ------------------------------------------------------------------
 
 
 def object_store(drill: Drill) -> ObjectStoreTarget:
-    if not isinstance(drill.target, ObjectStoreTarget) or not hasattr(drill.target, "_objects"):
-        pytest.skip(f"target {drill.target_name} has no lab object store")
-    return drill.target
+    return needs(drill, ObjectStoreTarget, "store and restore versioned objects")
+
+
+def replication(drill: Drill) -> ObjectReplicationTarget:
+    return needs(drill, ObjectReplicationTarget, "watch and stop object replication")
+
+
+def missing_in_dr(store: ObjectStoreTarget, documents: dict[str, bytes]) -> list[str]:
+    """Keys whose recorded body the DR bucket does not hold."""
+    dr = store.bucket("dr")
+    return sorted(k for k, body in documents.items() if store.get_object(dr, k) != body)
 
 
 @given(
@@ -197,63 +199,63 @@ def object_store(drill: Drill) -> ObjectStoreTarget:
     target_fixture="documents",
 )
 def documents_stored(drill: Drill, count: int) -> dict[str, bytes]:
-    store = object_store(drill)._objects()  # type: ignore[attr-defined]
+    store = object_store(drill)
     documents = {
         f"orders/{drill.drill_id}/{i}.json": json.dumps({"order": i, "qty": 1 + i}).encode()
         for i in range(count)
     }
     for key, body in documents.items():
-        store.put(key, body)
-    lag = store.wait_replicated(list(documents))
+        store.put_object(store.bucket("primary"), key, body)
+    lag = replication(drill).wait_objects_replicated(list(documents))
     drill.timeline.record(NOTE, "objects_replicated", seconds=round(lag, 3), count=count)
     return documents
 
 
 @when(parsers.parse("a bad deploy overwrites {overwrite:d} order documents and deletes {delete:d}"))
 def bad_deploy(drill: Drill, documents: dict[str, bytes], overwrite: int, delete: int) -> None:
-    store = object_store(drill)._objects()  # type: ignore[attr-defined]
+    store = object_store(drill)
+    primary = store.bucket("primary")
     keys = sorted(documents)
-    s3 = store.client()
     for key in keys[:overwrite]:
-        store.put(key, b'{"corrupted": true}')
+        store.put_object(primary, key, b'{"corrupted": true}')
     for key in keys[overwrite : overwrite + delete]:
-        s3.delete_object(Bucket=BUCKETS["primary"], Key=key)
-    assert sum(store.get(k) == documents[k] for k in keys) == len(keys) - overwrite - delete
+        store.delete_object(primary, key)
+    intact = sum(store.get_object(primary, k) == documents[k] for k in keys)
+    assert intact == len(keys) - overwrite - delete
 
 
 @then("every overwritten document is restored from its earlier version")
 def restore_overwritten(drill: Drill, documents: dict[str, bytes]) -> None:
-    target = object_store(drill)
-    store = target._objects()  # type: ignore[attr-defined]
+    store = object_store(drill)
+    primary = store.bucket("primary")
     for key, body in documents.items():
-        current = store.get(key)
+        current = store.get_object(primary, key)
         if current is None or current == body:
             continue
-        versions = [v for v in target.list_object_versions(BUCKETS["primary"], key) if v.key == key]
+        versions = [v for v in store.list_object_versions(primary, key) if v.key == key]
         earlier = [v for v in versions if not v.is_latest and not v.is_delete_marker]
         assert earlier, f"{key}: no earlier version to restore"
-        target.restore_object_version(BUCKETS["primary"], key, earlier[-1].version_id)
+        store.restore_object_version(primary, key, earlier[-1].version_id)
 
 
 @then("every deleted document is restored from the DR bucket's copy")
 def restore_deleted(drill: Drill, documents: dict[str, bytes]) -> None:
-    target = object_store(drill)
-    store = target._objects()  # type: ignore[attr-defined]
+    store = object_store(drill)
+    primary, dr = store.bucket("primary"), store.bucket("dr")
     for key in documents:
-        if store.get(key) is not None:
+        if store.get_object(primary, key) is not None:
             continue
-        versions = target.list_object_versions(BUCKETS["dr"], key)
+        versions = store.list_object_versions(dr, key)
         copies = [v for v in versions if v.key == key and not v.is_delete_marker]
         assert copies, f"{key}: the DR bucket holds no copy"
-        target.restore_object_version(  # type: ignore[call-arg]
-            BUCKETS["primary"], key, copies[0].version_id, source_bucket=BUCKETS["dr"]
-        )
+        store.restore_object_version(primary, key, copies[0].version_id, source_bucket=dr)
 
 
 @then("every order document reads as it was recorded")
 def documents_intact(drill: Drill, documents: dict[str, bytes]) -> None:
-    store = object_store(drill)._objects()  # type: ignore[attr-defined]
-    wrong = [k for k, body in documents.items() if store.get(k) != body]
+    store = object_store(drill)
+    primary = store.bucket("primary")
+    wrong = [k for k, body in documents.items() if store.get_object(primary, k) != body]
     assert not wrong, f"documents not restored: {wrong}"
 
 
@@ -263,21 +265,21 @@ def documents_intact(drill: Drill, documents: dict[str, bytes]) -> None:
 )
 def store_then_fail(drill: Drill, count: int) -> dict[str, tuple[bytes, int]]:
     """Store documents, then fail the region: each with the time it was stored."""
-    store = object_store(drill)._objects()  # type: ignore[attr-defined]
+    store = object_store(drill)
+    replicating = replication(drill)
     late: dict[str, tuple[bytes, int]] = {}
     for i in range(count):
         key, body = f"orders/{drill.drill_id}/late-{i}.json", json.dumps({"late": i}).encode()
-        store.put(key, body)
+        store.put_object(store.bucket("primary"), key, body)
         late[key] = (body, time.time_ns())
-    store.fail_primary()
-    drill.timeline.record(FAULT_INJECTED, "primary", mode="object-replication-stopped")
+    replicating.stop_object_replication()
+    drill.declare_fault("primary", "object-replication-stopped", scenario=drill.scenario)
     return late
 
 
 @then("the DR bucket holds every document replicated before the failure")
 def replicated_survive(drill: Drill, documents: dict[str, bytes]) -> None:
-    store = object_store(drill)._objects()  # type: ignore[attr-defined]
-    assert store.missing_in_dr(documents) == []
+    assert missing_in_dr(object_store(drill), documents) == []
 
 
 @then(
@@ -289,12 +291,12 @@ def replicated_survive(drill: Drill, documents: dict[str, bytes]) -> None:
 def objects_lost_counted(
     drill: Drill, late_documents: dict[str, tuple[bytes, int]], scenario: str
 ) -> None:
-    store = object_store(drill)._objects()  # type: ignore[attr-defined]
-    delay = drill.config.lab.object_replication_delay
+    store = object_store(drill)
+    delay = replication(drill).object_replication_delay_s
     time.sleep(delay + 0.5)  # nothing more may arrive after the failure
     fault = drill.timeline.first(FAULT_INJECTED)
     assert fault is not None
-    lost = store.missing_in_dr({k: body for k, (body, _) in late_documents.items()})
+    lost = missing_in_dr(store, {k: body for k, (body, _) in late_documents.items()})
     age = {k: (fault.t_ns - stored) / 1e9 for k, (_, stored) in late_documents.items()}
     # younger than the replication delay at the failure: lost; older by a poll or more: kept
     assert {k for k in age if age[k] < delay - 0.3} <= set(lost)

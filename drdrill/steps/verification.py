@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 from pytest_bdd import parsers, then
 
 from drdrill.drill import Drill
-from drdrill.http import call
+from drdrill.integrity import accepts_writes
 from drdrill.report.allure import attach_file, attach_text
 from drdrill.report.metrics_table import as_html, human_duration
 from drdrill.report.summary import DrillSummary
-from drdrill.targets.base import ServiceCheck
-from drdrill.verdict import judge
+from drdrill.steps.capabilities import needs
+from drdrill.targets.base import RoutingObserver, ServiceCheck
+from drdrill.verdict import judge, restore_wait_s
 
 
-def _finish(drill: Drill) -> DrillSummary:
+def _finish(drill: Drill, scenario: str | None = None) -> DrillSummary:
     first = drill.summary is None
-    summary = drill.finish()
+    summary = drill.finish(scenario)
     if first:
         attach_text(as_html(summary.verdicts), "Test Metrics", "html")
         for name in (
@@ -36,9 +36,8 @@ def _finish(drill: Drill) -> DrillSummary:
 
 @then(parsers.parse('the service is restored within the RTO of the "{scenario}" scenario'))
 def restored_within_rto(drill: Drill, scenario: str) -> None:
-    drill.scenario = scenario
-    drill.wait_restored(timeout_s=min(drill.config.objective_for(scenario).rto, 120))
-    summary = _finish(drill)
+    drill.wait_restored(timeout_s=restore_wait_s(drill.config))
+    summary = _finish(drill, scenario)
     verdict = judge(summary.measurements, drill.config, scenario).by_figure()["rto"]
     assert verdict.status == "pass", (
         f"RTO breach: {human_duration(verdict.measured_s)} "
@@ -49,7 +48,7 @@ def restored_within_rto(drill: Drill, scenario: str) -> None:
 
 @then(parsers.parse('acknowledged writes lost stay within the RPO of the "{scenario}" scenario'))
 def lost_within_rpo(drill: Drill, scenario: str) -> None:
-    summary = _finish(drill)
+    summary = _finish(drill, scenario)
     verdict = judge(summary.measurements, drill.config, scenario).by_figure()["rpo"]
     ledger = summary.measurements.ledger
     assert ledger.acked > 0, "no acknowledged write was recorded: RPO cannot be measured"
@@ -100,17 +99,14 @@ def recorded_in_audit(drill: Drill) -> None:
 
 @then("the global endpoint answers from the DR region")
 def answers_from_dr(drill: Drill) -> None:
-    reply = call("GET", f"{drill.target.endpoint()}/products/1")
-    assert reply.ok and reply.headers.get("x-drdrill-region") == "dr", reply
+    routing = needs(drill, RoutingObserver, "say which region answers the global endpoint")
+    assert routing.answering_region() == "dr"
 
 
 @then("the DR database accepts writes")
 def dr_writable(drill: Drill) -> None:
-    with psycopg.connect(drill.target.database_dsn("dr"), autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO orders (id, client, product_id) VALUES (%s, 'drill', 1)",
-            (f"promoted-{drill.drill_id}",),
-        )
+    problem = accepts_writes(drill.target.database_dsn("dr"))
+    assert problem is None, f"the DR database refuses writes: {problem}"
 
 
 @then("its health and critical flows pass")

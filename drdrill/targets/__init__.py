@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from drdrill.errors import SafetyError
+from drdrill.lock import TargetLock
 
 if TYPE_CHECKING:
     from drdrill.audit import AuditTrail
     from drdrill.config import DrillConfig
     from drdrill.targets.base import Target
 
-__all__ = ["open_target"]
+__all__ = ["lock_name", "open_target", "target_lock"]
 
 
 def open_target(
@@ -45,3 +46,19 @@ def open_target(
     return AwsTarget.from_profile(
         profile, config, name=name, confirm=confirm, dry_run=dry_run, audit=audit
     )
+
+
+def lock_name(config: DrillConfig, name: str = "lab") -> str:
+    """What the lock of target ``name`` is named for: a lab by its port plan (two labs on
+    the same ports would collide anyway), any other target by its profile name."""
+    profile = config.target(name)
+    if profile.kind == "lab":
+        return f"lab-{config.lab.base_port}"
+    return f"{profile.kind}-{name}"
+
+
+def target_lock(
+    config: DrillConfig, name: str = "lab", *, command: str, drill_id: str = ""
+) -> TargetLock:
+    """The (not yet acquired) lock of target ``name`` for ``command``."""
+    return TargetLock(lock_name(config, name), command, drill_id)

@@ -4,6 +4,15 @@ Steps and experiments speak only to this protocol; ``lab`` and ``aws`` implement
 it. Regions are logical names (``primary``, ``dr``); a target maps them to its
 own (lab processes, AWS regions). Every method blocks until the action is done
 (or its timeout passes) and raises ``TargetError`` (or a subclass) on failure.
+
+``Target`` is what every target does. What only some targets can do is an
+optional capability, a ``Protocol`` of its own checked with ``isinstance``
+(never ``getattr``): ``BackupTarget``, ``ObjectStoreTarget``,
+``ObjectReplicationTarget``, ``SelfProvisioning``, ``ReplicationMonitor``,
+``RoutingObserver``, ``DataDisasterTarget``. A step that needs a capability the
+target lacks says which and is skipped (``require``). Every change a target
+makes to data or infrastructure is one of its methods, so it is audited and a
+dry run can stop it; steps never write to a database themselves.
 """
 
 from __future__ import annotations
@@ -11,21 +20,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from drdrill.errors import CapabilityMissing
 
 __all__ = [
     "FAILURE_MODES",
     "REGIONS",
     "BackupTarget",
+    "CapabilityMissing",
     "CheckResult",
+    "DataDisasterTarget",
     "FailureMode",
+    "ObjectReplicationTarget",
     "ObjectStoreTarget",
     "ObjectVersion",
+    "ReplicationMonitor",
     "RestoredDatabase",
+    "RoutingObserver",
+    "SelfProvisioning",
     "ServiceCheck",
     "Snapshot",
     "Target",
     "object_versions",
+    "require",
 ]
 
 FailureMode = Literal["power-off", "blackhole", "partition"]
@@ -137,8 +155,10 @@ class Target(Protocol):
         """Point the global endpoint at ``to_region`` (failover record change)."""
         ...
 
-    def scale_region(self, region: str, replicas: int) -> None:
-        """Scale the region's application tier and wait until it is ready."""
+    def scale_region(self, region: str, replicas: int | None = None) -> None:
+        """Scale the region's application tier and wait until it is ready. ``replicas``
+        None: the target's own serving size (the lab's ``dr_scaled_workers``, the aws
+        profile's deployment replicas)."""
         ...
 
     def promote_database(self, region: str) -> None:
@@ -195,10 +215,97 @@ class BackupTarget(Protocol):
 class ObjectStoreTarget(Protocol):
     """A target with versioned object storage (S3) whose versions a drill can restore."""
 
+    def bucket(self, region: str) -> str:
+        """The name of the region's order-document bucket."""
+        ...
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> str:
+        """Store an object (audited); its version id."""
+        ...
+
+    def get_object(self, bucket: str, key: str) -> bytes | None:
+        """The current body of ``key`` (None when deleted or absent)."""
+        ...
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete ``key`` (a delete marker in a versioned bucket; audited)."""
+        ...
+
     def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
         """Every version (and delete marker) of the objects under ``prefix``."""
         ...
 
-    def restore_object_version(self, bucket: str, key: str, version_id: str) -> None:
-        """Make ``version_id`` the current version of ``key`` again."""
+    def restore_object_version(
+        self, bucket: str, key: str, version_id: str, source_bucket: str | None = None
+    ) -> None:
+        """Make ``version_id`` (of ``source_bucket``, default ``bucket``) current again."""
         ...
+
+
+@runtime_checkable
+class ObjectReplicationTarget(Protocol):
+    """A target whose cross-region object replication a drill can watch and stop."""
+
+    object_replication_delay_s: float
+    """How long after a write its copy reaches the DR bucket (the replication time)."""
+
+    def wait_objects_replicated(self, keys: list[str], timeout_s: float = 30.0) -> float:
+        """Block until every key's current body is in the DR bucket; seconds waited."""
+        ...
+
+    def stop_object_replication(self) -> None:
+        """The primary region's replication stops with it (audited)."""
+        ...
+
+
+@runtime_checkable
+class SelfProvisioning(Protocol):
+    """A target drdrill can bring up itself (the lab); others are provisioned by their owners."""
+
+    def ensure_up(self) -> None:
+        """Bring the platform up unless it runs."""
+        ...
+
+
+@runtime_checkable
+class ReplicationMonitor(Protocol):
+    """A target whose database replication lag a drill can read."""
+
+    def replication_lag_s(self) -> float | None:
+        """How far the DR replica's replay is behind the primary; None when none streams."""
+        ...
+
+
+@runtime_checkable
+class RoutingObserver(Protocol):
+    """A target that can say which region the global endpoint answers from right now."""
+
+    def answering_region(self) -> str | None:
+        """The region serving the global endpoint (None when nothing answers)."""
+        ...
+
+
+@runtime_checkable
+class DataDisasterTarget(Protocol):
+    """A target on which a drill may stage a data disaster (staging and the lab only)."""
+
+    def corrupt_orders(self, region: str = "primary") -> int:
+        """A bad change: delete every third canary order and zero Locust's orders
+        (audited); how many rows it touched."""
+        ...
+
+    def destroy_primary_data(self) -> None:
+        """Ransomware: the primary database, its WAL archive and local backups destroyed."""
+        ...
+
+
+C = TypeVar("C")
+
+
+def require(target: Target, capability: type[C], what: str) -> C:
+    """``target`` as ``capability``, or ``CapabilityMissing`` saying it cannot do ``what``."""
+    if not isinstance(target, capability):
+        raise CapabilityMissing(
+            f"target {target.name!r} cannot {what} (it lacks {capability.__name__})"
+        )
+    return target

@@ -1,4 +1,9 @@
-"""The ``lab`` target: the target protocol on the embedded two-region lab."""
+"""The ``lab`` target: the target protocol on the embedded two-region lab.
+
+It adapts the lab (a simulated platform that knows nothing of drills) to the
+harness: every capability of ``drdrill.targets.base`` is implemented here, and
+every mutating call is written to the audit trail before and after.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import psycopg
+
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
+from drdrill.http import call
 from drdrill.lab import Lab
+from drdrill.lab.backups import LabBackups
+from drdrill.lab.objects import BUCKETS, ObjectStore
 from drdrill.targets.base import (
     REGIONS,
     FailureMode,
@@ -34,6 +44,7 @@ class LabTarget:
         self.lab = lab
         self.config = config
         self.audit = audit
+        self._store: ObjectStore | None = None
 
     @classmethod
     def from_config(cls, config: DrillConfig, audit: AuditTrail | None = None) -> LabTarget:
@@ -85,12 +96,17 @@ class LabTarget:
     def fail_over_dns(self, to_region: str) -> None:
         self._act("fail_over_dns", lambda: self.lab.fail_over_dns(to_region), to_region=to_region)
 
-    def scale_region(self, region: str, replicas: int) -> None:
+    def scale_region(self, region: str, replicas: int | None = None) -> None:
+        """Run ``replicas`` workers in ``region`` (None: the configured serving size,
+        ``dr_scaled_workers`` for dr, ``primary_workers`` for primary)."""
+        count = replicas or (
+            self.config.lab.dr_scaled_workers if region == "dr" else self.config.lab.primary_workers
+        )
         self._act(
             "scale_region",
-            lambda: self.lab.scale_region(region, replicas),
+            lambda: self.lab.scale_region(region, count),
             region=region,
-            replicas=replicas,
+            replicas=count,
         )
 
     def promote_database(self, region: str) -> None:
@@ -114,6 +130,12 @@ class LabTarget:
             self.lab.db_dsn(region) if region in REGIONS else self._backups().restored_dsn(region)
         )
 
+    def answering_region(self) -> str | None:
+        """The region whose worker answered the global endpoint's health check."""
+        reply = call("GET", f"{self.lab.edge_url}/health", timeout=1.0)
+        region = reply.headers.get("x-drdrill-region") if reply.ok else None
+        return region or None
+
     def replication_lag_s(self) -> float | None:
         """The standby's replay delay, None when no standby streams."""
         lag = self.lab.status()["replication"]["lag_s"]
@@ -121,9 +143,7 @@ class LabTarget:
 
     # -- backups (drdrill.targets.base.BackupTarget) ---------------------------
 
-    def _backups(self) -> Any:
-        from drdrill.lab.backups import LabBackups
-
+    def _backups(self) -> LabBackups:
         return LabBackups(self.lab)
 
     def snapshot(self, name: str, region: str = "primary") -> Snapshot:
@@ -169,14 +189,45 @@ class LabTarget:
         )
         return result
 
-    # -- object versions (drdrill.targets.base.ObjectStoreTarget) --------------
+    # -- objects (ObjectStoreTarget, ObjectReplicationTarget) -------------------
 
-    def _objects(self) -> Any:
-        from drdrill.lab.objects import ObjectStore
+    def _objects(self) -> ObjectStore:
+        """The lab's object store, started on first use (and again after a reset)."""
+        if self._store is None:
+            self._store = ObjectStore(self.lab)
+        self._store.ensure_up()
+        return self._store
 
-        store = ObjectStore(self.lab)
-        store.ensure_up()
-        return store
+    def bucket(self, region: str) -> str:
+        return BUCKETS[region]
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> str:
+        s3 = self._objects().client()
+        reply = self._act(
+            "put_object",
+            lambda: s3.put_object(Bucket=bucket, Key=key, Body=body),
+            bucket=bucket,
+            key=key,
+            size=len(body),
+        )
+        return str(reply["VersionId"])
+
+    def get_object(self, bucket: str, key: str) -> bytes | None:
+        s3 = self._objects().client()
+        try:
+            body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+        return body
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        s3 = self._objects().client()
+        self._act(
+            "delete_object",
+            lambda: s3.delete_object(Bucket=bucket, Key=key),
+            bucket=bucket,
+            key=key,
+        )
 
     def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
         s3 = self._objects().client()
@@ -195,6 +246,34 @@ class LabTarget:
             key=key,
             source=source,
         )
+
+    @property
+    def object_replication_delay_s(self) -> float:
+        return float(self.config.lab.object_replication_delay)
+
+    def wait_objects_replicated(self, keys: list[str], timeout_s: float = 30.0) -> float:
+        return self._objects().wait_replicated(keys, timeout_s)
+
+    def stop_object_replication(self) -> None:
+        self._act("stop_object_replication", self._objects().fail_primary)
+
+    # -- data disasters (DataDisasterTarget) -----------------------------------
+
+    def corrupt_orders(self, region: str = "primary") -> int:
+        """The bad change of the data-corruption drill, as a deploy gone wrong would do it."""
+
+        def bad_change() -> int:
+            with psycopg.connect(self.lab.db_dsn(region), autocommit=True) as conn:
+                deleted = conn.execute(
+                    "DELETE FROM orders WHERE client = 'canary' AND seq % 3 = 0"
+                ).rowcount
+                zeroed = conn.execute(
+                    "UPDATE orders SET quantity = 0, total_cents = 0 WHERE client = 'locust'"
+                ).rowcount
+            return deleted + zeroed
+
+        touched: int = self._act("corrupt_orders", bad_change, region=region)
+        return touched
 
     def destroy_primary_data(self) -> None:
         """Ransomware on the lab: primary database, WAL archive and local backups destroyed."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from drdrill import jsonl
 from drdrill.config import load_config
 from drdrill.lab import Lab
 
@@ -72,5 +73,10 @@ def test_sigterm_after_the_fault_rolls_the_lab_back_to_steady_state() -> None:
         assert lab.verify_services().ok
         audit = next((state / "reports").glob("*/audit.jsonl")).read_text()
         assert '"drill_finished"' in audit and '"fail_back"' in audit
+        # one history line, truthful: aborted after the fault, by SIGTERM, not passed
+        history = jsonl.read(state / "reports" / "history.jsonl").records
+        assert [(h["outcome"], h["passed"]) for h in history] == [("aborted", False)], out
+        assert history[0]["reached"] in ("fault_injected", "activating", "activated")
+        assert "SIGTERM" in str(history[0]["error"])
     finally:
         lab.down()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from drdrill import jsonl
 from drdrill.load import LOCUSTFILE
 
 from .conftest import Shop
@@ -98,3 +99,24 @@ def test_refused_checkouts_are_failures_and_ledgered_unacknowledged(
     assert requests and all(r["name"] == "/orders" and r["ok"] is False for r in requests)
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert [e["num_failures"] for e in stats] == [len(ledger)]
+
+
+def test_records_start_on_a_fresh_line_after_a_torn_one(shop: Shop, tmp_path: Path) -> None:
+    requests_path, ledger_path = tmp_path / "requests.jsonl", tmp_path / "ledger.jsonl"
+    requests_path.write_text('{"t_ns": 1, "na')  # a Locust process killed mid-write
+    ledger_path.write_text('{"id": "torn", "se')
+
+    done = run_locust(
+        shop,
+        tmp_path,
+        seconds=2,
+        DRDRILL_REQUESTS_JSONL=str(requests_path),
+        DRDRILL_LEDGER_JSONL=str(ledger_path),
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    requests, ledger = jsonl.read(requests_path), jsonl.read(ledger_path)
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert (requests.skipped, ledger.skipped) == (1, 1)
+    assert len(requests.records) == sum(e["num_requests"] for e in stats)
+    assert {e["id"] for e in ledger.records} == set(shop.orders)

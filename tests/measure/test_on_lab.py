@@ -32,7 +32,7 @@ def lab() -> Iterator[Lab]:
     state = Path(tempfile.mkdtemp(prefix="drdrill-measure-", dir="/tmp"))
     os.chmod(state, 0o755)
     # synchronous_commit=off: the primary acknowledges before WAL is flushed, so a
-    # power-off loses recent acknowledged writes (FACTS.md) and the ledger has work to do
+    # with synchronous_commit off a power-off loses recent acknowledged writes: the ledger works
     lab = Lab(LabSettings(base_port=BASE_PORT, state_dir=state / "lab", synchronous_commit="off"))
     lab.up()
     try:

@@ -16,6 +16,7 @@ from drdrill.report.summary import (
     append_history,
     read_history,
     readiness,
+    trend_lines,
     write_summary,
 )
 from drdrill.results import Bounds, LedgerSummary, Measurements, PhaseTiming
@@ -62,6 +63,8 @@ def test_summary_json_has_the_figures_and_verdicts(tmp_path: Path) -> None:
         "rpo": "pass",
         "dns_failover": "pass",
         "service_verification": "warn",
+        "mode": "warm_standby",
+        "objective_source": "mode warm_standby",
     }
     assert data["passed"] is True
     assert data["started"].startswith("2027-01-15T")
@@ -82,7 +85,7 @@ def test_history_feeds_the_readiness_score(tmp_path: Path) -> None:
     failing = summary(tmp_path, rto=4000)
     append_history(failing, reports)
 
-    rows = read_history(reports)
+    rows = read_history(reports).rows
 
     assert [r["passed"] for r in rows] == [True, False]
     assert rows[1]["rto_s"] == 4000
@@ -122,7 +125,7 @@ def test_history_lines_carry_the_figures_and_the_trend_follows_them(tmp_path: Pa
         write_summary(the_summary, reports / f"d-{rto}")
         append_history(the_summary, reports)
 
-    rows = read_history(reports)
+    rows = read_history(reports).rows
     points = trend(rows)
 
     assert set(rows[0]) == set(HISTORY_FIELDS)
@@ -176,3 +179,68 @@ def test_summary_md_tells_the_load_and_the_phases(tmp_path: Path) -> None:
     assert data["load"]["requests_per_s"] == 402.5
     assert data["phases"]["scale_dr"] == 0.7
     assert data["actor"] == "drteam@ci"
+
+
+def test_a_torn_last_history_line_does_not_swallow_the_next_drill(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    append_history(summary(tmp_path), reports)
+    with (reports / "history.jsonl").open("a") as history:
+        history.write('{"drill_id": "killed", "rto_s": 1')  # a writer killed mid-line
+    append_history(summary(tmp_path, rto=4000), reports)
+
+    history = read_history(reports)
+
+    assert [r["rto_s"] for r in history.rows] == [2.5, 4000]
+    assert history.skipped == 1
+    assert readiness(history.rows) == 0.5
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        b"[1, 2, 3]",
+        b'"passed"',
+        b"42",
+        b"null",
+        b'{"drill_id": "x", "rto_s": "fast", "rpo_s": 0, "passed": true}',
+        b'{"drill_id": "x", "rto_s": 1.0, "passed": "yes"}',
+        b'{"drill_id": "caf\xe9", "passed": true}',  # Latin-1, not UTF-8
+        b"\xff\xfe garbage",
+    ],
+)
+def test_an_unreadable_history_line_is_skipped_and_counted_never_fatal(
+    tmp_path: Path, bad_line: bytes
+) -> None:
+    reports = tmp_path / "reports"
+    append_history(summary(tmp_path), reports)
+    with (reports / "history.jsonl").open("ab") as history:
+        history.write(bad_line + b"\n")
+    append_history(summary(tmp_path, rto=4000), reports)
+
+    history = read_history(reports)
+
+    assert [r["passed"] for r in history.rows] == [True, False]
+    assert history.skipped == 1
+    assert readiness(history.rows) == 0.5
+    assert len(trend_lines(history.rows)) == 4
+
+
+def test_drdrill_report_latest_says_how_many_history_lines_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drdrill.cli import main
+
+    reports = tmp_path / "reports"
+    (tmp_path / "drdrill.yaml").write_text(f"reports_dir: {reports}\n")
+    the_summary = summary(tmp_path)
+    write_summary(the_summary, reports / "d-1")
+    append_history(the_summary, reports)
+    with (reports / "history.jsonl").open("ab") as history:
+        history.write(b"\xff not utf-8\n[]\n")
+
+    code = main(["--drill-config", str(tmp_path / "drdrill.yaml"), "report", "--latest"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "DR readiness (share of the last 10 drills that passed): 100%" in out
+    assert "2 unreadable history lines skipped" in out

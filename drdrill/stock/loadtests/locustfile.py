@@ -35,7 +35,8 @@ PRODUCTS = int(os.environ.get("DRDRILL_PRODUCTS", "50"))
 
 class _JsonLines:
     """Buffered JSON-lines appender: one ``write(2)`` per flush (O_APPEND keeps lines of
-    several Locust processes whole), flushed every 500 lines or second and at exit."""
+    several Locust processes whole), flushed every 500 lines or second and at exit;
+    each flush starts on a fresh line (drdrill.jsonl's rule, not imported: see above)."""
 
     def __init__(self, path: str | None, max_lines: int = 500, max_age_s: float = 1.0) -> None:
         self.path = path or None
@@ -57,8 +58,13 @@ class _JsonLines:
         data = ("\n".join(self._buffer) + "\n").encode()
         self._buffer.clear()
         self._since = time.monotonic()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            # a process killed mid-write leaves a torn last line: start on a fresh one so
+            # the torn line stays one bad line instead of swallowing the first record here
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
             os.write(fd, data)
         finally:
             os.close(fd)

@@ -17,13 +17,25 @@ from botocore.config import Config
 from drdrill.errors import TargetError
 from drdrill.targets.aws.profile import AwsProfile
 
-__all__ = ["Clients", "waiter_config"]
+__all__ = ["Clients", "KubeApps", "waiter_config"]
 
 
 def waiter_config(timeout_s: float, poll_s: float) -> dict[str, int]:
     """A botocore ``WaiterConfig`` that gives up after about ``timeout_s``."""
     delay = max(1, round(poll_s))
     return {"Delay": delay, "MaxAttempts": max(1, int(timeout_s // delay) or 1)}
+
+
+class KubeApps:
+    """The ``AppsV1Api`` of one kube context, built when a method is first used: a dry
+    run names its Kubernetes calls without ever loading the kubeconfig."""
+
+    def __init__(self, clients: Clients, context: str) -> None:
+        self.clients = clients
+        self.context = context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.clients.apps(self.context), name)
 
 
 class Clients:
@@ -60,6 +72,10 @@ class Clients:
             if context not in self._apps:
                 self._apps[context] = self._new_apps(context)
             return self._apps[context]
+
+    def kube_apps(self, context: str) -> KubeApps:
+        """The ``AppsV1Api`` of ``context``, loaded on first use (see ``KubeApps``)."""
+        return KubeApps(self, context)
 
     def _new_apps(self, context: str) -> Any:
         from kubernetes import client, config

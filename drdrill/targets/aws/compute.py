@@ -8,7 +8,6 @@ caught up — or the waiter's timeout passes (``TargetError`` naming the laggard
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import Any
 
@@ -16,6 +15,7 @@ from drdrill.errors import TargetError
 from drdrill.targets.aws.clients import Clients, waiter_config
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion, Scaling
 from drdrill.targets.aws.safety import Guard
+from drdrill.wait import poll
 
 __all__ = ["Compute"]
 
@@ -37,14 +37,11 @@ class Compute:
             "desiredSize": scaling.desired_size,
         }
         resource = f"{side.eks_cluster}/{side.nodegroup}"
-        self.guard.mutate(
-            "eks",
+        self.guard.call(
+            eks,
             "update_nodegroup_config",
             side.name,
             resource,
-            lambda: eks.update_nodegroup_config(
-                clusterName=side.eks_cluster, nodegroupName=side.nodegroup, scalingConfig=config
-            ),
             clusterName=side.eks_cluster,
             nodegroupName=side.nodegroup,
             scalingConfig=config,
@@ -66,25 +63,16 @@ class Compute:
 
     def scale_deployments(self, side: AwsRegion, replicas: int) -> None:
         """Scale every deployment of the region to ``replicas`` and wait until ready."""
-        apps = None if self.guard.dry_run else self.clients.apps(side.kube_context)
+        apps = self.clients.kube_apps(side.kube_context)
         for deployment in side.deployments:
-            self.guard.mutate(
-                "kubernetes",
+            self.guard.call(
+                apps,
                 "patch_namespaced_deployment_scale",
                 side.name,
                 f"{side.kube_context}/{side.namespace}/{deployment}",
-                partial(
-                    _call,
-                    apps,
-                    "patch_namespaced_deployment_scale",
-                    deployment,
-                    side.namespace,
-                    {"spec": {"replicas": replicas}},
-                ),
-                context=side.kube_context,
+                name=deployment,
                 namespace=side.namespace,
-                deployment=deployment,
-                replicas=replicas,
+                body={"spec": {"replicas": replicas}},
             )
         if not self.guard.dry_run:
             self.wait_ready(side, replicas)
@@ -93,62 +81,51 @@ class Compute:
         """Set the database variable on every container of every deployment (the plan's
         ``kubectl set env``), then wait for the rollout."""
         variable = self.profile.database_env_var
-        if self.guard.dry_run:
-            for deployment in side.deployments:
-                self.guard.mutate(
-                    "kubernetes",
-                    "patch_namespaced_deployment",
-                    side.name,
-                    f"{side.kube_context}/{side.namespace}/{deployment}",
-                    lambda: None,
-                    context=side.kube_context,
-                    namespace=side.namespace,
-                    deployment=deployment,
-                    env={variable: url},
-                )
-            return
-        apps = self.clients.apps(side.kube_context)
+        apps = self.clients.kube_apps(side.kube_context)
         for deployment in side.deployments:
             resource = f"{side.kube_context}/{side.namespace}/{deployment}"
-            current = self.guard.read(
-                "kubernetes",
-                "read_namespaced_deployment",
-                side.name,
-                resource,
-                partial(apps.read_namespaced_deployment, deployment, side.namespace),
-            )
-            patch = _env_patch(apps, current, side.namespace, variable, url)
-            self.guard.mutate(
-                "kubernetes",
+            if self.guard.dry_run:  # the deployment is not read: the plan shows the change
+                patch = _template_patch(
+                    side.namespace, [{"name": "<every container>", "env": [_env(variable, url)]}]
+                )
+            else:
+                current = self.guard.read(
+                    "kubernetes",
+                    "read_namespaced_deployment",
+                    side.name,
+                    resource,
+                    partial(apps.read_namespaced_deployment, deployment, side.namespace),
+                )
+                patch = _env_patch(apps, current, side.namespace, variable, url)
+            self.guard.call(
+                apps,
                 "patch_namespaced_deployment",
                 side.name,
                 resource,
-                partial(apps.patch_namespaced_deployment, deployment, side.namespace, patch),
-                context=side.kube_context,
+                name=deployment,
                 namespace=side.namespace,
-                deployment=deployment,
-                env={variable: url},
+                body=patch,
             )
-        self.wait_ready(side)
+        if not self.guard.dry_run:
+            self.wait_ready(side)
 
     def wait_ready(self, side: AwsRegion, replicas: int | None = None) -> None:
         """Poll until every deployment is rolled out and ready (``replicas``: at least
         that many; None: its spec's), or raise after the rollout timeout."""
         apps = self.clients.apps(side.kube_context)
         waiters = self.profile.waiters
-        deadline = time.monotonic() + waiters.rollout_s
         pending = list(side.deployments)
-        while True:
-            pending = [d for d in pending if not self._ready(apps, side, d, replicas)]
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                raise TargetError(
-                    f"deployments not rolled out and ready after {waiters.rollout_s:g}s: {pending}",
-                    region=side.name,
-                    resource=f"{side.kube_context}/{side.namespace}",
-                )
-            time.sleep(waiters.kube_poll_s)
+
+        def all_ready() -> bool | None:
+            pending[:] = [d for d in pending if not self._ready(apps, side, d, replicas)]
+            return True if not pending else None
+
+        if poll(all_ready, waiters.rollout_s, interval_s=waiters.kube_poll_s) is None:
+            raise TargetError(
+                f"deployments not rolled out and ready after {waiters.rollout_s:g}s: {pending}",
+                region=side.name,
+                resource=f"{side.kube_context}/{side.namespace}",
+            )
 
     def _ready(self, apps: Any, side: AwsRegion, deployment: str, replicas: int | None) -> bool:
         d = self.guard.read(
@@ -169,8 +146,15 @@ class Compute:
         )
 
 
-def _call(apps: Any, method: str, *args: Any) -> Any:
-    return getattr(apps, method)(*args)
+def _env(variable: str, url: str) -> dict[str, str]:
+    return {"name": variable, "value": url}
+
+
+def _template_patch(namespace: str, containers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": namespace},
+        "spec": {"template": {"spec": {"containers": containers}}},
+    }
 
 
 def _env_patch(apps: Any, current: Any, namespace: str, variable: str, url: str) -> dict[str, Any]:
@@ -183,10 +167,7 @@ def _env_patch(apps: Any, current: Any, namespace: str, variable: str, url: str)
     for container in current.spec.template.spec.containers:
         body = apps.api_client.sanitize_for_serialization(container)
         env = [e for e in body.get("env") or [] if e.get("name") != variable]
-        env.append({"name": variable, "value": url})
+        env.append(_env(variable, url))
         body["env"] = env
         containers.append(body)
-    return {
-        "metadata": {"namespace": namespace},
-        "spec": {"template": {"spec": {"containers": containers}}},
-    }
+    return _template_patch(namespace, containers)

@@ -64,12 +64,11 @@ class Databases:
     def promote(self, side: AwsRegion) -> None:
         """``promote_read_replica`` on the region's replica, then wait until available."""
         rds = self.clients.aws("rds", side.name)
-        self.guard.mutate(
-            "rds",
+        self.guard.call(
+            rds,
             "promote_read_replica",
             side.name,
             side.rds_instance,
-            lambda: rds.promote_read_replica(DBInstanceIdentifier=side.rds_instance),
             DBInstanceIdentifier=side.rds_instance,
         )
         self._wait_available(side, side.rds_instance)
@@ -96,14 +95,11 @@ class Databases:
     def snapshot(self, side: AwsRegion, logical: str, name: str) -> Snapshot:
         """``create_db_snapshot`` of the region's instance, waited until available."""
         rds = self.clients.aws("rds", side.name)
-        self.guard.mutate(
-            "rds",
+        self.guard.call(
+            rds,
             "create_db_snapshot",
             side.name,
             side.rds_instance,
-            lambda: rds.create_db_snapshot(
-                DBInstanceIdentifier=side.rds_instance, DBSnapshotIdentifier=name
-            ),
             DBInstanceIdentifier=side.rds_instance,
             DBSnapshotIdentifier=name,
         )
@@ -148,16 +144,11 @@ class Databases:
             )
             arn = src["DBSnapshots"][0]["DBSnapshotArn"]
         rds = self.clients.aws("rds", target.name)
-        self.guard.mutate(
-            "rds",
+        self.guard.call(
+            rds,
             "copy_db_snapshot",
             target.name,
             name,
-            lambda: rds.copy_db_snapshot(
-                SourceDBSnapshotIdentifier=arn,
-                TargetDBSnapshotIdentifier=name,
-                SourceRegion=source.name,
-            ),
             SourceDBSnapshotIdentifier=arn,
             TargetDBSnapshotIdentifier=name,
             SourceRegion=source.name,
@@ -168,14 +159,11 @@ class Databases:
         """A new instance ``instance`` from snapshot ``name``, waited until available."""
         rds = self.clients.aws("rds", side.name)
         started = time.monotonic()
-        self.guard.mutate(
-            "rds",
+        self.guard.call(
+            rds,
             "restore_db_instance_from_db_snapshot",
             side.name,
             instance,
-            lambda: rds.restore_db_instance_from_db_snapshot(
-                DBInstanceIdentifier=instance, DBSnapshotIdentifier=name
-            ),
             DBInstanceIdentifier=instance,
             DBSnapshotIdentifier=name,
         )
@@ -191,19 +179,14 @@ class Databases:
         """A new instance ``instance``: the region's database as of ``when``."""
         rds = self.clients.aws("rds", side.name)
         started = time.monotonic()
-        self.guard.mutate(
-            "rds",
+        self.guard.call(
+            rds,
             "restore_db_instance_to_point_in_time",
             side.name,
             instance,
-            lambda: rds.restore_db_instance_to_point_in_time(
-                SourceDBInstanceIdentifier=side.rds_instance,
-                TargetDBInstanceIdentifier=instance,
-                RestoreTime=when,
-            ),
             SourceDBInstanceIdentifier=side.rds_instance,
             TargetDBInstanceIdentifier=instance,
-            RestoreTime=when.isoformat(),
+            RestoreTime=when,
         )
         self._wait_available(side, instance)
         self.restored[instance] = side

@@ -104,12 +104,11 @@ class Dns:
         zone = self.profile.dns.hosted_zone_id
         batch = {"Comment": comment, "Changes": changes}
         route53 = self.clients.aws("route53", ROUTE53_REGION)
-        self.guard.mutate(
-            "route53",
+        self.guard.call(
+            route53,
             "change_resource_record_sets",
             "global",
             f"{zone}/{self.profile.dns.record_name}",
-            lambda: route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch),
             HostedZoneId=zone,
             ChangeBatch=batch,
         )

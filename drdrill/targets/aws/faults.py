@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from drdrill.errors import ConfigError, TargetError
@@ -22,6 +21,7 @@ from drdrill.targets.aws.clients import Clients, waiter_config
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion, Scaling
 from drdrill.targets.aws.safety import Guard
+from drdrill.wait import poll
 
 __all__ = ["Faults"]
 
@@ -87,15 +87,17 @@ class Faults:
 
     # -- instances -------------------------------------------------------------
 
-    def _instances(self, side: AwsRegion) -> tuple[list[str], dict[str, Any]]:
+    def _instances(self, side: AwsRegion) -> list[str] | str:
+        """The instances to stop: the configured ids, or those running in the cluster
+        (in dry-run, which ones is not looked up: a placeholder says how they would be)."""
         if side.instance_ids:
-            return list(side.instance_ids), {"InstanceIds": list(side.instance_ids)}
+            return list(side.instance_ids)
         filters = [
             {"Name": "tag:eks:cluster-name", "Values": [side.eks_cluster]},
             {"Name": "instance-state-name", "Values": ["running"]},
         ]
         if self.guard.dry_run:
-            return [], {"InstanceIds": f"<running instances with {filters}>"}
+            return f"<running instances with {filters}>"
         ec2 = self.clients.aws("ec2", side.name)
         found = self.guard.read(
             "ec2",
@@ -111,37 +113,28 @@ class Faults:
                 region=side.name,
                 resource=side.eks_cluster,
             )
-        return ids, {"InstanceIds": ids}
+        return ids
 
     def _stop_instances(self, side: AwsRegion) -> None:
-        ids, shown = self._instances(side)
+        ids = self._instances(side)
         ec2 = self.clients.aws("ec2", side.name)
-        resource = ",".join(ids) or side.eks_cluster
-        self.guard.mutate(
-            "ec2",
-            "stop_instances",
-            side.name,
-            resource,
-            lambda: ec2.stop_instances(InstanceIds=ids, Force=True),
-            Force=True,
-            **shown,
-        )
-        self._stopped[side.name] = ids
-        self._wait_instances(side, ids, "instance_stopped")
+        resource = ",".join(ids) if isinstance(ids, list) else side.eks_cluster
+        self.guard.call(ec2, "stop_instances", side.name, resource, InstanceIds=ids, Force=True)
+        if isinstance(ids, list):
+            self._stopped[side.name] = ids
+            self._wait_instances(side, ids, "instance_stopped")
 
     def _start_instances(self, side: AwsRegion) -> None:
         ids = self._stopped.pop(side.name, None) or list(side.instance_ids)
         if not ids and not self.guard.dry_run:
             return
         ec2 = self.clients.aws("ec2", side.name)
-        shown: Any = ids or "<the instances stopped by fail_region>"
-        self.guard.mutate(
-            "ec2",
+        self.guard.call(
+            ec2,
             "start_instances",
             side.name,
             ",".join(ids) or side.eks_cluster,
-            lambda: ec2.start_instances(InstanceIds=ids),
-            InstanceIds=shown,
+            InstanceIds=ids or "<the instances stopped by fail_region>",  # (dry-run only)
         )
         self._wait_instances(side, ids, "instance_running")
 
@@ -175,12 +168,11 @@ class Faults:
         template = self._template(side)
         fis = self.clients.aws("fis", side.name)
         tags = {"drdrill": self.name, "drdrill-mode": mode}
-        started = self.guard.mutate(
-            "fis",
+        started = self.guard.call(
+            fis,
             "start_experiment",
             side.name,
             template,
-            lambda: fis.start_experiment(experimentTemplateId=template, tags=tags),
             experimentTemplateId=template,
             tags=tags,
         )
@@ -195,13 +187,12 @@ class Faults:
         if experiment is None and not self.guard.dry_run:
             return
         fis = self.clients.aws("fis", side.name)
-        self.guard.mutate(
-            "fis",
+        self.guard.call(
+            fis,
             "stop_experiment",
             side.name,
             experiment or self._template(side),
-            lambda: fis.stop_experiment(id=experiment),
-            id=experiment or "<the experiment started by fail_region>",
+            id=experiment or "<the experiment started by fail_region>",  # (dry-run only)
         )
         if experiment is not None and not self.guard.dry_run:
             self._wait_experiment(side, experiment, {"stopped", "completed"})
@@ -209,8 +200,9 @@ class Faults:
     def _wait_experiment(self, side: AwsRegion, experiment: str, done: set[str]) -> None:
         fis = self.clients.aws("fis", side.name)
         waiters = self.profile.waiters
-        deadline = time.monotonic() + waiters.experiment_s
-        while True:
+        last: dict[str, Any] = {}
+
+        def settled() -> bool | None:
             found = self.guard.read(
                 "fis",
                 "get_experiment",
@@ -218,20 +210,21 @@ class Faults:
                 experiment,
                 lambda: fis.get_experiment(id=experiment),
             )
-            state = found["experiment"]["state"]
-            if state["status"] in done:
-                return
-            if state["status"] in ("failed", "stopped", "completed"):
+            last.update(found["experiment"]["state"])
+            if last["status"] in done:
+                return True
+            if last["status"] in ("failed", "stopped", "completed"):
                 raise TargetError(
-                    f"FIS experiment {experiment} is {state['status']}: {state.get('reason')}",
+                    f"FIS experiment {experiment} is {last['status']}: {last.get('reason')}",
                     region=side.name,
                     resource=experiment,
                 )
-            if time.monotonic() > deadline:
-                raise TargetError(
-                    f"FIS experiment {experiment} still {state['status']} after "
-                    f"{waiters.experiment_s:g}s",
-                    region=side.name,
-                    resource=experiment,
-                )
-            time.sleep(min(waiters.poll_s, 5.0))
+            return None
+
+        if poll(settled, waiters.experiment_s, interval_s=min(waiters.poll_s, 5.0)) is None:
+            raise TargetError(
+                f"FIS experiment {experiment} still {last.get('status')} after "
+                f"{waiters.experiment_s:g}s",
+                region=side.name,
+                resource=experiment,
+            )

@@ -53,12 +53,11 @@ class Objects:
         region = self.region_of(bucket)
         s3 = self.clients.aws("s3", region)
         source = {"Bucket": source_bucket or bucket, "Key": key, "VersionId": version_id}
-        self.guard.mutate(
-            "s3",
+        self.guard.call(
+            s3,
             "copy_object",
             region,
             f"{bucket}/{key}",
-            lambda: s3.copy_object(Bucket=bucket, Key=key, CopySource=source),
             Bucket=bucket,
             Key=key,
             CopySource=source,

@@ -1,11 +1,14 @@
 """Safety interlocks: nothing mutates an AWS account without an allow-listed id and --confirm.
 
-Every mutating call goes through ``Guard.mutate``: in dry-run it is written to the
-plan ("would call") and to the audit trail (outcome ``dry-run``) and not made;
-otherwise ``--confirm`` is required, the caller identity is checked against the
-allow-list (once, before the first mutation), the call is audited before
-(``started``) and after (``succeeded``/``failed``), and a botocore or kubernetes
-error becomes one ``TargetError`` naming the region and the resource.
+Every mutating call goes through ``Guard.call(client, operation, region, resource,
+**params)``, and its parameters are written once: the same ``params`` are audited
+and sent. In dry-run the call is written to the plan ("would call") and to the
+audit trail (outcome ``dry-run``) and not made; otherwise ``--confirm`` is
+required, the caller identity is checked against the allow-list (once, before the
+first mutation), the call is audited before (``started``) and after
+(``succeeded``/``failed``) — datetimes as ISO 8601, secrets redacted — and a
+botocore or kubernetes error becomes one ``TargetError`` naming the region and
+the resource.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from drdrill.audit import AuditTrail, redact
+from drdrill.audit import AuditTrail, as_json
 from drdrill.errors import SafetyError, TargetError
-from drdrill.targets.aws.clients import Clients
+from drdrill.redaction import redact
+from drdrill.targets.aws.clients import Clients, KubeApps
 from drdrill.targets.aws.profile import AwsProfile
 
-__all__ = ["THROTTLING_CODES", "Guard", "PlannedCall", "target_error"]
+__all__ = ["THROTTLING_CODES", "Guard", "PlannedCall", "service_of", "target_error"]
 
 T = TypeVar("T")
 _BOTO_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
@@ -55,8 +59,19 @@ class PlannedCall:
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        args = " ".join(f"{k}={v}" for k, v in redact(self.parameters).items())
+        args = " ".join(f"{k}={v}" for k, v in redact(as_json(self.parameters)).items())
         return f"{self.service} {self.operation} [{self.region}] {args}".rstrip()
+
+
+def service_of(client: Any) -> str:
+    """The service a client talks to: boto3's name for it (``rds``), else ``kubernetes``."""
+    if isinstance(client, KubeApps):
+        return "kubernetes"  # (without loading the kubeconfig)
+    meta = getattr(client, "meta", None)
+    service_model = getattr(meta, "service_model", None)
+    if service_model is not None:
+        return str(service_model.service_name)
+    return "kubernetes"
 
 
 def _is_kubernetes_error(exc: BaseException) -> bool:
@@ -142,24 +157,18 @@ class Guard:
                 action, target=self.name, outcome=outcome, parameters=parameters, **detail
             )
 
-    def mutate(
-        self,
-        service: str,
-        operation: str,
-        region: str,
-        resource: str,
-        call: Callable[[], T],
-        **parameters: Any,
-    ) -> T | None:
-        """Make one mutating call under the interlocks; None in dry-run."""
+    def call(self, client: Any, operation: str, region: str, resource: str, **params: Any) -> Any:
+        """Make one mutating call, ``client.<operation>(**params)``, under the interlocks:
+        the same ``params`` are audited and sent. Its result; None in dry-run."""
+        service = service_of(client)
         action = f"{service}:{operation}"
-        audited = {"region": region, "resource": resource, **parameters}
+        where = {"region": region, "resource": resource}
         if self.dry_run:
-            self.plan.append(PlannedCall(service, operation, region, parameters))
-            self._audit(action, audited, "dry-run")
+            self.plan.append(PlannedCall(service, operation, region, dict(params)))
+            self._audit(action, params, "dry-run", **where)
             return None
         if not self.confirm:
-            self._audit(action, audited, "refused", reason="--confirm missing")
+            self._audit(action, params, "refused", reason="--confirm missing", **where)
             raise SafetyError(
                 f"{action} on {resource} needs --confirm: target {self.name} is not the lab",
                 region=region,
@@ -167,19 +176,17 @@ class Guard:
             )
         if self.account is None:
             self.check_account()
-        self._audit(action, audited, "started")
+        self._audit(action, params, "started", **where)
         started = time.monotonic()
         try:
-            result = call()
-        except _BOTO_ERRORS as exc:
-            self._audit(action, audited, "failed", error=str(exc))
-            raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc
+            result = getattr(client, operation)(**params)
         except Exception as exc:
-            if not _is_kubernetes_error(exc):
+            if not isinstance(exc, _BOTO_ERRORS) and not _is_kubernetes_error(exc):
                 raise
-            self._audit(action, audited, "failed", error=str(exc))
+            self._audit(action, params, "failed", error=str(exc), **where)
             raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc
-        self._audit(action, audited, "succeeded", duration_s=round(time.monotonic() - started, 3))
+        took = round(time.monotonic() - started, 3)
+        self._audit(action, params, "succeeded", duration_s=took, **where)
         return result
 
     def read(

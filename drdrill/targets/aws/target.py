@@ -53,10 +53,11 @@ class AwsTarget:
         confirm: bool = False,
         dry_run: bool = False,
         audit: AuditTrail | None = None,
+        clients: Clients | None = None,
     ) -> None:
         self.profile = profile
         self.name = name
-        self.clients = Clients(profile)
+        self.clients = clients or Clients(profile)
         self.guard = Guard(
             profile, self.clients, name, confirm=confirm, dry_run=dry_run, audit=audit
         )
@@ -122,9 +123,9 @@ class AwsTarget:
         """Route 53 health-check observations by check id (a read-only probe)."""
         return self.dns.health_check_status()
 
-    def scale_region(self, region: str, replicas: int) -> None:
+    def scale_region(self, region: str, replicas: int | None = None) -> None:
         """Scale the EKS nodegroup to its serving size, then every deployment to
-        ``replicas`` (0: the profile's), and wait until they are ready."""
+        ``replicas`` (None: the profile's serving size), and wait until they are ready."""
         side = self._region(region)
         self.compute.scale_nodegroup(side, side.scaling)
         self.compute.scale_deployments(side, replicas or side.replicas)

@@ -61,3 +61,12 @@ def test_the_activation_experiment_runs_every_phase_on_aws(
     actions = [r["action"] for r in audit.records() if r["outcome"] == "succeeded"]
     assert "rds:promote_read_replica" in actions
     assert actions.count("kubernetes:patch_namespaced_deployment") == 2
+    # the experiment names no replica count: dr scales to the profile's serving size,
+    # not to the lab's dr_scaled_workers
+    scaled = [
+        r["parameters"]["body"]["spec"]["replicas"]
+        for r in audit.records()
+        if r["action"] == "kubernetes:patch_namespaced_deployment_scale"
+        and r["outcome"] == "succeeded"
+    ]
+    assert scaled and set(scaled) == {profile.regions["dr"].replicas}

@@ -143,7 +143,7 @@ def test_a_drill_runs_every_phase_end_to_end(
     assert desired(profile, "primary") == 9
     assert desired(profile, "dr") == 3
     scalings = [
-        (r["parameters"]["region"], r["parameters"]["scalingConfig"]["desiredSize"])
+        (r["region"], r["parameters"]["scalingConfig"]["desiredSize"])
         for r in trail
         if r["action"] == "eks:update_nodegroup_config" and r["outcome"] == "succeeded"
     ]
@@ -425,7 +425,7 @@ def test_plan_prints_every_call_and_mutates_nothing(platform: AwsProfile, tmp_pa
     ]
     assert f"rds promote_read_replica [us-west-2] DBInstanceIdentifier={dr.rds_instance}" in full
     assert "'desiredSize': 0" in calls[0] and "'desiredSize': 9" in calls[2]
-    assert "env={'DATABASE_URL': 'postgresql://app:***@dr-db:5432/shop'}" in full
+    assert "{'name': 'DATABASE_URL', 'value': 'postgresql://app:***@dr-db:5432/shop'}" in full
     assert "2. DNS Failover" in full and "6. Service Verification" in full
     assert "11 mutating calls would be made; none was." in full
     assert "3. Scale DR Infrastructure" not in partial

@@ -1,0 +1,41 @@
+"""``drdrill check``: readiness between drills — would the next activation work?
+
+Runs every readiness check against the target without failing anything, prints one
+line per check, appends the result to ``reports/history.jsonl`` (kind ``readiness``)
+so the trend shows drift between drills, and exits 1 when something would break the
+next activation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from drdrill import jsonl
+from drdrill.config import load_config
+from drdrill.drill import EXPERIMENTS
+from drdrill.readiness import check_readiness
+from drdrill.targets import open_target
+
+__all__ = ["register"]
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_config(args.drill_config)
+    target = open_target(config, args.target, dry_run=args.target != "lab")
+    report = check_readiness(target, config, EXPERIMENTS)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+    jsonl.append(config.reports_dir / "history.jsonl", report.to_json())
+    return 0 if report.ready else 1
+
+
+def register(sub: Any) -> None:
+    """Add ``drdrill check`` to the command line."""
+    parser = sub.add_parser("check", help="readiness between drills: would the next one work?")
+    parser.add_argument("--target", default="lab", help="target profile (default: lab)")
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.set_defaults(func=_check)

@@ -1,0 +1,196 @@
+"""Readiness between drills: would the next DR activation work? Checked, nothing failed.
+
+Like a standing evaluation of the plan, ``check_readiness`` asks the target for every
+prerequisite of the next activation and returns one ``ReadinessCheck`` per item:
+
+- ``replication`` — the DR replica streams and its lag is under the alarm;
+- ``object_replication`` — a probe object written to the primary bucket reaches the DR
+  bucket within the S3 replication alarm (the one write a check makes);
+- ``backups`` — the newest snapshot is younger than the daily schedule, and a copy is in
+  the DR region;
+- ``dr_capacity`` — the DR region's applications answer (warm standby is running);
+- ``routing`` — the global endpoint answers from the primary region;
+- ``experiments`` — the drill's Chaos Toolkit experiments are valid;
+- ``safety`` — for a non-lab target, the account is on the allow-list.
+
+A capability the target lacks is reported as ``skipped`` with the reason, never failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drdrill.config import DrillConfig
+from drdrill.errors import DrillError
+from drdrill.targets.base import (
+    BackupTarget,
+    ObjectReplicationTarget,
+    ObjectStoreTarget,
+    ReplicationMonitor,
+    RoutingObserver,
+    Target,
+)
+
+__all__ = ["SNAPSHOT_SCHEDULE_S", "ReadinessCheck", "ReadinessReport", "check_readiness"]
+
+SNAPSHOT_SCHEDULE_S = 86400.0
+"""The plan's automated snapshots are daily."""
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """One prerequisite of the next activation."""
+
+    name: str
+    status: str
+    """``ok``, ``fail`` or ``skipped``."""
+    detail: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ReadinessReport:
+    """Every check, and how long they took together."""
+
+    target: str
+    checked_at: str
+    checks: tuple[ReadinessCheck, ...]
+    wall_s: float
+
+    @property
+    def ready(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "readiness",
+            "target": self.target,
+            "started": self.checked_at,
+            "ready": self.ready,
+            "passed": self.ready,
+            "outcome": "passed" if self.ready else "failed",
+            "wall_s": round(self.wall_s, 3),
+            "checks": {c.name: {"status": c.status, "detail": c.detail} for c in self.checks},
+        }
+
+    def lines(self) -> list[str]:
+        marks = {"ok": "ok  ", "fail": "FAIL", "skipped": "skip"}
+        out = [f"{marks[c.status]}  {c.name:<19} {c.detail}" for c in self.checks]
+        verdict = "ready" if self.ready else "NOT READY: the next activation would break"
+        out.append(f"{self.target}: {verdict} (checked in {self.wall_s:.2f} s)")
+        return out
+
+
+class _Skip(Exception):
+    pass
+
+
+def _replication(target: Target, config: DrillConfig) -> str:
+    if not isinstance(target, ReplicationMonitor):
+        raise _Skip("the target cannot report its replica lag")
+    lag = target.replication_lag_s()
+    alarm = config.alarms.replica_lag
+    if lag is None:
+        raise DrillError("no DR replica is streaming")
+    if lag >= alarm:
+        raise DrillError(f"replica lag {lag:.1f} s ≥ the alarm {alarm:g} s")
+    return f"streaming, lag {lag:.2f} s (alarm {alarm:g} s)"
+
+
+def _object_replication(target: Target, config: DrillConfig) -> str:
+    if not isinstance(target, ObjectStoreTarget) or not isinstance(target, ObjectReplicationTarget):
+        raise _Skip("the target has no replicated object store drdrill can watch")
+    key = f"drdrill-readiness/{time.time_ns()}.json"
+    target.put_object(target.bucket("primary"), key, b'{"readiness": true}')
+    alarm = config.alarms.s3_replication
+    lag = target.wait_objects_replicated([key], timeout_s=alarm)
+    return f"a probe object reached the DR bucket in {lag:.2f} s (alarm {alarm:g} s)"
+
+
+def _backups(target: Target, config: DrillConfig) -> str:
+    if not isinstance(target, BackupTarget):
+        raise _Skip("the target cannot list its snapshots")
+    snapshots = target.list_snapshots("primary")
+    if not snapshots:
+        raise DrillError("no snapshot of the primary database")
+    newest = snapshots[-1]
+    age = (datetime.now(UTC) - newest.created).total_seconds()
+    if age > SNAPSHOT_SCHEDULE_S:
+        raise DrillError(f"newest snapshot {newest.name!r} is {age / 3600:.1f} h old (daily)")
+    copies = target.list_snapshots("dr")
+    copied = "a copy in the DR region" if copies else "NO copy in the DR region yet"
+    return f"newest snapshot {newest.name!r}, {age:.0f} s old; {copied}"
+
+
+def _dr_capacity(target: Target, config: DrillConfig) -> str:
+    check = target.verify_services("dr", timeout_s=1.0)
+    health = next((c for c in check.checks if c.name == "health"), None)
+    if health is None or not health.ok:
+        detail = health.detail if health else "no health check answered"
+        raise DrillError(f"the DR region's applications do not answer: {detail}")
+    return "the DR region's applications answer (warm standby)"
+
+
+def _routing(target: Target, config: DrillConfig) -> str:
+    if not isinstance(target, RoutingObserver):
+        raise _Skip("the target cannot say which region answers")
+    region = target.answering_region()
+    if region != "primary":
+        raise DrillError(f"the global endpoint answers from {region or 'nowhere'}, not primary")
+    return "the global endpoint answers from the primary region"
+
+
+def _experiments(experiments: Path) -> Callable[[Target, DrillConfig], str]:
+    def check(target: Target, config: DrillConfig) -> str:
+        from drdrill.chaos.runner import load_experiment
+
+        files = sorted(experiments.glob("*.json"))
+        if not files:
+            raise DrillError(f"no experiment in {experiments}")
+        for file in files:
+            load_experiment(file)
+        return f"{len(files)} experiments valid ({', '.join(f.name for f in files)})"
+
+    return check
+
+
+def check_readiness(
+    target: Target,
+    config: DrillConfig,
+    experiments: Path,
+    extra: dict[str, Callable[[Target, DrillConfig], str]] | None = None,
+) -> ReadinessReport:
+    """Run every readiness check against ``target``; never raises for a failed check."""
+    checks: dict[str, Callable[[Target, DrillConfig], str]] = {
+        "replication": _replication,
+        "object_replication": _object_replication,
+        "backups": _backups,
+        "dr_capacity": _dr_capacity,
+        "routing": _routing,
+        "experiments": _experiments(experiments),
+        **(extra or {}),
+    }
+    started = time.monotonic()
+    results = []
+    for name, check in checks.items():
+        began = time.monotonic()
+        try:
+            status, detail = "ok", check(target, config)
+        except _Skip as skip:
+            status, detail = "skipped", str(skip)
+        except DrillError as exc:
+            status, detail = "fail", str(exc)
+        except Exception as exc:  # a check must not stop the others; say what broke
+            status, detail = "fail", f"{type(exc).__name__}: {exc}"
+        results.append(ReadinessCheck(name, status, detail, time.monotonic() - began))
+    return ReadinessReport(
+        target.name,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        tuple(results),
+        time.monotonic() - started,
+    )

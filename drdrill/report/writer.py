@@ -1,0 +1,146 @@
+"""The one writer of a drill's report directory: every artifact a drill leaves.
+
+``reports/<drill-id>/`` holds, besides what grows during the drill (``timeline.jsonl``,
+``audit.jsonl``, the Chaos Toolkit journals, Locust's records):
+
+- ``summary.json|md|html`` — the verdict and every figure (``DrillSummary``);
+- ``measurements.json`` — the raw ``Measurements``;
+- ``ledger.json`` — the write ledger reconciled against the surviving database;
+- ``timeline.png`` — the timeline picture;
+
+and, once the drill has ended (``conclude``), the summary again with its outcome and
+``reports/history.jsonl`` the drill's one line — also for a drill that was aborted or
+failed before anything was measured. Nothing else writes these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drdrill import jsonl
+from drdrill.measure import Request
+from drdrill.probes import Sample
+from drdrill.redaction import redact
+from drdrill.report.summary import HISTORY_FIELDS, DrillSummary, append_history, write_summary
+from drdrill.report.timeline_chart import draw_timeline
+from drdrill.results import LedgerSummary, Measurements
+from drdrill.timeline import iso
+
+__all__ = ["DrillReport", "UnmeasuredDrill", "ledger_json"]
+
+
+def ledger_json(ledger: LedgerSummary, checked_against: str) -> dict[str, Any]:
+    """``ledger.json``: the reconciled write ledger and the database it was checked against."""
+    return {
+        "acked": ledger.acked,
+        "lost": ledger.lost,
+        "in_doubt": ledger.in_doubt,
+        "never_acked": ledger.never_acked,
+        "lost_after_fault": ledger.lost_after_fault,
+        "lost_ids": list(ledger.lost_ids),
+        "in_doubt_ids": list(ledger.in_doubt_ids),
+        "checked_against": redact(checked_against),
+    }
+
+
+@dataclass(frozen=True)
+class DrillReport:
+    """A drill's report directory and the reports directory its history lives in."""
+
+    report_dir: Path
+    reports_dir: Path
+
+    def write(
+        self,
+        summary: DrillSummary,
+        *,
+        ledger: LedgerSummary | None = None,
+        checked_against: str = "",
+        samples: Sequence[Sample] = (),
+        requests: Sequence[Request] = (),
+    ) -> None:
+        """Write every artifact of a measured drill (its history line waits for its end)."""
+        measurements: Measurements = summary.measurements
+        write_summary(summary, self.report_dir)
+        (self.report_dir / "measurements.json").write_text(
+            json.dumps(measurements.to_json(), indent=2, default=str)
+        )
+        if ledger is not None:
+            (self.report_dir / "ledger.json").write_text(
+                json.dumps(ledger_json(ledger, checked_against), indent=2)
+            )
+        if samples:
+            draw_timeline(
+                self.report_dir / "timeline.png",
+                samples,
+                measurements,
+                requests,
+                title=f"{summary.drill_id} ({summary.failure_mode or summary.kind})",
+            )
+
+    def conclude(self, summary: DrillSummary) -> None:
+        """The measured drill has ended: its summary with the outcome, its history line."""
+        write_summary(summary, self.report_dir)
+        append_history(summary, self.reports_dir)
+
+    def conclude_unmeasured(self, record: UnmeasuredDrill) -> None:
+        """A drill that ended before it was measured: a summary saying how far it got and
+        why it stopped, and its history line (it counts against readiness)."""
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        line = record.to_json()
+        (self.report_dir / "summary.json").write_text(
+            json.dumps(redact(line), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
+        jsonl.append(self.reports_dir / "history.jsonl", redact(line))
+
+
+@dataclass(frozen=True)
+class UnmeasuredDrill:
+    """What is known of a drill that ended before its measurement."""
+
+    drill_id: str
+    scenario: str
+    kind: str
+    target: str
+    started_ns: int
+    failure_mode: str | None
+    outcome: str
+    reached: str
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "drill_id": self.drill_id,
+            "scenario": self.scenario,
+            "kind": self.kind,
+            "target": self.target,
+            "started": iso(self.started_ns),
+            "failure_mode": self.failure_mode,
+            "rto_s": None,
+            "rpo_s": None,
+            "lost_writes": None,
+            "in_doubt_writes": None,
+            "phases": {},
+            "verdicts": {},
+            "passed": False,
+            "outcome": self.outcome,
+            "reached": self.reached,
+            "error": self.error,
+        }
+        return {k: values[k] for k in HISTORY_FIELDS}
+
+    def to_markdown(self) -> str:
+        return (
+            f"# DR drill {self.drill_id}: {self.outcome.upper()} before measurement\n\n"
+            f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
+            + (f", failure mode `{self.failure_mode}`" if self.failure_mode else "")
+            + f"\n- started: {iso(self.started_ns)}\n"
+            f"- reached: `{self.reached}`\n"
+            f"- ended by: {self.error or 'nothing recorded'}\n"
+            "- no RTO or RPO was measured: this drill proves nothing about the objectives\n"
+        )

@@ -1,0 +1,52 @@
+"""How a drill ended: the same truth pytest reports — every check, the rollback, an abort."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from drdrill.drill import outcome_of
+from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted, LabError
+from tests.report.drill_data import summary
+
+
+def test_a_drill_whose_checks_and_rollback_pass_passed(tmp_path: Path) -> None:
+    assert outcome_of(None, summary(tmp_path)) == "passed"
+
+
+def test_a_failed_then_step_fails_the_drill_even_when_rto_and_rpo_pass(tmp_path: Path) -> None:
+    breach = AssertionError("RPO breach: 181 acknowledged writes lost")
+    assert outcome_of(breach, summary(tmp_path)) == "failed"
+
+
+def test_a_write_acknowledged_after_the_fault_and_lost_fails_the_drill(tmp_path: Path) -> None:
+    passed = summary(tmp_path)
+    ledger = dataclasses.replace(passed.measurements.ledger, lost_after_fault=1)
+    split = dataclasses.replace(
+        passed, measurements=dataclasses.replace(passed.measurements, ledger=ledger)
+    )
+    assert outcome_of(None, split) == "failed"
+
+
+def test_a_rollback_that_did_not_complete_fails_the_drill(tmp_path: Path) -> None:
+    assert outcome_of(None, summary(tmp_path), LabError("fail back cut off")) == "failed"
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (KeyboardInterrupt("signal 15"), "aborted"),
+        (DrillAborted("stop condition: error rate"), "aborted"),
+        (ActivationFailed("phase database_promotion failed"), "failed"),
+        (LabError("the lab is not up"), "error"),
+        (CapabilityMissing("target 'aws' cannot simulate ransomware"), "skipped"),
+    ],
+)
+def test_what_ended_a_drill_before_its_verdict(error: BaseException, outcome: str) -> None:
+    assert outcome_of(error, None) == outcome
+
+
+def test_a_drill_that_never_measured_anything_did_not_pass() -> None:
+    assert outcome_of(None, None) == "error"

@@ -1,0 +1,75 @@
+"""``drdrill check`` on the real lab: ready when it is, and says what would break the next
+activation when the DR region is down — without failing anything itself."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drdrill import jsonl
+from drdrill.lab import Lab
+from tests.lab.conftest import lab_config
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def lab_file() -> Iterator[tuple[Lab, Path]]:
+    config, file = lab_config(26100)
+    lab = Lab(config.lab)
+    lab.up()
+    try:
+        yield lab, file
+    finally:
+        lab.down()
+
+
+def _check(file: Path) -> tuple[int, dict[str, object]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "drdrill", "--drill-config", str(file), "check", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=file.parent,
+        check=False,
+    )
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_a_healthy_lab_is_ready_and_the_check_goes_to_history(lab_file: tuple[Lab, Path]) -> None:
+    _, file = lab_file
+    code, report = _check(file)
+    checks = report["checks"]
+    assert isinstance(checks, dict)
+    assert code == 0, checks
+    assert {name for name, c in checks.items() if c["status"] == "ok"} == {
+        "replication",
+        "object_replication",
+        "backups",
+        "dr_capacity",
+        "routing",
+        "experiments",
+    }
+    history = jsonl.read(file.parent / "reports" / "history.jsonl").records
+    assert history[-1]["kind"] == "readiness" and history[-1]["ready"] is True
+
+
+def test_a_dr_region_down_is_what_would_break_the_next_activation(
+    lab_file: tuple[Lab, Path],
+) -> None:
+    lab, file = lab_file
+    lab.fail_region("dr", "power-off")
+    try:
+        code, report = _check(file)
+    finally:
+        lab.restore_region("dr")
+    checks = report["checks"]
+    assert isinstance(checks, dict)
+    assert code == 1 and report["ready"] is False
+    assert checks["replication"]["status"] == "fail"
+    assert checks["dr_capacity"]["status"] == "fail"
+    assert checks["routing"]["status"] == "ok"
