@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from drdrill import jsonl
+from drdrill import jsonl, stock
 from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
@@ -74,7 +74,7 @@ DRILL_STATES = (
 )
 """The states a drill moves through; ``reached`` is the furthest before it ended."""
 
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS = stock.EXPERIMENTS
 
 
 class Drill:

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from drdrill import jsonl
+from drdrill import jsonl, stock
 from drdrill.config import LoadSettings
 from drdrill.errors import LoadError
 from drdrill.ledger import Ledger, Write, read_writes
@@ -44,7 +44,7 @@ from drdrill.wait import poll
 
 __all__ = ["LOCUSTFILE", "EndpointStats", "LoadRun", "LoadStats"]
 
-LOCUSTFILE = Path(__file__).resolve().parent.parent / "loadtests" / "locustfile.py"
+LOCUSTFILE = stock.LOCUSTFILE
 _WATCHDOG_SLACK_S = 15.0
 """Locust gets ``-t max_seconds``; past that plus this slack the group is killed."""
 

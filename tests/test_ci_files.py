@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from drdrill.cli import build_parser
+from drdrill.pytest_plugin import MARKERS
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / "ci" / "github" / "dr-drills.yml"
@@ -97,9 +98,10 @@ def pytest_help() -> str:
 
 
 def registered_markers() -> set[str]:
+    """The drdrill plugin's markers and any the project's pyproject.toml adds."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    markers = config["tool"]["pytest"]["ini_options"]["markers"]
-    return {line.split(":")[0].split("(")[0].strip() for line in markers}
+    markers = config["tool"]["pytest"]["ini_options"].get("markers", [])
+    return set(MARKERS) | {line.split(":")[0].split("(")[0].strip() for line in markers}
 
 
 def problems(command: list[str], pytest_help: str) -> list[str]:

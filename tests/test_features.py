@@ -1,4 +1,5 @@
-"""The Gherkin drills (features/*.feature) bound to their step definitions in steps/."""
+"""The stock Gherkin drills (features/, a link to the package's drdrill/stock/features)
+bound the way any project binds its own: the drdrill pytest plugin brings the steps."""
 
 from pytest_bdd import scenarios
 

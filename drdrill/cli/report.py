@@ -17,9 +17,7 @@ from drdrill.errors import DrillError
 from drdrill.report.allure_cli import HOW_TO_GET_ALLURE, find_allure, generate_report
 from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
 
-__all__ = ["PROJECT", "register"]
-
-PROJECT = Path(__file__).resolve().parents[2]
+__all__ = ["register"]
 
 
 def _print_latest(reports: Path) -> int:
@@ -45,7 +43,7 @@ def _report(args: argparse.Namespace) -> int:
     results = Path(args.results) if args.results else reports / "allure-results"
     out = Path(args.out) if args.out else reports / "allure-report"
     latest = latest_summary(reports)
-    allure = find_allure(PROJECT)
+    allure = find_allure()
     if allure is None:
         print(HOW_TO_GET_ALLURE.format(results=results, out=out, latest=latest or reports))
         return 0

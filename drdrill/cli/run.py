@@ -1,4 +1,10 @@
-"""``drdrill run full|partial``: run the Gherkin drills through pytest, with live progress."""
+"""``drdrill run full|partial``: run the Gherkin drills through pytest, with live progress.
+
+By default the stock drills shipped in the package (``drdrill.stock.drills``), in the
+working directory's project (its ``drdrill.yaml``, its ``reports/``); given test paths,
+the project's own drills instead. Either way the drdrill pytest plugin supplies the
+options, fixtures and steps.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,10 @@ from typing import Any
 from drdrill import jsonl
 from drdrill.config import DrillConfig, load_config
 from drdrill.report.summary import read_history, readiness
+from drdrill.stock import DRILLS
 
-__all__ = ["PROJECT", "register"]
+__all__ = ["register"]
 
-PROJECT = Path(__file__).resolve().parents[2]
 _MODES = {"power-off": "power", "blackhole": "blackhole", "partition": "partition"}
 
 
@@ -100,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         sys.executable,
         "-m",
         "pytest",
-        str(PROJECT / "tests" / "test_features.py"),
+        *(args.paths or [str(DRILLS)]),
         "-m",
         args.kind,
         "--target",
@@ -122,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
     progress = Progress(config.reports_dir, started).start()
     try:
-        code = subprocess.run(argv, cwd=PROJECT, check=False).returncode
+        code = subprocess.run(argv, check=False).returncode
     finally:
         progress.stop()
         if started_lab and not args.keep_lab:
@@ -152,6 +158,11 @@ def _print_outcome(reports_dir: Path, since: float) -> None:
 def register(sub: Any) -> None:
     parser = sub.add_parser("run", help="run the full or partial drills (pytest + Allure)")
     parser.add_argument("kind", choices=["full", "partial"])
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        help="your own drills (test modules binding your features) instead of the stock ones",
+    )
     parser.add_argument("--target", default="lab", help="target profile (default: lab)")
     parser.add_argument("--mode", choices=sorted(_MODES), help="only this failure mode (full)")
     parser.add_argument("--dry-run", action="store_true", help="print and audit, change nothing")

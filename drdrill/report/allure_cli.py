@@ -25,10 +25,10 @@ and run `drdrill report` again. Or by hand:
 The stand-alone drill summary needs nothing: {latest}"""
 
 
-def find_allure(project: Path) -> str | None:
-    """``project/node_modules/.bin/allure`` if npm installed it there, else ``allure`` on
-    PATH, else None."""
-    local = project / "node_modules" / ".bin" / "allure"
+def find_allure(project: Path | None = None) -> str | None:
+    """``node_modules/.bin/allure`` of the project (default: the working directory) if
+    npm installed it there, else ``allure`` on PATH, else None."""
+    local = (project or Path.cwd()) / "node_modules" / ".bin" / "allure"
     if local.is_file() and os.access(local, os.X_OK):
         return str(local)
     return shutil.which("allure")

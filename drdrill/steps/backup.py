@@ -17,6 +17,7 @@ from drdrill.drill import Drill
 from drdrill.http import call
 from drdrill.integrity import Census, census, compare
 from drdrill.report.metrics_table import human_duration
+from drdrill.steps.capabilities import needs
 from drdrill.targets.base import (
     BackupTarget,
     DataDisasterTarget,
@@ -25,7 +26,6 @@ from drdrill.targets.base import (
     RestoredDatabase,
 )
 from drdrill.timeline import FAULT_INJECTED, NOTE
-from steps.capabilities import needs
 
 
 def backups(drill: Drill) -> BackupTarget:

@@ -1,8 +1,14 @@
-"""Root pytest configuration: drill options, the drill fixtures, and the step modules.
+"""drdrill as a pytest plugin: a DR team's own repository drills with plain pytest.
 
-pytest -m full --target lab            the bi-annual full drill on the lab
-pytest -m partial --target aws-staging the quarterly partial test
-pytest -k backup_restore               the monthly backup restoration
+Installing drdrill registers this module under the ``pytest11`` entry point, so in any
+project pytest gets the drill options, the drill fixtures, the drill markers and every
+stock step definition (``drdrill.steps``). The project writes its own
+``features/*.feature``, binds them in a test module with ``scenarios(...)`` and keeps
+its ``drdrill.yaml`` next to its pytest configuration::
+
+    pytest -m full --target lab            the bi-annual full drill on the lab
+    pytest -m partial --target aws-staging the quarterly partial test
+    pytest -k backup_restore               the monthly backup restoration
 """
 
 from __future__ import annotations
@@ -17,44 +23,65 @@ from drdrill.drill import Drill
 from drdrill.errors import CapabilityMissing
 from drdrill.stopping import stop_button
 
+__all__ = ["DRILL_KINDS", "MARKERS"]
+
+# pytest-bdd finds steps through fixtures, so step modules registered as plugins serve
+# the features of every test module, wherever it lives.
 pytest_plugins = [
-    "steps.platform",
-    "steps.disaster",
-    "steps.activation",
-    "steps.verification",
-    "steps.backup",
+    "drdrill.steps.platform",
+    "drdrill.steps.disaster",
+    "drdrill.steps.activation",
+    "drdrill.steps.verification",
+    "drdrill.steps.backup",
 ]
 
-ROOT = Path(__file__).resolve().parent
+DRILL_KINDS = ("full", "partial", "backup_restore")
+"""The drill kinds, as feature tags: each drill is recorded under the kind it carries."""
+
+MARKERS = {
+    "full": "the bi-annual full region-failure drill",
+    "partial": "the quarterly partial DR test (one phase at a time)",
+    "backup_restore": "the monthly backup restoration drills",
+    "lab": "needs the real local lab (PostgreSQL, services)",
+    "aws": "runs against moto server + Kubernetes API emulator",
+    "slow": "takes more than a few seconds",
+}
+
+
 DRILL_ERROR = pytest.StashKey[BaseException]()
 """What ended a scenario's call phase (a failed step, a skip, Ctrl-C), for its drill."""
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    if call.when in ("setup", "call") and call.excinfo is not None:
-        item.stash[DRILL_ERROR] = call.excinfo.value
-    return report
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("drdrill", "DR drills")
     group.addoption("--target", default="lab", help="target profile to drill (default: lab)")
-    group.addoption("--drill-config", default=None, help="drill configuration file")
+    group.addoption(
+        "--drill-config",
+        default=None,
+        help="drill configuration file (default: ./drdrill.yaml if present)",
+    )
     group.addoption("--dry-run", action="store_true", help="print and audit, change nothing")
     group.addoption("--confirm", action="store_true", help="allow mutating a non-lab target")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here so --strict-markers accepts the drill tags in any project.
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
 @pytest.fixture(scope="session")
 def drill_config(request: pytest.FixtureRequest) -> DrillConfig:
-    return load_config(request.config.getoption("--drill-config"), root=ROOT)
+    """The project's drill configuration: ``--drill-config``, else ``drdrill.yaml`` in the
+    directory pytest runs from (like every drdrill command), else the built-in defaults
+    (the DR plan's targets)."""
+    return load_config(
+        request.config.getoption("--drill-config"), root=request.config.invocation_params.dir
+    )
 
 
 def _kind(request: pytest.FixtureRequest) -> str:
-    for kind in ("full", "partial", "backup_restore"):
+    for kind in DRILL_KINDS:
         if request.node.get_closest_marker(kind):
             return kind
     return "drill"
@@ -73,6 +100,16 @@ def lab_for_session(request: pytest.FixtureRequest, drill_config: DrillConfig) -
     yield
     if not was_running:
         lab.down()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when in ("setup", "call") and call.excinfo is not None:
+        item.stash[DRILL_ERROR] = call.excinfo.value
+    return report
 
 
 @pytest.fixture
@@ -106,6 +143,8 @@ def _as_drill_error(error: BaseException | None) -> BaseException | None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With ``--alluredir``, the run's target and configuration go into the Allure
+    report's environment."""
     results = session.config.getoption("--alluredir", default=None)
     if not results:
         return

@@ -10,9 +10,9 @@ from drdrill.integrity import accepts_writes
 from drdrill.report.allure import attach_file, attach_text
 from drdrill.report.metrics_table import as_html, human_duration
 from drdrill.report.summary import DrillSummary
+from drdrill.steps.capabilities import needs
 from drdrill.targets.base import RoutingObserver, ServiceCheck
 from drdrill.verdict import judge, restore_wait_s
-from steps.capabilities import needs
 
 
 def _finish(drill: Drill, scenario: str | None = None) -> DrillSummary:

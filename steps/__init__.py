@@ -1,1 +1,0 @@
-"""Step definitions, by domain, registered from the root conftest.py."""
