@@ -116,12 +116,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@events.init.add_listener
 def _quit_with_the_drill(environment: Any, **kwargs: Any) -> None:
     parent = int(os.environ.get("DRDRILL_PARENT_PID") or 0)
     if not parent:
         return
-    import gevent
+    import gevent  # type: ignore[import-untyped]
 
     # a --processes worker's parent is Locust's master: each watches the one it started under
     started_under = os.getppid()
@@ -135,6 +134,9 @@ def _quit_with_the_drill(environment: Any, **kwargs: Any) -> None:
         os._exit(0)
 
     gevent.spawn(watch)
+
+
+events.init.add_listener(_quit_with_the_drill)
 
 
 # A customer gives up after a second, like the drill's probes: a blackholed region
