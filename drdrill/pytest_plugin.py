@@ -22,6 +22,7 @@ from drdrill.config import DrillConfig, load_config
 from drdrill.drill import Drill
 from drdrill.errors import CapabilityMissing
 from drdrill.stopping import stop_button
+from drdrill.targets import target_lock
 
 __all__ = ["DRILL_KINDS", "MARKERS"]
 
@@ -60,7 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="drill configuration file (default: ./drdrill.yaml if present)",
     )
-    group.addoption("--dry-run", action="store_true", help="print and audit, change nothing")
+    group.addoption(
+        "--dry-run", action="store_true", help="change nothing: skip every drill, see drdrill plan"
+    )
     group.addoption("--confirm", action="store_true", help="allow mutating a non-lab target")
 
 
@@ -88,7 +91,19 @@ def _kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def lab_for_session(request: pytest.FixtureRequest, drill_config: DrillConfig) -> Iterator[None]:
+def target_held(request: pytest.FixtureRequest, drill_config: DrillConfig) -> Iterator[None]:
+    """The target's lock for the whole session: a second drill or a lab command on the
+    same target is refused at once naming this session (``drdrill abort`` stops it)."""
+    name = request.config.getoption("--target")
+    lock = target_lock(drill_config, name, command=f"pytest drills on {name}")
+    with lock:
+        yield
+
+
+@pytest.fixture(scope="session")
+def lab_for_session(
+    request: pytest.FixtureRequest, drill_config: DrillConfig, target_held: None
+) -> Iterator[None]:
     """A lab this session brought up is taken down when the session ends."""
     if request.config.getoption("--target") != "lab":
         yield
@@ -116,7 +131,14 @@ def pytest_runtest_makereport(
 def drill(
     request: pytest.FixtureRequest, drill_config: DrillConfig, lab_for_session: None
 ) -> Iterator[Drill]:
-    """One drill per scenario; always rolled back, pass, fail, Ctrl-C or SIGTERM."""
+    """One drill per scenario; always rolled back, pass, fail, Ctrl-C or SIGTERM. With
+    ``--dry-run`` no drill runs at all (a drill changes its target by design): every
+    scenario is skipped, pointing at the runbook that says what it would do."""
+    if request.config.getoption("--dry-run"):
+        pytest.skip(
+            "dry run: a drill changes its target, so nothing was executed; what it would "
+            f"do: drdrill plan {_kind(request)} --target {request.config.getoption('--target')}"
+        )
     with stop_button() as stop:
         the_drill = Drill(
             drill_config,

@@ -160,25 +160,26 @@ def _note(text: str) -> None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    config = load_config(args.drill_config)
-    profile = config.target(args.target)
-    print(
-        f"DR runbook: {args.kind} drill on target {args.target} ({profile.kind}); "
-        "nothing is executed"
-    )
+    return print_plan(load_config(args.drill_config), args.kind, args.target, args.time)
+
+
+def print_plan(config: DrillConfig, kind: str, target: str, time: datetime | None = None) -> int:
+    """Print the runbook of a ``kind`` drill on ``target``; nothing is executed, no call
+    is made (also what ``drdrill run --dry-run`` prints)."""
+    profile = config.target(target)
+    print(f"DR runbook: {kind} drill on target {target} ({profile.kind}); nothing is executed")
     if profile.kind == "lab":
-        return _lab(config, args.kind)
+        return _lab(config, kind)
     from drdrill.targets.aws.target import AwsTarget
 
-    profile_aws = config.target(args.target)
-    assert isinstance(profile_aws, AwsProfile)
-    aws = AwsTarget(profile_aws, args.target, dry_run=True, clients=_NoCalls(profile_aws))
+    assert isinstance(profile, AwsProfile)
+    aws = AwsTarget(profile, target, dry_run=True, clients=_NoCalls(profile))
     print(
         f"   safety: needs --confirm; STS get_caller_identity must return one of "
         f"{list(aws.profile.allowed_account_ids)} before the first change"
     )
-    when = args.time or datetime.now(UTC)
-    sections = _backups(aws, when) if args.kind == "backup_restore" else _activation(aws, args.kind)
+    when = time or datetime.now(UTC)
+    sections = _backups(aws, when) if kind == "backup_restore" else _activation(aws, kind)
     for title, action in sections:
         before = len(aws.plan)
         print(title)

@@ -4,23 +4,34 @@ By default the stock drills shipped in the package (``drdrill.stock.drills``), i
 working directory's project (its ``drdrill.yaml``, its ``reports/``); given test paths,
 the project's own drills instead. Either way the drdrill pytest plugin supplies the
 options, fixtures and steps.
+
+The run holds the target's lock (its pytest shares it). SIGINT and SIGTERM are passed on
+to pytest, which stops the drill and rolls back; the command waits for that to finish
+and never cuts it short. If this command is killed outright, its pytest gets SIGTERM
+from the kernel (``PR_SET_PDEATHSIG``) and rolls back all the same. ``--dry-run`` runs
+nothing: it prints the runbook (``drdrill plan``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from drdrill import jsonl
 from drdrill.config import DrillConfig, load_config
 from drdrill.report.summary import read_history, readiness
 from drdrill.stock import DRILLS
+from drdrill.targets import target_lock
 
 __all__ = ["register"]
 
@@ -100,8 +111,28 @@ def _ensure_lab(config: DrillConfig) -> bool:
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.drill_config)
     config.target(args.target)  # unknown target: a clear error before anything runs
-    started_lab = args.target == "lab" and _ensure_lab(config)
-    results = config.reports_dir / "allure-results"
+    if args.dry_run:
+        from drdrill.cli.plan import print_plan
+
+        print(f"dry run: nothing is executed; the {args.kind} drill would do this:", flush=True)
+        return print_plan(config, args.kind, args.target)
+    with target_lock(config, args.target, command=f"drdrill run {args.kind}") as lock:
+        started_lab = args.target == "lab" and _ensure_lab(config)
+        try:
+            started = time.time()
+            print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
+            code = _drill(_pytest_argv(args, config), lock.child_env(), config, started)
+        finally:
+            if started_lab and not args.keep_lab:
+                from drdrill.lab import Lab
+
+                Lab.from_config(config).down()
+                print("lab down (it was down before this run; --keep-lab keeps it up)", flush=True)
+    _print_outcome(config.reports_dir, started)
+    return code
+
+
+def _pytest_argv(args: argparse.Namespace, config: DrillConfig) -> list[str]:
     argv = [
         sys.executable,
         "-m",
@@ -112,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
         "--target",
         args.target,
         "--alluredir",
-        str(results),
+        str(config.reports_dir / "allure-results"),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -122,22 +153,46 @@ def _run(args: argparse.Namespace) -> int:
         argv += [f"--drill-config={Path(args.drill_config).resolve()}"]
     if args.mode:
         argv += ["-k", _MODES[args.mode]]
-    argv += ["--dry-run"] if args.dry_run else []
     argv += ["--confirm"] if args.confirm else []
-    started = time.time()
-    print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
+    return argv
+
+
+def _die_with_parent() -> None:
+    """In the pytest child: SIGTERM when this command dies, however it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _drill(argv: list[str], env: dict[str, str], config: DrillConfig, started: float) -> int:
+    """Run pytest in its own process group, pass SIGINT/SIGTERM on, wait for it to end."""
+    child = subprocess.Popen(
+        argv,
+        env={**os.environ, **env},
+        start_new_session=True,  # a terminal's Ctrl-C reaches it once: through us
+        preexec_fn=_die_with_parent,
+    )
+    stops = 0
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal stops
+        stops += 1
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+        if stops == 1:
+            print("\ndrdrill: stopping the drill; it rolls back first", flush=True)
+        else:
+            print("drdrill: the rollback runs to completion; waiting for it", flush=True)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = Progress(config.reports_dir, started).start()
     try:
-        code = subprocess.run(argv, check=False).returncode
+        while True:
+            with contextlib.suppress(InterruptedError):
+                return child.wait()
     finally:
         progress.stop()
-        if started_lab and not args.keep_lab:
-            from drdrill.lab import Lab
-
-            Lab.from_config(config).down()
-            print("lab down (it was down before this run; --keep-lab keeps it up)", flush=True)
-    _print_outcome(config.reports_dir, started)
-    return code
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _print_outcome(reports_dir: Path, since: float) -> None:
@@ -165,7 +220,9 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--target", default="lab", help="target profile (default: lab)")
     parser.add_argument("--mode", choices=sorted(_MODES), help="only this failure mode (full)")
-    parser.add_argument("--dry-run", action="store_true", help="print and audit, change nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="run nothing: print what the drill would do"
+    )
     parser.add_argument("--confirm", action="store_true", help="allow mutating a non-lab target")
     parser.add_argument(
         "--keep-lab", action="store_true", help="leave the lab up if this run brought it up"
