@@ -41,6 +41,7 @@ __all__ = [
     "ResolvedObjective",
     "ScenarioObjective",
     "Seconds",
+    "StopConditions",
     "load_config",
     "parse_duration",
 ]
@@ -119,6 +120,20 @@ class PhaseTargets(_Model):
         if not isinstance(value, float) or phase == "warn_margin":
             raise KeyError(f"no target for phase {phase!r}")
         return value
+
+
+class StopConditions(_Model):
+    """Guards that abort a running drill and roll it back, like AWS FIS stop conditions
+    (``drdrill.stop_conditions``); a guard set to null is off."""
+
+    max_error_rate: float | None = Field(0.5, gt=0, le=1)
+    """Customer (critical-flow) error rate outside the expected outage that stops the drill."""
+    error_window: Seconds = Field(30.0, gt=0)
+    """...sustained over this long."""
+    outage_factor: float | None = Field(2.0, gt=0)
+    """Stop when still not restored this many times the scenario's RTO target after the fault."""
+    replica_lag_before_fault: bool = True
+    """Stop when the replica lag is over its alarm before the fault."""
 
 
 class Alarms(_Model):
@@ -204,6 +219,7 @@ class DrillConfig(_Model):
     """Scenario targets set in the file, over the plan's table (``PLAN_SCENARIOS``)."""
     phases: PhaseTargets = PhaseTargets()
     alarms: Alarms = Alarms()
+    stop_conditions: StopConditions = StopConditions()
     measurement: MeasurementSettings = MeasurementSettings()
     load: LoadSettings = LoadSettings()
     lab: LabSettings = LabSettings()

@@ -180,7 +180,12 @@ class Drill:
             alarms=self.config.alarms,
         ).start()
         objective = self.config.objective_for(self.scenario)
+        guards = self.config.stop_conditions
         rules = StopRules(
+            max_error_rate=guards.max_error_rate,
+            error_window_s=guards.error_window,
+            outage_factor=guards.outage_factor,
+            replica_lag_before_fault=guards.replica_lag_before_fault,
             rto_target_s=objective.rto,
             stable_for_s=self.config.measurement.stable_for,
             slow_after_s=self.config.measurement.slow_after,

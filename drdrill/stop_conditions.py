@@ -6,7 +6,8 @@ Three guards, each off when its setting is None:
   last ``error_window`` seconds above ``max_error_rate``, before the fault (the platform
   was not healthy to begin with) or after restoration (a secondary outage);
 - **an outage far longer than planned** — still not restored ``outage_factor`` × the
-  scenario's RTO target after the fault;
+  scenario's RTO target after the fault (plus ``stable_for``: a restoration is only
+  confirmed once it has held that long);
 - **a replica already behind** — the replication-lag probe failing its alarm before the
   fault (the drill would start from a state the plan does not allow).
 
@@ -52,7 +53,7 @@ def fired(
         t_restored = find_restored(samples, t_fault_ns, rules.stable_for_s, rules.slow_after_s)
         if rules.outage_factor is not None and t_restored is None:
             limit = rules.outage_factor * rules.rto_target_s
-            if (now_ns - t_fault_ns) / 1e9 > limit:
+            if (now_ns - t_fault_ns) / 1e9 > limit + rules.stable_for_s:
                 return (
                     f"outage longer than {rules.outage_factor:g} × the RTO target "
                     f"({limit:g} s) and still not restored"

@@ -8,6 +8,7 @@ import pytest
 
 from drdrill.config import LAB_MAX_WORKERS, DrillConfig, load_config, parse_duration
 from drdrill.errors import ConfigError
+from drdrill.lab.state_dir import default_state_dir
 from drdrill.verdict import restore_wait_s
 
 
@@ -27,7 +28,7 @@ def test_defaults_carry_the_plans_targets(tmp_path: Path) -> None:
     assert config.alarms.s3_replication == 900
     assert config.modes["hot_standby"].rto == 300
     assert config.measurement.probe_interval == pytest.approx(0.1)
-    assert config.lab.state_dir == tmp_path / ".drdrill/lab"
+    assert config.lab.state_dir == default_state_dir(tmp_path)  # .drdrill/lab unless root
 
 
 @pytest.mark.parametrize(

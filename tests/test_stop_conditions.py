@@ -37,9 +37,10 @@ def test_errors_before_the_fault_fire() -> None:
 
 
 def test_the_expected_outage_does_not_fire_until_it_outlasts_the_factor() -> None:
-    samples = flow(0, 10, True) + flow(10, 45, False)
-    assert fired(samples, T0 + 10 * S, T0 + 45 * S, RULES) is None  # 35 s < 2 × 20 s
-    late = fired(samples + flow(45, 51, False), T0 + 10 * S, T0 + 51 * S, RULES)
+    samples = flow(0, 10, True) + flow(10, 55, False)
+    # 45 s < 2 × 20 s + the 5 s a restoration takes to be confirmed
+    assert fired(samples, T0 + 10 * S, T0 + 55 * S, RULES) is None
+    late = fired(samples + flow(55, 56, False), T0 + 10 * S, T0 + 56 * S, RULES)
     assert late is not None and "2 × the RTO target (40 s)" in late
 
 
