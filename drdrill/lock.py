@@ -7,9 +7,11 @@ command, pid, since — so a refused command says who holds the target. The kern
 a ``flock`` when its holder dies, whatever killed it, so a dead holder's lock is simply
 taken over: there is no stale lock to clean.
 
-A process started by the holder (``drdrill run`` starts pytest) inherits the lock
-through ``DRDRILL_LOCK`` in its environment: it may act while an ancestor holds it.
-``drdrill abort`` reads the holder's pid from the file to stop the drill.
+A process started by the holder (``drdrill run`` starts pytest) inherits the lock: it
+gets the locked file descriptor itself (so the lock outlives a holder killed with
+``kill -9`` until the child's rollback is done) and ``DRDRILL_LOCK`` in its environment,
+and names itself in the file as the holder. ``drdrill abort`` reads the holder's pid from
+the file to stop the drill.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class TargetLock:
             return self
         if _inherited(self.path):
             self._inherited = True
+            self._announce()  # the one doing the work is the one to stop
             return self
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         with contextlib.suppress(PermissionError):
@@ -125,20 +128,32 @@ class TargetLock:
                 f"target {self.target} is busy: {who} holds it ({self.path}); "
                 "wait for it to finish, or stop it with `drdrill abort`"
             ) from None
+        self._fd = fd
+        self._announce()
+        return self
+
+    def _announce(self) -> None:
         holder = Holder(
             self.command,
             os.getpid(),
             datetime.now(UTC).isoformat(timespec="seconds"),
             self.drill_id,
         )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(asdict(holder)).encode(), 0)
-        self._fd = fd
-        return self
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(asdict(holder)).encode(), 0)
+        finally:
+            os.close(fd)
 
     def child_env(self) -> dict[str, str]:
         """Environment entries that let this process's children act under the lock."""
         return {LOCK_ENV: f"{self.path}:{os.getpid()}"}
+
+    def pass_fds(self) -> tuple[int, ...]:
+        """The locked descriptor, for ``subprocess.Popen(pass_fds=...)``: the child then
+        holds the lock too, until it ends, whatever happens to this process."""
+        return () if self._fd is None else (self._fd,)
 
     def release(self) -> None:
         """Give the lock back (idempotent)."""

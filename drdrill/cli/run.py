@@ -29,6 +29,7 @@ from typing import Any
 
 from drdrill import jsonl
 from drdrill.config import DrillConfig, load_config
+from drdrill.lock import TargetLock
 from drdrill.report.summary import read_history, readiness
 from drdrill.stock import DRILLS
 from drdrill.targets import target_lock
@@ -121,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             started = time.time()
             print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
-            code = _drill(_pytest_argv(args, config), lock.child_env(), config, started)
+            code = _drill(_pytest_argv(args, config), lock, config, started)
         finally:
             if started_lab and not args.keep_lab:
                 from drdrill.lab import Lab
@@ -163,11 +164,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _drill(argv: list[str], env: dict[str, str], config: DrillConfig, started: float) -> int:
+def _drill(argv: list[str], lock: TargetLock, config: DrillConfig, started: float) -> int:
     """Run pytest in its own process group, pass SIGINT/SIGTERM on, wait for it to end."""
     child = subprocess.Popen(
         argv,
-        env={**os.environ, **env},
+        env={**os.environ, **lock.child_env()},
+        pass_fds=lock.pass_fds(),
         start_new_session=True,  # a terminal's Ctrl-C reaches it once: through us
         preexec_fn=_die_with_parent,
     )

@@ -1,0 +1,132 @@
+"""Drive ``drdrill run`` as a user would and stop it at a chosen moment of the drill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from drdrill import jsonl
+from drdrill.config import DrillConfig, load_config
+from drdrill.lab import Lab
+from drdrill.lab.processes import MARKER
+from drdrill.verify import verify_http
+
+
+@dataclass
+class Bench:
+    """A lab of its own (ports from ``base_port``) and the config file that names it."""
+
+    config_file: Path
+    config: DrillConfig
+    lab: Lab
+
+    @classmethod
+    def make(cls, base_port: int) -> Bench:
+        root = Path(tempfile.mkdtemp(prefix="drdrill-reliability-", dir="/tmp"))
+        os.chmod(root, 0o755)
+        config_file = root / "drdrill.yaml"
+        config_file.write_text(
+            f"lab: {{base_port: {base_port}, state_dir: {root / 'lab'}}}\n"
+            f"reports_dir: {root / 'reports'}\n"
+        )
+        config = load_config(config_file)
+        return cls(config_file, config, Lab(config.lab))
+
+    @property
+    def reports(self) -> Path:
+        return self.config.reports_dir
+
+    def drdrill(self, *args: str, **popen: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "drdrill", "--drill-config", str(self.config_file), *args],
+            cwd=self.config_file.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            **popen,
+        )
+
+    def events(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for timeline in sorted(self.reports.glob("*/timeline.jsonl")):
+            found += jsonl.read(timeline).records
+        return found
+
+    def wait_for(self, seen: Callable[[list[dict[str, Any]]], bool], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if seen(self.events()):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the drill never got there in {timeout_s} s: {self.events()[-3:]}")
+
+    def history(self) -> list[dict[str, Any]]:
+        return list(jsonl.read(self.reports / "history.jsonl").records)
+
+    def steady(self) -> list[str]:
+        """What keeps the lab from its steady state (empty: steady)."""
+        status = self.lab.status()
+        problems = []
+        if not status["running"]:
+            problems.append("the lab is down")
+            return problems
+        for region, role in (("primary", "primary"), ("dr", "standby")):
+            if status["regions"][region]["failure"] is not None:
+                problems.append(f"{region} still failed ({status['regions'][region]['failure']})")
+            if status["regions"][region]["db"]["role"] != role:
+                problems.append(f"{region} database is {status['regions'][region]['db']['role']}")
+        if status["replication"]["state"] != "streaming":
+            problems.append(f"replication {status['replication']['state']}")
+        if not verify_http(self.lab.edge_url, None, 2.0).ok:
+            problems.append("the global endpoint fails its checks")
+        return problems
+
+    def orphans(self) -> list[str]:
+        """Live processes outside the lab's own that carry the lab's marker (Locust...)."""
+        lab_pids = set(self.lab_pids())
+        found = []
+        for proc in psutil.process_iter(["pid", "status", "cmdline"]):
+            try:
+                if proc.info["status"] == psutil.STATUS_ZOMBIE or proc.pid in lab_pids:
+                    continue
+                if proc.environ().get(MARKER) == str(self.lab.dir):
+                    found.append(" ".join(proc.info["cmdline"] or [])[:120])
+            except psutil.Error:
+                continue
+        return found
+
+    def lab_pids(self) -> list[int]:
+        pids = []
+        for pid_file in self.lab.pid_dir.glob("*.pid"):
+            try:
+                leader = int(pid_file.read_text().split()[0])
+                pids += [leader, *(c.pid for c in psutil.Process(leader).children(recursive=True))]
+            except (OSError, ValueError, psutil.Error):
+                continue
+        return pids
+
+
+def phase_started(name: str) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda events: any(e["kind"] == "phase_start" and e["name"] == name for e in events)
+
+
+def kind_seen(kind: str) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda events: any(e["kind"] == kind for e in events)
+
+
+def stop(proc: subprocess.Popen[str], how: signal.Signals) -> tuple[int, float, str]:
+    """Send ``how``; the exit code, the seconds until the command ended, its output."""
+    sent = time.monotonic()
+    proc.send_signal(how)
+    out, _ = proc.communicate(timeout=120)
+    return proc.returncode, time.monotonic() - sent, out
