@@ -145,7 +145,7 @@ class Alarms(_Model):
 
 
 class MeasurementSettings(_Model):
-    """How the drill samples the platform (DESIGN.md "Measurements")."""
+    """How the drill samples the platform (docs/measurements.md)."""
 
     probe_interval: Seconds = Field(0.1, gt=0)
     probe_timeout: Seconds = Field(1.0, gt=0)

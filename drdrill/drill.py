@@ -17,28 +17,23 @@ import contextlib
 import dataclasses
 import os
 import secrets
-import signal
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from drdrill import jsonl, stock
+from drdrill import stock
 from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
-from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted, DrillError
+from drdrill.drill_alerts import DrillAlerts
+from drdrill.drill_outcome import DRILL_STATES, describe, outcome_of, shielded
+from drdrill.errors import DrillAborted, DrillError
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
-from drdrill.notify import Notification, Notifier
-from drdrill.notify.events import ACTIVATION_INITIATED, DRILL_FINISHED, DRILL_STARTED
-from drdrill.notify.timeline_alerts import AlertRules, TimelineAlerts
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
@@ -47,7 +42,6 @@ from drdrill.stopping import StopButton
 from drdrill.targets import open_target
 from drdrill.targets.base import SelfProvisioning
 from drdrill.timeline import (
-    ACTIVITY_END,
     FAULT_INJECTED,
     NOTE,
     PHASE_END,
@@ -60,19 +54,6 @@ from drdrill.verdict import judge, restore_wait_s
 from drdrill.wait import wait_until
 
 __all__ = ["DRILL_STATES", "EXPERIMENTS", "Drill", "outcome_of"]
-
-DRILL_STATES = (
-    "created",
-    "steady",
-    "observing",
-    "fault_injected",
-    "activating",
-    "activated",
-    "measured",
-    "failing_back",
-    "done",
-)
-"""The states a drill moves through; ``reached`` is the furthest before it ended."""
 
 EXPERIMENTS = stock.EXPERIMENTS
 
@@ -124,19 +105,8 @@ class Drill:
             outcome="started",
             parameters={"drill_id": self.drill_id, "kind": kind, "scenario": scenario},
         )
-        self.notifier = Notifier(config.notifications)
-        self.alerts = TimelineAlerts(
-            self.timeline, self.notifier, AlertRules(self.drill_id, target_name, config.phases)
-        ).start()
-        self.notifier.emit(
-            Notification(
-                DRILL_STARTED,
-                self.drill_id,
-                target_name,
-                f"{kind} drill of the {scenario} scenario started",
-                {"kind": kind, "scenario": scenario, "dry_run": dry_run},
-            )
-        )
+        self.alerts = DrillAlerts(config, self.drill_id, target_name, self.timeline)
+        self.alerts.started(kind, scenario, dry_run)
 
     # -- what the drill is about (read-only; changed by declared transitions) --
 
@@ -179,17 +149,7 @@ class Drill:
             standby_dsn=self.target.database_dsn("dr"),
             alarms=self.config.alarms,
         ).start()
-        objective = self.config.objective_for(self.scenario)
-        guards = self.config.stop_conditions
-        rules = StopRules(
-            max_error_rate=guards.max_error_rate,
-            error_window_s=guards.error_window,
-            outage_factor=guards.outage_factor,
-            replica_lag_before_fault=guards.replica_lag_before_fault,
-            rto_target_s=objective.rto,
-            stable_for_s=self.config.measurement.stable_for,
-            slow_after_s=self.config.measurement.slow_after,
-        )
+        rules = StopRules.for_drill(self.config, self.scenario)
         observation = self.observation
         self.stop_watch = StopConditionWatch(
             lambda: observation.samples(), self.timeline, rules, self.stop
@@ -214,31 +174,14 @@ class Drill:
         rollbacks: str = "default",
         **variables: Any,
     ) -> dict[str, Any]:
-        context = ChaosContext(self.target, self.config, self.timeline, self.stop)
-        started_ns = time.time_ns()
-        journal = runner.run(
+        return runner.run_for_drill(
             self.experiments / f"{name}.json",
-            context,
+            ChaosContext(self.target, self.config, self.timeline, self.stop),
             variables=variables,
             journal_path=self.report_dir / f"journal-{name}.json",
             steady_state=steady_state,
             rollbacks=rollbacks,
         )
-        if journal["status"] == "interrupted":
-            failed = [
-                e
-                for e in self.timeline.events()
-                if e.kind in (PHASE_END, ACTIVITY_END)
-                and e.t_ns >= started_ns
-                and e.detail.get("failed") is True
-            ]
-            if failed:  # a failed phase ended the experiment: the drill fails with it
-                raise ActivationFailed(
-                    f"{name}: phase {failed[-1].name} failed, nothing after it ran: "
-                    f"{failed[-1].detail.get('error') or 'no detail'}"
-                )
-            raise KeyboardInterrupt(f"experiment {name} interrupted")
-        return journal
 
     def inject(self, region: str = "primary", mode: str = "power-off") -> int:
         """Fail ``region`` through the region-failure experiment; returns t_fault.
@@ -266,20 +209,7 @@ class Drill:
     def activate(self, failed_region: str = "primary", dr_region: str = "dr") -> dict[str, Any]:
         """Run the DR activation experiment (phases 1..6); its journal."""
         self._advance("activating")
-        self.notifier.emit(
-            Notification(
-                ACTIVATION_INITIATED,
-                self.drill_id,
-                self.target_name,
-                f"region {failed_region} is down; activating the DR region {dr_region}",
-                {
-                    "failed_region": failed_region,
-                    "dr_region": dr_region,
-                    "failure_mode": self.failure_mode,
-                    "scenario": self.scenario,
-                },
-            )
-        )
+        self.alerts.activation_initiated(failed_region, dr_region, self.failure_mode, self.scenario)
         journal = self._run_experiment(
             "dr-activation", failed_region=failed_region, dr_region=dr_region
         )
@@ -403,8 +333,8 @@ class Drill:
     ) -> None:
         """The drill's one history line and its final summary, whatever ended it."""
         assert self.outcome is not None
-        ended_by = _describe(error) or (
-            f"rollback failed: {_describe(rollback_error)}" if rollback_error else None
+        ended_by = describe(error) or (
+            f"rollback failed: {describe(rollback_error)}" if rollback_error else None
         )
         if self.summary is not None:
             self.summary = dataclasses.replace(
@@ -447,7 +377,7 @@ class Drill:
             error = DrillAborted(f"stopped: {self.stop.reason}")
         reached = self.reached
         rollback_error: BaseException | None = None
-        with _shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):
+        with shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):
             self._advance("failing_back")
             try:
                 self._stop_observing()
@@ -470,27 +400,20 @@ class Drill:
         self, reached: str, error: BaseException | None, rollback_error: BaseException | None
     ) -> None:
         """Tell people how the drill ended; the delivery log goes into the report."""
-        self.alerts.stop()
         measured = self.summary.measurements if self.summary is not None else None
-        self.notifier.emit(
-            Notification(
-                DRILL_FINISHED,
-                self.drill_id,
-                self.target_name,
-                f"{self.kind} drill of the {self.scenario} scenario: {self.outcome}",
-                {
-                    "outcome": self.outcome,
-                    "reached": reached,
-                    "rto_s": measured.rto_s if measured else None,
-                    "rpo_s": measured.rpo_s if measured else None,
-                    "lost_writes": measured.ledger.lost if measured else None,
-                    "rolled_back": rollback_error is None,
-                    "error": _describe(error),
-                },
-            )
+        self.alerts.finished(
+            f"{self.kind} drill of the {self.scenario} scenario: {self.outcome}",
+            {
+                "outcome": self.outcome,
+                "reached": reached,
+                "rto_s": measured.rto_s if measured else None,
+                "rpo_s": measured.rpo_s if measured else None,
+                "lost_writes": measured.ledger.lost if measured else None,
+                "rolled_back": rollback_error is None,
+                "error": describe(error),
+            },
+            self.report_dir,
         )
-        for delivery in self.notifier.close(self.config.notifications.retry.total):
-            jsonl.append(self.report_dir / "notifications.jsonl", delivery.to_json())
 
     def _record_finished(
         self,
@@ -507,54 +430,5 @@ class Drill:
             parameters={"drill_id": self.drill_id, "pid": os.getpid()},
             drill_outcome=self.outcome,
             reached=reached,
-            error=_describe(error),
+            error=describe(error),
         )
-
-
-def _describe(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def outcome_of(
-    error: BaseException | None,
-    summary: DrillSummary | None,
-    rollback_error: BaseException | None = None,
-) -> str:
-    """How a drill ended (see ``Drill.close``): the same truth pytest reports, and more."""
-    if isinstance(error, KeyboardInterrupt | DrillAborted):
-        return "aborted"
-    if isinstance(error, CapabilityMissing):
-        return "skipped"
-    if error is not None and not isinstance(error, AssertionError | ActivationFailed):
-        return "error"
-    if error is not None or rollback_error is not None:
-        return "failed"
-    if summary is None:
-        return "error"  # nothing judged: no verdict to trust
-    lost_after = summary.measurements.ledger.lost_after_fault
-    return "passed" if summary.verdicts.passed and lost_after == 0 else "failed"
-
-
-@contextlib.contextmanager
-def _shielded(what: str) -> Iterator[None]:
-    """Inside: SIGINT and SIGTERM say what is still running instead of cutting it short."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def refuse(signum: int, frame: FrameType | None) -> None:
-        print(
-            f"drdrill: still {what}; it runs to completion (usually under 15 s), not interrupting",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    previous = {sig: signal.signal(sig, refuse) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -4,10 +4,10 @@ After recovery the ledger is checked against the surviving database. A write is
 
 - **lost** when it was acknowledged before ``t_fault`` and is absent now;
 - **in doubt** when it was not acknowledged (error or timeout) yet is present —
-  a commit whose acknowledgement was lost (FACTS.md), not an error;
+  a commit whose acknowledgement was lost (PostgreSQL does this), not an error;
 - **never acked** when it was not acknowledged and is absent (the client was told).
 
-A write acknowledged *after* ``t_fault`` and absent is not in the DESIGN's
+A write acknowledged *after* ``t_fault`` and absent is not in the definition's
 definition of lost; it is counted separately as ``lost_after_fault`` because it
 means split brain or a broken restore, and the drill must say so.
 """
@@ -166,7 +166,7 @@ def reconcile(writes: Iterable[Write], dsn: str, t_fault_ns: int | None) -> Reco
 
 
 def rpo(reconciliation: Reconciliation) -> tuple[float, Bounds]:
-    """RPO and its bounds, in seconds (DESIGN.md).
+    """RPO and its bounds, in seconds (docs/measurements.md).
 
     RPO = 0 when nothing acknowledged before t_fault was lost, else t_fault minus
     the ack time of the last surviving acknowledged write before the first lost

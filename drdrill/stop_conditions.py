@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from drdrill.config import DrillConfig
 from drdrill.measure import find_restored
 from drdrill.probes import CRITICAL_FLOW, REPLICATION_LAG, Sample
 from drdrill.stopping import StopButton
@@ -42,6 +43,20 @@ class StopRules:
     replica_lag_before_fault: bool = True
     stable_for_s: float = 5.0
     slow_after_s: float | None = 0.1
+
+    @classmethod
+    def for_drill(cls, config: DrillConfig, scenario: str) -> StopRules:
+        """The guards ``drdrill.yaml`` sets, against ``scenario``'s RTO target."""
+        guards = config.stop_conditions
+        return cls(
+            max_error_rate=guards.max_error_rate,
+            error_window_s=guards.error_window,
+            outage_factor=guards.outage_factor,
+            rto_target_s=config.objective_for(scenario).rto,
+            replica_lag_before_fault=guards.replica_lag_before_fault,
+            stable_for_s=config.measurement.stable_for,
+            slow_after_s=config.measurement.slow_after,
+        )
 
 
 def fired(

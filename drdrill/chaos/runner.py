@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,10 @@ from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.types import Strategy
 
 from drdrill.chaos.context import ChaosContext
-from drdrill.errors import ConfigError
+from drdrill.errors import ActivationFailed, ConfigError
+from drdrill.timeline import ACTIVITY_END, PHASE_END
 
-__all__ = ["load_experiment", "run"]
+__all__ = ["load_experiment", "run", "run_for_drill"]
 
 
 def load_experiment(path: Path) -> dict[str, Any]:
@@ -59,3 +61,42 @@ def run(
         journal_path.parent.mkdir(parents=True, exist_ok=True)
         journal_path.write_text(json.dumps(journal, indent=2, default=str))
     return journal
+
+
+def run_for_drill(
+    path: Path,
+    context: ChaosContext,
+    *,
+    variables: dict[str, Any] | None = None,
+    journal_path: Path | None = None,
+    steady_state: str = "default",
+    rollbacks: str = "default",
+) -> dict[str, Any]:
+    """``run`` inside a drill: an experiment ended by a failed phase raises
+    ``ActivationFailed`` naming it (nothing after it ran); one interrupted (the stop
+    button) raises ``KeyboardInterrupt``; otherwise the journal."""
+    started_ns = time.time_ns()
+    journal = run(
+        path,
+        context,
+        variables=variables,
+        journal_path=journal_path,
+        steady_state=steady_state,
+        rollbacks=rollbacks,
+    )
+    if journal["status"] != "interrupted":
+        return journal
+    events = context.timeline.events() if context.timeline is not None else []
+    failed = [
+        e
+        for e in events
+        if e.kind in (PHASE_END, ACTIVITY_END)
+        and e.t_ns >= started_ns
+        and e.detail.get("failed") is True
+    ]
+    if failed:  # a failed phase ended the experiment: the drill fails with it
+        raise ActivationFailed(
+            f"{path.stem}: phase {failed[-1].name} failed, nothing after it ran: "
+            f"{failed[-1].detail.get('error') or 'no detail'}"
+        )
+    raise KeyboardInterrupt(f"experiment {path.stem} interrupted")

@@ -2,7 +2,7 @@
 
 An S3-compatible server (moto in server mode, as its own process) holds
 ``orders-primary`` and ``orders-dr``, both versioned. moto stores a replication
-configuration but does not replicate (FACTS.md), so the lab runs its own
+configuration but does not replicate (docs/lab.md), so the lab runs its own
 replicator process, which copies every new version (and delete marker) from the
 primary bucket to the DR bucket once it is ``object_replication_delay`` old —
 the plan's S3 Cross-Region Replication with its replication time.

@@ -1,4 +1,4 @@
-"""``Lab``: the local two-region platform behind one small facade (DESIGN.md "The lab").
+"""``Lab``: the local two-region platform behind one small facade (docs/lab.md).
 
 The work is done by the lab's parts, each behind a narrow interface:
 ``topology`` (ports, paths, DSNs), ``state`` (lab.json), ``launch`` (processes),

@@ -155,7 +155,7 @@ class PgServer:
         )
         settings = {
             "listen_addresses": "'127.0.0.1'",
-            # outside the data dir, or pg_basebackup copies the socket lock (FACTS.md)
+            # outside the data dir, or pg_basebackup copies the socket lock (docs/lab.md)
             "unix_socket_directories": "''",
             "wal_level": "replica",
             "archive_mode": "on",
@@ -166,7 +166,7 @@ class PgServer:
             "track_commit_timestamp": "on",
             "wal_log_hints": "on",
             "hot_standby": "on",
-            # the 5 s default stalls some promotions by 5 s (FACTS.md)
+            # the 5 s default stalls some promotions by 5 s (docs/lab.md)
             "wal_retrieve_retry_interval": "'100ms'",
             "synchronous_commit": synchronous_commit,
             "shared_buffers": "'32MB'",

@@ -1,0 +1,83 @@
+"""How a drill ended, in one word, and the rollback nobody can cut short.
+
+``outcome_of`` is the same truth pytest reports, and more: a drill passes only when every
+check it judged passed, no write acknowledged after the fault was lost, and its rollback
+completed. ``shielded`` keeps a second Ctrl-C or SIGTERM from cutting the rollback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted
+from drdrill.report.summary import DrillSummary
+
+__all__ = ["DRILL_STATES", "describe", "outcome_of", "shielded"]
+
+DRILL_STATES = (
+    "created",
+    "steady",
+    "observing",
+    "fault_injected",
+    "activating",
+    "activated",
+    "measured",
+    "failing_back",
+    "done",
+)
+"""The states a drill moves through; ``reached`` is the furthest before it ended."""
+
+
+def describe(error: BaseException | None) -> str | None:
+    """``Type: first line of the message`` (None for no error)."""
+    if error is None:
+        return None
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def outcome_of(
+    error: BaseException | None,
+    summary: DrillSummary | None,
+    rollback_error: BaseException | None = None,
+) -> str:
+    """How a drill ended (see ``Drill.close``): the same truth pytest reports, and more."""
+    if isinstance(error, KeyboardInterrupt | DrillAborted):
+        return "aborted"
+    if isinstance(error, CapabilityMissing):
+        return "skipped"
+    if error is not None and not isinstance(error, AssertionError | ActivationFailed):
+        return "error"
+    if error is not None or rollback_error is not None:
+        return "failed"
+    if summary is None:
+        return "error"  # nothing judged: no verdict to trust
+    lost_after = summary.measurements.ledger.lost_after_fault
+    return "passed" if summary.verdicts.passed and lost_after == 0 else "failed"
+
+
+@contextlib.contextmanager
+def shielded(what: str) -> Iterator[None]:
+    """Inside: SIGINT and SIGTERM say what is still running instead of cutting it short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def refuse(signum: int, frame: FrameType | None) -> None:
+        print(
+            f"drdrill: still {what}; it runs to completion (usually under 15 s), not interrupting",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    previous = {sig: signal.signal(sig, refuse) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
