@@ -35,7 +35,7 @@ from drdrill.lab import Lab
 from drdrill.lab.order_service import BREAKER_S
 from drdrill.measure import measure
 from drdrill.observe import Observation
-from drdrill.probes import CRITICAL_FLOW, Sample
+from drdrill.sampling import CRITICAL_FLOW, Sample
 from drdrill.timeline import FAULT_INJECTED, Timeline
 
 

@@ -31,8 +31,8 @@ from typing import Any
 
 from drdrill.config import MeasurementSettings
 from drdrill.ledger import Reconciliation, rpo
-from drdrill.probes import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
+from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, RESTORED, Timeline
 
 __all__ = [

@@ -9,7 +9,7 @@ from drdrill.canary import CanaryWriter
 from drdrill.config import Alarms, MeasurementSettings
 from drdrill.ledger import Ledger
 from drdrill.measure import find_restored
-from drdrill.probes import (
+from drdrill.sampling import (
     CRITICAL_FLOW,
     EDGE_RECORD,
     HEALTH,

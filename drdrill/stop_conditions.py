@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from drdrill.config import DrillConfig
 from drdrill.measure import find_restored
-from drdrill.probes import CRITICAL_FLOW, REPLICATION_LAG, Sample
+from drdrill.sampling import CRITICAL_FLOW, REPLICATION_LAG, Sample
 from drdrill.stopping import StopButton
 from drdrill.timeline import FAULT_INJECTED, STOP_CONDITION, Timeline
 

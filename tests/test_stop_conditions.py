@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.probes import CRITICAL_FLOW, REPLICATION_LAG, Sample
+from drdrill.sampling import CRITICAL_FLOW, REPLICATION_LAG, Sample
 from drdrill.stop_conditions import StopConditionWatch, StopRules, fired
 from drdrill.stopping import StopButton, stop_button
 from drdrill.timeline import STOP_CONDITION, Timeline

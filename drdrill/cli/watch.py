@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import load_config
+from drdrill.endpoint_watch import check_duration, watch
 from drdrill.errors import ConfigError, DrillError, LabError
 from drdrill.redaction import redact
-from drdrill.watch import check_duration, watch
 
 __all__ = ["register"]
 

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drdrill.measure import BUCKET_NS, Request
-from drdrill.probes import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.results import Measurements
+from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
 
 __all__ = ["draw_timeline", "error_rate_series"]
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from drdrill import jsonl
 from drdrill.measure import Request
-from drdrill.probes import Sample
 from drdrill.redaction import redact
 from drdrill.report.summary import HISTORY_FIELDS, DrillSummary, append_history, write_summary
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.results import Measurements
+from drdrill.sampling import Sample
 from drdrill.timeline import iso
 
 __all__ = ["DrillReport", "UnmeasuredDrill"]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from drdrill.config import MeasurementSettings
 from drdrill.ledger import Reconciliation, Write, rpo
 from drdrill.measure import Request, find_restored, measure, probe_outages, user_outages
-from drdrill.probes import CRITICAL_FLOW, Sample
+from drdrill.sampling import CRITICAL_FLOW, Sample
 from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline
 
 S = 1_000_000_000

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from drdrill.config import load_config
 from drdrill.measure import Request
-from drdrill.probes import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
+from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.verdict import judge
 
 S = 1_000_000_000

@@ -15,7 +15,7 @@ from drdrill.canary import CanaryWriter
 from drdrill.config import MeasurementSettings
 from drdrill.ledger import Ledger
 from drdrill.observe import Observation
-from drdrill.probes import CRITICAL_FLOW, Sampler, critical_flow_check
+from drdrill.sampling import CRITICAL_FLOW, Sampler, critical_flow_check
 
 PORT = 26011
 

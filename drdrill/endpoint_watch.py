@@ -23,9 +23,9 @@ from drdrill.errors import ConfigError, MeasurementError
 from drdrill.ledger import reconcile
 from drdrill.measure import probe_outages
 from drdrill.observe import Observation
-from drdrill.probes import CRITICAL_FLOW, Sample
 from drdrill.redaction import redact
 from drdrill.results import LedgerSummary, OutageWindow
+from drdrill.sampling import CRITICAL_FLOW, Sample
 from drdrill.timeline import iso, now_ns
 
 __all__ = ["MAX_WATCH_S", "WatchResult", "check_duration", "watch", "within_window"]
