@@ -141,7 +141,6 @@ class Alarms(_Model):
 
     replica_lag: Seconds = 300.0
     s3_replication: Seconds = 900.0
-    health_check_failures: int = Field(2, ge=1)
 
 
 class MeasurementSettings(_Model):
@@ -181,9 +180,8 @@ class LoadSettings(_Model):
 class Backups(_Model):
     """The plan's backup schedule, as the lab and restore drills apply it."""
 
-    retention: Seconds = 7 * 86400.0
-    transaction_log_interval: Seconds = 300.0
-    snapshot_retention: Seconds = 30 * 86400.0
+    snapshot_interval: Seconds = Field(86400.0, gt=0)
+    """Automated snapshots are daily: ``drdrill check`` flags a newest snapshot older."""
 
 
 class LabProfile(_Model):

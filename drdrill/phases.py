@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ACTIVATION_PHASES", "ALL_PHASES", "RESTORE_PHASES", "Phase", "phase_named"]
+__all__ = ["ACTIVATION_PHASES", "ALL_PHASES", "RESTORE_PHASES", "Phase"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,3 @@ RESTORE_PHASES: tuple[Phase, ...] = (
 """Phases of the data-disaster drills (corruption, ransomware) beyond the activation."""
 
 ALL_PHASES: tuple[Phase, ...] = ACTIVATION_PHASES + RESTORE_PHASES
-
-
-def phase_named(name: str) -> Phase:
-    """The phase called ``name`` (KeyError names the known ones)."""
-    for phase in ALL_PHASES:
-        if phase.name == name:
-            return phase
-    raise KeyError(f"unknown phase {name!r}; expected one of {[p.name for p in ACTIVATION_PHASES]}")

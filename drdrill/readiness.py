@@ -36,10 +36,7 @@ from drdrill.targets.base import (
     Target,
 )
 
-__all__ = ["SNAPSHOT_SCHEDULE_S", "ReadinessCheck", "ReadinessReport", "check_readiness"]
-
-SNAPSHOT_SCHEDULE_S = 86400.0
-"""The plan's automated snapshots are daily."""
+__all__ = ["ReadinessCheck", "ReadinessReport", "check_readiness"]
 
 
 @dataclass(frozen=True)
@@ -120,8 +117,12 @@ def _backups(target: Target, config: DrillConfig) -> str:
         raise DrillError("no snapshot of the primary database")
     newest = snapshots[-1]
     age = (datetime.now(UTC) - newest.created).total_seconds()
-    if age > SNAPSHOT_SCHEDULE_S:
-        raise DrillError(f"newest snapshot {newest.name!r} is {age / 3600:.1f} h old (daily)")
+    schedule = config.backups.snapshot_interval
+    if age > schedule:
+        raise DrillError(
+            f"newest snapshot {newest.name!r} is {age / 3600:.1f} h old "
+            f"(schedule: every {schedule / 3600:g} h)"
+        )
     copies = target.list_snapshots("dr")
     copied = "a copy in the DR region" if copies else "NO copy in the DR region yet"
     return f"newest snapshot {newest.name!r}, {age:.0f} s old; {copied}"
