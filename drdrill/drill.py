@@ -98,6 +98,8 @@ class Drill:
         self.outcome: str | None = None
         self.stop = stop or StopButton()
         self.reached = "created"
+        self.ended_in = ""
+        """The state the drill had reached when it ended (set by ``close``)."""
         self._closed = False
         self.audit.record(
             "drill_started",
@@ -375,7 +377,7 @@ class Drill:
         self._closed = True
         if self.stop.pressed and (error is None or isinstance(error, KeyboardInterrupt)):
             error = DrillAborted(f"stopped: {self.stop.reason}")
-        reached = self.reached
+        reached = self.ended_in = self.reached
         rollback_error: BaseException | None = None
         with shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):
             self._advance("failing_back")

@@ -21,6 +21,7 @@ import pytest
 from drdrill.config import DrillConfig, load_config
 from drdrill.drill import Drill
 from drdrill.errors import CapabilityMissing
+from drdrill.report.allure import attach_text
 from drdrill.stopping import stop_button
 from drdrill.targets import target_lock
 
@@ -151,7 +152,12 @@ def drill(
         try:
             yield the_drill
         finally:
-            the_drill.close(_as_drill_error(request.node.stash.get(DRILL_ERROR, None)))
+            outcome = the_drill.close(_as_drill_error(request.node.stash.get(DRILL_ERROR, None)))
+            attach_text(
+                f"drill {the_drill.drill_id}: {outcome} (reached {the_drill.ended_in}; "
+                f"stopped by: {the_drill.stop.reason or 'nothing'})",
+                "Drill outcome",
+            )
 
 
 def _as_drill_error(error: BaseException | None) -> BaseException | None:

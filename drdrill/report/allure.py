@@ -39,7 +39,7 @@ __all__ = [
 # Allure 2 matches a category with Java's String.matches: the WHOLE message, and a
 # pytest message spans lines ("AssertionError: RTO breach ...\nassert ..."): hence (?s).
 ACTIVATION_FAILURE = (
-    r"DR activation failed|activation phase|was not injected|was not timed"
+    r"DR activation failed|activation phase|was not injected|was not timed|ActivationFailed"
     r"|DNS failover did not propagate|DR region verification failed"
 )
 CATEGORIES: list[dict[str, Any]] = [
@@ -57,6 +57,11 @@ CATEGORIES: list[dict[str, Any]] = [
         "name": "Activation failure",
         "matchedStatuses": ["failed", "broken"],
         "messageRegex": rf"(?s).*({ACTIVATION_FAILURE}).*",
+    },
+    {
+        "name": "Aborted drill",
+        "matchedStatuses": ["broken", "failed", "skipped"],
+        "messageRegex": r"(?s).*(KeyboardInterrupt|DrillAborted|stop condition|SIGTERM|SIGINT).*",
     },
     {
         "name": "Harness error",
