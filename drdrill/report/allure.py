@@ -42,6 +42,8 @@ ACTIVATION_FAILURE = (
     r"DR activation failed|activation phase|was not injected|was not timed|ActivationFailed"
     r"|DNS failover did not propagate|DR region verification failed"
 )
+ABORTED = r"KeyboardInterrupt|DrillAborted|stop condition|SIGTERM|SIGINT"
+
 CATEGORIES: list[dict[str, Any]] = [
     {
         "name": "RTO breach",
@@ -61,12 +63,12 @@ CATEGORIES: list[dict[str, Any]] = [
     {
         "name": "Aborted drill",
         "matchedStatuses": ["broken", "failed", "skipped"],
-        "messageRegex": r"(?s).*(KeyboardInterrupt|DrillAborted|stop condition|SIGTERM|SIGINT).*",
+        "messageRegex": rf"(?s).*({ABORTED}).*",
     },
     {
         "name": "Harness error",
         "matchedStatuses": ["broken"],
-        "messageRegex": rf"(?s)(?!.*({ACTIVATION_FAILURE})).*",
+        "messageRegex": rf"(?s)(?!.*({ACTIVATION_FAILURE}|{ABORTED})).*",
     },
 ]
 

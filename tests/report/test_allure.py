@@ -46,6 +46,10 @@ MESSAGES = {
         "broken",
         "Harness error",
     ),
+    "KeyboardInterrupt: stop condition: customer error rate 80% over 30 s": (
+        "broken",
+        "Aborted drill",
+    ),
 }
 
 
@@ -75,6 +79,7 @@ def test_metadata_files_are_valid(tmp_path: Path) -> None:
         "RTO breach",
         "RPO breach",
         "Activation failure",
+        "Aborted drill",
         "Harness error",
     ]
     assert "target=lab" in properties

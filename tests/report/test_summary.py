@@ -101,6 +101,7 @@ def test_allure_metadata_files_are_valid(tmp_path: Path) -> None:
         "RTO breach",
         "RPO breach",
         "Activation failure",
+        "Aborted drill",
         "Harness error",
     }
     assert "target=lab" in (tmp_path / "environment.properties").read_text()
