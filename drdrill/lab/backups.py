@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from drdrill.backup_records import RestoredDatabase, Snapshot
 from drdrill.errors import LabError, RestoreError
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.postgres import PgServer
@@ -28,30 +29,6 @@ from drdrill.lab.topology import REGIONS, Topology, check_region, port_in_use
 from drdrill.wait import poll
 
 __all__ = ["LabBackups", "RestoredDatabase", "Snapshot"]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A named backup of one region's database, in one region's backup store."""
-
-    name: str
-    region: str
-    created: datetime
-    size_bytes: int | None = None
-    source: str = ""
-    """Where it came from: the database (``pg-primary``) or the copied snapshot."""
-
-
-@dataclass(frozen=True)
-class RestoredDatabase:
-    """A database restored from a snapshot or to a point in time, running on its own."""
-
-    instance: str
-    dsn: str
-    restore_duration_s: float
-    restored_to: datetime
-    """The snapshot's time, or the point in time asked for."""
-    source: str
 
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
+from drdrill.backup_records import RestoredDatabase, Snapshot
 from drdrill.errors import CapabilityMissing
 
 __all__ = [
@@ -71,30 +72,6 @@ class ServiceCheck:
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A database snapshot (a base backup in the lab, an RDS snapshot on AWS)."""
-
-    name: str
-    region: str
-    created: datetime
-    size_bytes: int | None = None
-    source: str = ""
-    """What it was taken from / copied from."""
-
-
-@dataclass(frozen=True)
-class RestoredDatabase:
-    """A database instance created by a restore."""
-
-    instance: str
-    dsn: str
-    """Connection string without password."""
-    restore_duration_s: float
-    restored_to: datetime | None = None
-    source: str = ""
 
 
 @dataclass(frozen=True)

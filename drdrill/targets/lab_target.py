@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -161,49 +160,41 @@ class LabTarget:
         return self.lab.backups()
 
     def snapshot(self, name: str, region: str = "primary") -> Snapshot:
-        return _snapshot(
-            self._act(
-                "snapshot", lambda: self._backups().snapshot(name, region), name=name, region=region
-            )
+        return self._act(
+            "snapshot", lambda: self._backups().snapshot(name, region), name=name, region=region
         )
 
     def list_snapshots(self, region: str = "primary") -> list[Snapshot]:
-        return [_snapshot(s) for s in self._backups().list_snapshots(region)]
+        return self._backups().list_snapshots(region)
 
     def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
-        return _snapshot(
-            self._act(
-                "copy_snapshot",
-                lambda: self._backups().copy_snapshot(name, to_region),
-                name=name,
-                to_region=to_region,
-            )
+        return self._act(
+            "copy_snapshot",
+            lambda: self._backups().copy_snapshot(name, to_region),
+            name=name,
+            to_region=to_region,
         )
 
     def restore_snapshot(
         self, name: str, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        return _restored(
-            self._act(
-                "restore_snapshot",
-                lambda: self._backups().restore_snapshot(name, instance, region),
-                name=name,
-                instance=instance,
-                region=region,
-            )
+        return self._act(
+            "restore_snapshot",
+            lambda: self._backups().restore_snapshot(name, instance, region),
+            name=name,
+            instance=instance,
+            region=region,
         )
 
     def restore_to_point_in_time(
         self, when: datetime, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        return _restored(
-            self._act(
-                "restore_to_point_in_time",
-                lambda: self._backups().restore_to_point_in_time(when, instance, region),
-                when=when.isoformat(),
-                instance=instance,
-                region=region,
-            )
+        return self._act(
+            "restore_to_point_in_time",
+            lambda: self._backups().restore_to_point_in_time(when, instance, region),
+            when=when.isoformat(),
+            instance=instance,
+            region=region,
         )
 
     # -- objects (ObjectStoreTarget, ObjectReplicationTarget) -------------------
@@ -299,11 +290,3 @@ class LabTarget:
     def fail_back(self) -> None:
         """Steady state again: the lab is re-created (primary serving, dr warm standby)."""
         self._act("fail_back", self.lab.reset)
-
-
-def _snapshot(snapshot: lab_backups.Snapshot) -> Snapshot:
-    return Snapshot(**asdict(snapshot))
-
-
-def _restored(restored: lab_backups.RestoredDatabase) -> RestoredDatabase:
-    return RestoredDatabase(**asdict(restored))
