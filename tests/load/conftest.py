@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-PORTS = range(57500, 58000)
+PORTS = range(22500, 23000)  # below the ephemeral range (32768+): no client socket takes them
 
 
 @dataclass
@@ -33,7 +33,7 @@ def _free_port() -> int:
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 57500-57999")
+    raise RuntimeError("no free port in 22500-22999")
 
 
 def _app(shop: Shop) -> web.Application:
@@ -81,7 +81,7 @@ def _app(shop: Shop) -> web.Application:
 
 @pytest.fixture
 def shop() -> Iterator[Shop]:
-    """A running order-service on 127.0.0.1 (port in 57500-57999)."""
+    """A running order-service on 127.0.0.1 (port in 22500-22999)."""
     state = Shop()
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(_app(state), access_log=None)

@@ -1,7 +1,8 @@
 """The AWS seam: moto in server mode over HTTP (``AWS_ENDPOINT_URL`` points at it, fake
 credentials), and a kmock Kubernetes API emulator per region over HTTP (own thread and
 event loop, ``load_bundled``), which this suite drives as the controller: it fills
-deployment status itself. Ports 59000-59999 only.
+deployment status itself. Ports 23000-23999 only: below the kernel's ephemeral range
+(32768+), where any client socket could take them.
 
 What these doubles cannot prove: moto records state and times nothing (a promotion's
 status never changes, nothing replicates, Route 53 answers no DNS query, health checks
@@ -29,10 +30,10 @@ from moto.server import ThreadedMotoServer
 
 from drdrill.targets.aws.profile import AwsProfile
 
-MOTO_PORT = 59000
-KUBE_PORTS = {"primary": 59501, "dr": 59502}
-SHOP_PORT = 59200
-THROTTLING_PORT = 59100
+MOTO_PORT = 23000
+KUBE_PORTS = {"primary": 23501, "dr": 23502}
+SHOP_PORT = 23200
+THROTTLING_PORT = 23100
 ACCOUNT = "123456789012"  # moto's account id
 DEPLOYMENTS = ("order-service", "product-service")
 
