@@ -317,7 +317,10 @@ def test_lab_down_after_kill_9_mid_up_leaves_nothing(make_lab_config: MakeConfig
     assert not any(alive(pid) for pid in left.values())  # gone (a zombie awaits init)
     assert listening(range(BASE + 400, BASE + 480)) == []
     assert not config.lab.state_dir.exists()
-    # no orphaned (nothing attached) shared-memory segment of PostgreSQL's user remains
+    # no orphaned (nothing attached) shared-memory segment this lab's PostgreSQL made
+    # remains (columns: key shmid perms size cpid lpid nattch uid ...; other labs on the
+    # machine are not this test's business)
     pg_uid = pwd.getpwnam("postgres").pw_uid
     rows = [r.split() for r in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]]
-    assert not [r for r in rows if int(r[7]) == pg_uid and r[6] == "0"]
+    ours = set(left.values())
+    assert not [r for r in rows if int(r[7]) == pg_uid and r[6] == "0" and int(r[4]) in ours]

@@ -29,6 +29,8 @@ class Bench:
     config_file: Path
     config: DrillConfig
     lab: Lab
+    seen_before: frozenset[Path] = frozenset()
+    """Timelines of earlier drills: ``events`` reads only the drills started since ``mark``."""
 
     @classmethod
     def make(cls, base_port: int) -> Bench:
@@ -56,9 +58,13 @@ class Bench:
             **popen,
         )
 
+    def mark(self) -> None:
+        """From now on, ``events`` are those of drills started after this call."""
+        self.seen_before = frozenset(self.reports.glob("*/timeline.jsonl"))
+
     def events(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        for timeline in sorted(self.reports.glob("*/timeline.jsonl")):
+        for timeline in sorted(set(self.reports.glob("*/timeline.jsonl")) - self.seen_before):
             found += jsonl.read(timeline).records
         return found
 

@@ -31,6 +31,7 @@ def bench() -> Iterator[Bench]:
 
 
 def _drill(bench: Bench) -> subprocess.Popen[str]:
+    bench.mark()
     return bench.drdrill("run", "full", "--mode", "power-off", "--keep-lab")
 
 
