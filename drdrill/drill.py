@@ -14,7 +14,6 @@ What a drill is about changes only through declared transitions: ``inject`` /
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import secrets
 import time
@@ -338,25 +337,18 @@ class Drill:
         ended_by = describe(error) or (
             f"rollback failed: {describe(rollback_error)}" if rollback_error else None
         )
-        if self.summary is not None:
-            self.summary = dataclasses.replace(
-                self.summary, outcome=self.outcome, reached=reached, error=ended_by
-            )
-            self.report.conclude(self.summary)
-        else:
-            self.report.conclude_unmeasured(
-                UnmeasuredDrill(
-                    drill_id=self.drill_id,
-                    scenario=self.scenario,
-                    kind=self.kind,
-                    target=self.target_name,
-                    started_ns=self.started_ns,
-                    failure_mode=self.failure_mode,
-                    outcome=self.outcome,
-                    reached=reached,
-                    error=ended_by,
-                )
-            )
+        ending = UnmeasuredDrill(
+            drill_id=self.drill_id,
+            scenario=self.scenario,
+            kind=self.kind,
+            target=self.target_name,
+            started_ns=self.started_ns,
+            failure_mode=self.failure_mode,
+            outcome=self.outcome,
+            reached=reached,
+            error=ended_by,
+        )
+        self.report.conclude(self.summary, ending)
 
     def _advance(self, state: str) -> None:
         """Move to ``state`` (never back: ``reached`` is the furthest state)."""

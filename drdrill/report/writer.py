@@ -15,6 +15,7 @@ failed before anything was measured. Nothing else writes these.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,10 +66,18 @@ class DrillReport:
                 title=f"{summary.drill_id} ({summary.failure_mode or summary.kind})",
             )
 
-    def conclude(self, summary: DrillSummary) -> None:
-        """The measured drill has ended: its summary with the outcome, its history line."""
-        write_summary(summary, self.report_dir)
-        append_history(summary, self.reports_dir)
+    def conclude(self, summary: DrillSummary | None, ending: UnmeasuredDrill) -> None:
+        """The drill has ended (``ending`` says how): the measured summary again with its
+        outcome, or — for a drill that ended before its measurement — a summary of how far
+        it got; and its one history line."""
+        if summary is None:
+            self.conclude_unmeasured(ending)
+            return
+        final = dataclasses.replace(
+            summary, outcome=ending.outcome, reached=ending.reached, error=ending.error
+        )
+        write_summary(final, self.report_dir)
+        append_history(final, self.reports_dir)
 
     def conclude_unmeasured(self, record: UnmeasuredDrill) -> None:
         """A drill that ended before it was measured: a summary saying how far it got and
