@@ -11,7 +11,9 @@ the file, the key, the value and what was expected.
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -30,6 +33,8 @@ from drdrill.targets.aws.profile import AwsProfile
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "LAB_MAX_WORKERS",
+    "PLAN_SCENARIOS",
     "Alarms",
     "DrillConfig",
     "LabProfile",
@@ -38,6 +43,8 @@ __all__ = [
     "MeasurementSettings",
     "Objective",
     "PhaseTargets",
+    "ResolvedObjective",
+    "ScenarioObjective",
     "Seconds",
     "load_config",
     "parse_duration",
@@ -59,6 +66,8 @@ def parse_duration(value: object) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
         raise ValueError("expected a duration like 100ms, 5s, 5m, 2h or a number of seconds")
+    if not math.isfinite(seconds):
+        raise ValueError("expected a finite duration")
     if seconds < 0:
         raise ValueError("expected a duration that is not negative")
     return seconds
@@ -77,6 +86,46 @@ class Objective(_Model):
 
     rto: Seconds
     rpo: Seconds
+
+
+class ScenarioObjective(_Model):
+    """A scenario's own targets; a target left out comes from ``objectives`` or the mode."""
+
+    rto: Seconds | None = None
+    rpo: Seconds | None = None
+
+
+PLAN_SCENARIOS: dict[str, ScenarioObjective] = {
+    # Region failure and data-center disaster carry the standby mode's targets (the
+    # plan's 30 min / 5 min are warm standby's), so they have none of their own: a
+    # hot standby or an explicit ``objectives`` judges them.
+    "region_failure": ScenarioObjective(),
+    "data_center_disaster": ScenarioObjective(),
+    # Recoveries from backups: their own targets, whatever the standby mode.
+    "ransomware": ScenarioObjective(rto=7200, rpo=3600),
+    "data_corruption": ScenarioObjective(rto=3600, rpo=900),
+    "security_breach": ScenarioObjective(rto=14400, rpo=3600),
+}
+"""The plan's "Disaster Scenarios" table: the scenarios a drill may name."""
+
+
+@dataclass(frozen=True)
+class ResolvedObjective:
+    """The RTO/RPO that judge a scenario, and where each came from."""
+
+    rto: float
+    rpo: float
+    mode: str
+    rto_source: str
+    """e.g. ``scenarios.region_failure``, ``objectives``, ``mode hot_standby``."""
+    rpo_source: str
+
+    @property
+    def source(self) -> str:
+        """One line naming where the targets came from."""
+        if self.rto_source == self.rpo_source:
+            return self.rto_source
+        return f"rto from {self.rto_source}, rpo from {self.rpo_source}"
 
 
 class PhaseTargets(_Model):
@@ -121,6 +170,16 @@ class MeasurementSettings(_Model):
     completes when a frozen region thaws was not served by a working platform."""
     error_threshold: float = Field(0.5, gt=0.0, le=1.0)
     """A 100 ms bucket with an error rate above this counts as user-observed outage."""
+    restore_wait: Seconds = Field(2700.0, gt=0)
+    """How long a drill waits for the service to come back, whatever the RTO target:
+    a restoration later than the target is still measured (a breach with its value).
+    The default outlasts the plan's 30 min target; the lab restores in seconds."""
+
+    @property
+    def restore_wait_s(self) -> float:
+        """The bound of the wait for restoration: ``restore_wait`` plus the ``stable_for``
+        window that confirms it (a restoration at the very end is still seen)."""
+        return self.restore_wait + self.stable_for
 
 
 class LoadSettings(_Model):
@@ -133,6 +192,12 @@ class LoadSettings(_Model):
     checkout_weight: int = Field(1, ge=0)
 
 
+LAB_MAX_WORKERS = 8
+"""Workers per region the lab's port plan holds (ports base+10.. and base+20.., gateways
+base+40..47 and base+50..57): the lab's ``MAX_WORKERS``, kept here so the configuration
+can refuse more before anything starts (the lab package imports this module)."""
+
+
 class LabSettings(_Model):
     """The embedded two-region lab (DESIGN.md "The lab")."""
 
@@ -140,9 +205,9 @@ class LabSettings(_Model):
     base_port: int = Field(24300, ge=1024, le=65000)
     """Every lab port is base_port + 0..79 (edge is base_port itself). Keep the range below
     the kernel's ephemeral ports (32768+ here), or client sockets can take lab ports."""
-    primary_workers: int = Field(2, ge=1, le=16)
-    dr_workers: int = Field(1, ge=1, le=16)
-    dr_scaled_workers: int = Field(2, ge=1, le=16)
+    primary_workers: int = Field(2, ge=1, le=LAB_MAX_WORKERS)
+    dr_workers: int = Field(1, ge=1, le=LAB_MAX_WORKERS)
+    dr_scaled_workers: int = Field(2, ge=1, le=LAB_MAX_WORKERS)
     health_check_interval: Seconds = Field(0.2, gt=0)
     health_check_failure_threshold: int = Field(2, ge=1)
     record_ttl: Seconds = 0.5
@@ -192,16 +257,6 @@ class LabProfile(_Model):
 TargetProfile = Annotated[LabProfile | AwsProfile, Field(discriminator="kind")]
 
 
-def _default_scenarios() -> dict[str, Objective]:
-    return {
-        "region_failure": Objective(rto=1800, rpo=300),
-        "data_center_disaster": Objective(rto=1800, rpo=300),
-        "ransomware": Objective(rto=7200, rpo=3600),
-        "data_corruption": Objective(rto=3600, rpo=900),
-        "security_breach": Objective(rto=14400, rpo=3600),
-    }
-
-
 def _default_modes() -> dict[str, Objective]:
     return {
         "warm_standby": Objective(rto=1800, rpo=300),
@@ -216,10 +271,14 @@ def _default_targets() -> dict[str, LabProfile | AwsProfile]:
 class DrillConfig(_Model):
     """Everything a drill needs to know, validated once."""
 
-    objectives: Objective = Objective(rto=1800, rpo=300)
+    objectives: Objective | None = None
+    """Targets for every scenario without its own; None: the mode's targets."""
     mode: str = "warm_standby"
+    """The standby mode the platform runs (the plan's "DR Modes"): its targets judge a
+    drill when neither the scenario nor ``objectives`` sets them."""
     modes: dict[str, Objective] = Field(default_factory=_default_modes)
-    scenarios: dict[str, Objective] = Field(default_factory=_default_scenarios)
+    scenarios: dict[str, ScenarioObjective] = Field(default_factory=dict)
+    """Scenario targets set in the file, over the plan's table (``PLAN_SCENARIOS``)."""
     phases: PhaseTargets = PhaseTargets()
     alarms: Alarms = Alarms()
     measurement: MeasurementSettings = MeasurementSettings()
@@ -237,16 +296,46 @@ class DrillConfig(_Model):
             raise ValueError(f"mode {self.mode!r} is not one of {sorted(self.modes)}")
         return self
 
-    def objective_for(self, scenario: str) -> Objective:
-        """The RTO/RPO objective of a scenario (the plan's "Disaster Scenarios" table)."""
-        try:
-            return self.scenarios[scenario]
-        except KeyError:
+    @field_validator("targets")
+    @classmethod
+    def _lab_target_is_kept(
+        cls, targets: dict[str, LabProfile | AwsProfile]
+    ) -> dict[str, LabProfile | AwsProfile]:
+        # a ``targets:`` block adds profiles; it cannot take the embedded lab away
+        if not isinstance(targets.get("lab", LabProfile()), LabProfile):
+            raise ValueError("'lab' is the embedded lab's name; call the AWS profile otherwise")
+        return {"lab": LabProfile(), **targets}
+
+    def objective_for(self, scenario: str) -> ResolvedObjective:
+        """The RTO/RPO that judge ``scenario``, each from the first that sets it: the
+        scenario's own target (the file's ``scenarios``, else the plan's table), the
+        file's ``objectives``, the standby ``mode``'s targets."""
+        known = {**PLAN_SCENARIOS, **self.scenarios}
+        if scenario not in known:
             raise ConfigError(
-                f"unknown scenario {scenario!r}; expected one of {sorted(self.scenarios)}",
+                f"unknown scenario {scenario!r}; expected one of {sorted(known)}",
                 file=self.source,
                 key="scenarios",
-            ) from None
+            )
+        chosen = {}
+        for figure in ("rto", "rpo"):
+            candidates = (
+                (getattr(self.scenarios.get(scenario), figure, None), f"scenarios.{scenario}"),
+                (
+                    getattr(PLAN_SCENARIOS.get(scenario), figure, None),
+                    f"the plan's {scenario} scenario",
+                ),
+                (getattr(self.objectives, figure, None), "objectives"),
+                (getattr(self.modes[self.mode], figure), f"mode {self.mode}"),
+            )
+            chosen[figure] = next((v, where) for v, where in candidates if v is not None)
+        return ResolvedObjective(
+            rto=chosen["rto"][0],
+            rpo=chosen["rpo"][0],
+            mode=self.mode,
+            rto_source=chosen["rto"][1],
+            rpo_source=chosen["rpo"][1],
+        )
 
     def target(self, name: str) -> LabProfile | AwsProfile:
         """The target profile called ``name``."""

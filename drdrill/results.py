@@ -123,6 +123,12 @@ class Verdict:
     measured_s: float | None
     status: Status
     detail: str = ""
+    source: str = ""
+    """Where the target came from (RTO/RPO: ``scenarios.<name>``, ``objectives``,
+    ``mode <mode>``; phases: ``phases``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,10 @@ class Verdicts:
     """All verdicts of one drill."""
 
     items: tuple[Verdict, ...] = field(default_factory=tuple)
+    mode: str = ""
+    """The standby mode the drill was judged as (``warm_standby``, ``hot_standby``)."""
+    objective_source: str = ""
+    """Where the RTO/RPO targets came from (see ``DrillConfig.objective_for``)."""
 
     @property
     def passed(self) -> bool:
@@ -140,4 +150,10 @@ class Verdicts:
         return {v.figure: v for v in self.items}
 
     def to_json(self) -> dict[str, str]:
-        return {v.figure: v.status for v in self.items}
+        """Each figure's status, plus the ``mode`` and the ``objective_source`` that
+        judged the drill (when known)."""
+        judged_by = {"mode": self.mode, "objective_source": self.objective_source}
+        return {
+            **{v.figure: v.status for v in self.items},
+            **{k: v for k, v in judged_by.items() if v},
+        }

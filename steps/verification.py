@@ -12,7 +12,7 @@ from drdrill.report.allure import attach_file, attach_text
 from drdrill.report.metrics_table import as_html, human_duration
 from drdrill.report.summary import DrillSummary
 from drdrill.targets.base import RoutingObserver, ServiceCheck
-from drdrill.verdict import judge
+from drdrill.verdict import judge, restore_wait_s
 from steps.capabilities import needs
 
 
@@ -36,7 +36,7 @@ def _finish(drill: Drill, scenario: str | None = None) -> DrillSummary:
 
 @then(parsers.parse('the service is restored within the RTO of the "{scenario}" scenario'))
 def restored_within_rto(drill: Drill, scenario: str) -> None:
-    drill.wait_restored(timeout_s=min(drill.config.objective_for(scenario).rto, 120))
+    drill.wait_restored(timeout_s=restore_wait_s(drill.config))
     summary = _finish(drill, scenario)
     verdict = judge(summary.measurements, drill.config, scenario).by_figure()["rto"]
     assert verdict.status == "pass", (

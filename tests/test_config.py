@@ -6,14 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.config import load_config, parse_duration
+from drdrill.config import LAB_MAX_WORKERS, DrillConfig, load_config, parse_duration
 from drdrill.errors import ConfigError
+from drdrill.verdict import restore_wait_s
 
 
 def test_defaults_carry_the_plans_targets(tmp_path: Path) -> None:
     config = load_config(root=tmp_path)
 
-    assert (config.objectives.rto, config.objectives.rpo) == (1800, 300)
+    region = config.objective_for("region_failure")
+    assert (region.rto, region.rpo, region.mode) == (1800, 300, "warm_standby")
+    assert region.source == "mode warm_standby"
     assert config.objective_for("ransomware").rto == 7200
     assert config.objective_for("data_corruption").rpo == 900
     assert config.objective_for("security_breach").rto == 14400
@@ -55,6 +58,11 @@ def test_a_file_overrides_defaults_and_resolves_paths_against_itself(tmp_path: P
         ("lab: {base_port: 80}\n", ["lab.base_port", "80", "1024"]),
         ("lab: {colour: blue}\n", ["lab.colour", "Extra inputs"]),
         ("lab: {base_port: 50000}\n", ["lab", "ephemeral range"]),
+        ("lab: {primary_workers: 16}\n", ["lab.primary_workers", "16", "8"]),
+        ("lab: {dr_scaled_workers: 9}\n", ["lab.dr_scaled_workers", "9", "8"]),
+        ("measurement: {restore_wait: .nan}\n", ["measurement.restore_wait", "finite"]),
+        ("objectives: {rto: .inf, rpo: 1s}\n", ["objectives.rto", "finite"]),
+        ("targets: {lab: {kind: aws}}\n", ["targets.lab"]),
         ("mode: lukewarm\n", ["lukewarm", "warm_standby"]),
         ("targets: {prod: {kind: gcp}}\n", ["targets.prod", "gcp"]),
         ("- just\n- a list\n", ["mapping"]),
@@ -87,3 +95,69 @@ def test_unknown_scenario_and_target_name_the_known_ones(tmp_path: Path) -> None
         config.objective_for("meteor")
     with pytest.raises(ConfigError, match="'lab'"):
         config.target("aws-prod")
+
+
+def config_from(tmp_path: Path, text: str) -> DrillConfig:
+    file = tmp_path / "drdrill.yaml"
+    file.write_text(text)
+    return load_config(file)
+
+
+def test_objectives_in_the_file_judge_every_scenario_without_its_own(tmp_path: Path) -> None:
+    config = config_from(tmp_path, "objectives: {rto: 1s, rpo: 0s}\n")
+
+    for scenario in ("region_failure", "data_center_disaster"):
+        objective = config.objective_for(scenario)
+        assert (objective.rto, objective.rpo, objective.source) == (1, 0, "objectives")
+    # a backup-restore scenario keeps the plan's own targets
+    assert config.objective_for("ransomware").rto == 7200
+
+
+def test_hot_standby_mode_brings_the_plans_hot_standby_targets(tmp_path: Path) -> None:
+    config = config_from(tmp_path, "mode: hot_standby\n")
+
+    objective = config.objective_for("region_failure")
+    assert (objective.rto, objective.rpo) == (300, 60)
+    assert (objective.mode, objective.source) == ("hot_standby", "mode hot_standby")
+
+
+def test_scenario_beats_objectives_beats_mode_target_by_target(tmp_path: Path) -> None:
+    config = config_from(
+        tmp_path,
+        "mode: hot_standby\n"
+        "objectives: {rto: 10m, rpo: 2m}\n"
+        "scenarios: {region_failure: {rto: 4s}, meteor: {rpo: 1s}}\n",
+    )
+
+    region = config.objective_for("region_failure")
+    assert (region.rto, region.rto_source) == (4, "scenarios.region_failure")
+    assert (region.rpo, region.rpo_source) == (120, "objectives")
+    assert config.objective_for("data_center_disaster").rto == 600
+    assert config.objective_for("meteor").rpo == 1
+    # naming some scenarios keeps the plan's others
+    assert config.objective_for("ransomware").rpo == 3600
+
+
+def test_the_wait_for_restoration_does_not_depend_on_the_rto_target(tmp_path: Path) -> None:
+    tight = config_from(tmp_path, "scenarios: {region_failure: {rto: 4s}}\n")
+    bounded = config_from(tmp_path, "measurement: {restore_wait: 30s, stable_for: 2s}\n")
+
+    assert restore_wait_s(tight) >= 45 * 60
+    assert restore_wait_s(bounded) == 32
+
+
+def test_a_targets_block_keeps_the_lab_target(tmp_path: Path) -> None:
+    profile = (Path(__file__).parent.parent / "docs" / "aws.md").read_text()
+    block = profile.split("```yaml\n", 1)[1].split("```", 1)[0]
+    config = config_from(tmp_path, block)
+
+    assert config.target("aws-staging").kind == "aws"
+    assert config.target("lab").kind == "lab"
+
+
+def test_lab_workers_are_limited_to_what_the_port_plan_holds(tmp_path: Path) -> None:
+    config = config_from(tmp_path, f"lab: {{primary_workers: {LAB_MAX_WORKERS}}}\n")
+
+    assert config.lab.primary_workers == LAB_MAX_WORKERS == 8
+    with pytest.raises(ConfigError, match="primary_workers"):
+        config_from(tmp_path, f"lab: {{primary_workers: {LAB_MAX_WORKERS + 1}}}\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import load_config
-from drdrill.results import Bounds, LedgerSummary, Measurements, PhaseTiming
+from drdrill.results import Bounds, LedgerSummary, Measurements, PhaseTiming, Verdict
 from drdrill.verdict import judge, judge_phase
 
 S = 1_000_000_000
@@ -64,4 +64,49 @@ def test_breaches_fail_and_the_scenario_sets_the_objective(tmp_path: Path) -> No
     assert not never.passed
     assert never.by_figure()["rto"].detail == "service never restored"
     assert ransomware.passed
-    assert region.to_json() == {"rto": "fail", "rpo": "fail"}
+    assert region.to_json() == {
+        "rto": "fail",
+        "rpo": "fail",
+        "mode": "warm_standby",
+        "objective_source": "mode warm_standby",
+    }
+
+
+def judged(tmp_path: Path, text: str, rto: float | None, rpo: float = 0.0) -> dict[str, Verdict]:
+    file = tmp_path / "drdrill.yaml"
+    file.write_text(text)
+    return judge(measurements(rto, rpo, {}), load_config(file)).by_figure()
+
+
+def test_objectives_in_the_file_judge_the_drill(tmp_path: Path) -> None:
+    verdicts = judged(tmp_path, "objectives: {rto: 1s, rpo: 0s}\n", rto=1.8, rpo=0.5)
+
+    assert (verdicts["rto"].target_s, verdicts["rto"].status) == (1, "fail")
+    assert (verdicts["rpo"].target_s, verdicts["rpo"].status) == (0, "fail")
+    assert verdicts["rto"].source == verdicts["rpo"].source == "objectives"
+
+
+def test_hot_standby_judges_against_five_minutes_and_says_so(tmp_path: Path) -> None:
+    file = tmp_path / "drdrill.yaml"
+    file.write_text("mode: hot_standby\n")
+    verdicts = judge(measurements(400, 30, {}), load_config(file))
+
+    assert verdicts.by_figure()["rto"].status == "fail"
+    assert verdicts.by_figure()["rpo"].status == "pass"
+    assert verdicts.to_json()["mode"] == "hot_standby"
+    assert verdicts.to_json()["objective_source"] == "mode hot_standby"
+    assert verdicts.by_figure()["rto"].to_json()["source"] == "mode hot_standby"
+
+
+def test_a_late_restoration_is_a_breach_with_its_value(tmp_path: Path) -> None:
+    late = judged(tmp_path, "scenarios: {region_failure: {rto: 1s}}\n", rto=1.8)["rto"]
+    never = judged(tmp_path, "scenarios: {region_failure: {rto: 1s}}\n", rto=None)["rto"]
+
+    assert (late.status, late.measured_s) == ("fail", 1.8)
+    assert "never" not in late.detail
+    assert "1.800 s" in late.detail and "over" in late.detail
+    assert (never.status, never.measured_s, never.detail) == (
+        "fail",
+        None,
+        "service never restored",
+    )

@@ -62,6 +62,8 @@ def test_summary_json_has_the_figures_and_verdicts(tmp_path: Path) -> None:
         "rpo": "pass",
         "dns_failover": "pass",
         "service_verification": "warn",
+        "mode": "warm_standby",
+        "objective_source": "mode warm_standby",
     }
     assert data["passed"] is True
     assert data["started"].startswith("2027-01-15T")
