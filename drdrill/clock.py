@@ -49,12 +49,18 @@ class Clocked:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop ticking; waits for jobs in flight (at most one timeout)."""
+    def halt(self) -> None:
+        """Stop ticking without waiting (``stop()`` then waits for jobs in flight): halting
+        several clocks first stops them all at the same moment."""
         self._stop.set()
+
+    def stop(self) -> None:
+        """Stop ticking; waits for jobs in flight (at most one timeout). A tick not yet
+        started is dropped: nothing is sent after the stop."""
+        self.halt()
         if self._thread.is_alive():
             self._thread.join()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self) -> None:
         for tick in ticks(self.interval, self._stop):

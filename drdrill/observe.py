@@ -78,19 +78,22 @@ class Observation:
         return self
 
     def stop(self) -> None:
-        """Stop the canary, then the samplers, waiting for requests in flight. Idempotent and
-        safe from any thread (a concurrent caller returns once the stop is complete);
-        a stopped observation cannot be restarted."""
+        """Stop the canary and the samplers at once, then wait for requests in flight (at
+        most one probe timeout): nothing is sent after the call. Idempotent and safe from
+        any thread (a concurrent caller returns once the stop is complete); a stopped
+        observation cannot be restarted."""
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             if not self._started:
                 return
-            if self._canary is not None:
-                self._canary.stop()
-            for sampler in self._samplers:
-                sampler.stop()
+            clocks = [*([self._canary] if self._canary is not None else []), *self._samplers]
+            # halting one by one while waiting for each would keep the others probing
+            for clock in clocks:
+                clock.halt()
+            for clock in clocks:
+                clock.stop()
 
     def __enter__(self) -> Observation:
         return self.start()
