@@ -2,9 +2,12 @@
 
 Every call a drill would make, resolved against the real configuration, with its
 parameters, phase by phase (``drdrill.phases``) — the plan's tabletop exercise.
-Nothing is mutated: an AWS target runs in dry-run mode, which records each
-mutating call ("would call") instead of making it. For the lab it prints the
-lab's steps.
+Nothing is mutated and nothing is called: an AWS target runs in dry-run mode,
+which records each mutating call ("would call") instead of making it, with
+clients that refuse every call — no AWS client is created (creating one already
+looks for credentials, on the network too) and no Kubernetes configuration is
+read, so a plan works on a laptop without credentials or kubeconfig. For the lab
+it prints the lab's steps.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from drdrill.config import DrillConfig, load_config
+from drdrill.errors import TargetError
 from drdrill.phases import ACTIVATION_PHASES, RESTORE_PHASES
 from drdrill.targets import open_target
 
@@ -122,6 +126,40 @@ def _backups(target: AwsTarget, when: datetime) -> list[Section]:
     ]
 
 
+class _Refused:
+    """Stands for an AWS or Kubernetes client in a plan: any call is an error, not a
+    request (a dry run builds its calls but makes none)."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, operation: str) -> Any:
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise TargetError(f"a plan makes no calls: {self._what}.{operation} was attempted")
+
+        return refuse
+
+
+class _NoCalls:
+    """The target's client factory for a plan: hands out clients that refuse every call."""
+
+    def aws(self, service: str, region: str) -> Any:
+        return _Refused(f"{service} [{region}]")
+
+    def apps(self, context: str) -> Any:
+        return _Refused(f"kubernetes [{context}]")
+
+
+def _without_calls(target: AwsTarget) -> AwsTarget:
+    """``target`` with every part's client factory replaced by ``_NoCalls``."""
+    real, offline = target.clients, _NoCalls()
+    for part in (target, *vars(target).values()):
+        for attribute, value in list(vars(part).items()) if hasattr(part, "__dict__") else ():
+            if value is real:
+                setattr(part, attribute, offline)
+    return target
+
+
 def _note(text: str) -> None:
     print(f"   read-only: {text}")
 
@@ -139,6 +177,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     aws = open_target(config, args.target, dry_run=True)
     assert isinstance(aws, AwsTarget)
+    _without_calls(aws)
     print(
         f"   safety: needs --confirm; STS get_caller_identity must return one of "
         f"{list(aws.profile.allowed_account_ids)} before the first change"
