@@ -49,7 +49,9 @@ def test_a_region_failure_with_a_4s_target_is_measured_and_judged() -> None:
         assert summary["rto_s"] is not None, done.stdout
         assert "never restored" not in done.stdout
         assert summary["targets_s"]["rto"] == 4
-        assert summary["verdicts"]["objective_source"] == "scenarios.region_failure"
+        assert summary["verdicts"]["objective_source"] == (
+            "rto from scenarios.region_failure, rpo from mode warm_standby"
+        )
         # within 4 s the drill passes; over it, it fails as a breach with the value
         assert (summary["verdicts"]["rto"] == "pass") == (summary["rto_s"] <= 4), done.stdout
     finally:
