@@ -22,7 +22,6 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +31,7 @@ import psutil
 
 from drdrill.errors import DrillError
 
-__all__ = ["LOCK_ENV", "Holder", "TargetBusy", "TargetLock", "holding", "lock_dir", "lock_path"]
+__all__ = ["LOCK_ENV", "Holder", "TargetBusy", "TargetLock", "lock_dir", "lock_path"]
 
 LOCK_ENV = "DRDRILL_LOCK"
 """``<lock file>:<holder pid>``: set for the children of a lock holder."""
@@ -178,13 +177,3 @@ def _read_holder(path: Path) -> Holder | None:
             return Holder(**raw)
         time.sleep(0.02)
     return None
-
-
-@contextlib.contextmanager
-def holding(target: str, command: str, drill_id: str = "") -> Iterator[TargetLock]:
-    """``with holding("lab-24300", "lab up"):`` — the lock for the block."""
-    lock = TargetLock(target, command, drill_id).acquire()
-    try:
-        yield lock
-    finally:
-        lock.release()

@@ -63,27 +63,12 @@ def run(
     return journal
 
 
-def run_for_drill(
-    path: Path,
-    context: ChaosContext,
-    *,
-    variables: dict[str, Any] | None = None,
-    journal_path: Path | None = None,
-    steady_state: str = "default",
-    rollbacks: str = "default",
-) -> dict[str, Any]:
-    """``run`` inside a drill: an experiment ended by a failed phase raises
-    ``ActivationFailed`` naming it (nothing after it ran); one interrupted (the stop
+def run_for_drill(path: Path, context: ChaosContext, **options: Any) -> dict[str, Any]:
+    """``run`` (same ``options``) inside a drill: an experiment ended by a failed phase
+    raises ``ActivationFailed`` naming it (nothing after it ran); one interrupted (the stop
     button) raises ``KeyboardInterrupt``; otherwise the journal."""
     started_ns = time.time_ns()
-    journal = run(
-        path,
-        context,
-        variables=variables,
-        journal_path=journal_path,
-        steady_state=steady_state,
-        rollbacks=rollbacks,
-    )
+    journal = run(path, context, **options)
     if journal["status"] != "interrupted":
         return journal
     events = context.timeline.events() if context.timeline is not None else []

@@ -12,10 +12,10 @@ import argparse
 import json
 from typing import Any
 
-from drdrill import jsonl
 from drdrill.config import load_config
 from drdrill.drill import EXPERIMENTS
 from drdrill.readiness import check_readiness
+from drdrill.report.summary import append_history_line
 from drdrill.targets import open_target
 
 __all__ = ["register"]
@@ -29,7 +29,7 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print("\n".join(report.lines()))
-    jsonl.append(config.reports_dir / "history.jsonl", report.to_json())
+    append_history_line(report.to_json(), config.reports_dir)
     return 0 if report.ready else 1
 
 

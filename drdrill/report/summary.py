@@ -25,6 +25,7 @@ __all__ = [
     "History",
     "TrendPoint",
     "append_history",
+    "append_history_line",
     "latest_summary",
     "read_history",
     "readiness",
@@ -201,11 +202,16 @@ def write_summary(summary: DrillSummary, report_dir: Path) -> dict[str, Path]:
 
 
 def append_history(summary: DrillSummary, reports_dir: Path) -> Path:
-    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``,
-    on a fresh line even when the last one was torn by a killed writer."""
-    path = reports_dir / "history.jsonl"
+    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``."""
     record = summary.to_json()
-    jsonl.append(path, redact({k: record[k] for k in HISTORY_FIELDS}))
+    return append_history_line({k: record[k] for k in HISTORY_FIELDS}, reports_dir)
+
+
+def append_history_line(line: Mapping[str, Any], reports_dir: Path) -> Path:
+    """The one writer of ``reports/history.jsonl`` (drills, unmeasured drills, readiness
+    checks): redacted, on a fresh line even when the last one was torn by a killed writer."""
+    path = reports_dir / "history.jsonl"
+    jsonl.append(path, redact(dict(line)))
     return path
 
 

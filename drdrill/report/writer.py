@@ -22,10 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drdrill import jsonl
 from drdrill.measure import Request
 from drdrill.redaction import redact
-from drdrill.report.summary import HISTORY_FIELDS, DrillSummary, append_history, write_summary
+from drdrill.report.summary import (
+    HISTORY_FIELDS,
+    DrillSummary,
+    append_history,
+    append_history_line,
+    write_summary,
+)
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.results import Measurements
 from drdrill.sampling import Sample
@@ -88,7 +93,7 @@ class DrillReport:
             json.dumps(redact(line), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
-        jsonl.append(self.reports_dir / "history.jsonl", redact(line))
+        append_history_line(line, self.reports_dir)
 
 
 @dataclass(frozen=True)
