@@ -28,8 +28,8 @@ from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
 from drdrill.drill_alerts import DrillAlerts
-from drdrill.drill_outcome import DRILL_STATES, describe, outcome_of, shielded
-from drdrill.errors import DrillAborted, DrillError
+from drdrill.drill_outcome import DRILL_STATES, describe, ending_error, outcome_of, shielded
+from drdrill.errors import DrillError
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
@@ -367,8 +367,7 @@ class Drill:
         if self._closed:
             return self.outcome or "error"
         self._closed = True
-        if self.stop.pressed and (error is None or isinstance(error, KeyboardInterrupt)):
-            error = DrillAborted(f"stopped: {self.stop.reason}")
+        error = ending_error(error, self.stop.reason)
         reached = self.ended_in = self.reached
         rollback_error: BaseException | None = None
         with shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):

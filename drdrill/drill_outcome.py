@@ -17,7 +17,7 @@ from types import FrameType
 from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted
 from drdrill.report.summary import DrillSummary
 
-__all__ = ["DRILL_STATES", "describe", "outcome_of", "shielded"]
+__all__ = ["DRILL_STATES", "describe", "ending_error", "outcome_of", "shielded"]
 
 DRILL_STATES = (
     "created",
@@ -39,6 +39,18 @@ def describe(error: BaseException | None) -> str | None:
         return None
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def ending_error(error: BaseException | None, stop_reason: str | None) -> BaseException | None:
+    """What ended the drill, once the stop button is taken into account: a drill whose
+    button was pressed was aborted, whatever else broke after the press (a phase cut
+    short by the interrupt fails, a check reads a half-activated platform); the other
+    error is kept in the message."""
+    if stop_reason is None or isinstance(error, DrillAborted):
+        return error
+    if error is None or isinstance(error, KeyboardInterrupt):
+        return DrillAborted(f"stopped: {stop_reason}")
+    return DrillAborted(f"stopped: {stop_reason} (then {describe(error)})")
 
 
 def outcome_of(

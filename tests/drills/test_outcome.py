@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.drill import outcome_of
+from drdrill.drill_outcome import ending_error
 from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted, LabError
 from tests.report.drill_data import summary
 
@@ -50,3 +51,29 @@ def test_what_ended_a_drill_before_its_verdict(error: BaseException, outcome: st
 
 def test_a_drill_that_never_measured_anything_did_not_pass() -> None:
     assert outcome_of(None, None) == "error"
+
+
+@pytest.mark.parametrize(
+    "after_the_press",
+    [
+        None,
+        KeyboardInterrupt("SIGTERM received"),
+        ActivationFailed("phase dns_failover failed: interrupted"),
+        AssertionError("RTO breach: service never restored"),
+    ],
+)
+def test_a_drill_whose_stop_button_was_pressed_was_aborted_whatever_broke_after(
+    tmp_path: Path, after_the_press: BaseException | None
+) -> None:
+    error = ending_error(after_the_press, "SIGTERM received")
+    assert isinstance(error, DrillAborted)
+    assert outcome_of(error, summary(tmp_path)) == "aborted"
+    assert "SIGTERM received" in str(error)
+    if after_the_press is not None and not isinstance(after_the_press, KeyboardInterrupt):
+        assert type(after_the_press).__name__ in str(error)
+
+
+def test_an_unpressed_stop_button_changes_nothing() -> None:
+    failed = ActivationFailed("phase database_promotion failed")
+    assert ending_error(failed, None) is failed
+    assert ending_error(None, None) is None

@@ -37,7 +37,9 @@ def _drill(bench: Bench) -> subprocess.Popen[str]:
 
 def _aborted_once(bench: Bench, before: int) -> dict[str, object]:
     lines = bench.history()[before:]
-    assert [line["outcome"] for line in lines] == ["aborted"], lines
+    assert [line["outcome"] for line in lines] == ["aborted"], [
+        (line["outcome"], line.get("reached"), line.get("error")) for line in lines
+    ]
     return lines[0]
 
 
