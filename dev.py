@@ -35,15 +35,22 @@ def ensure_venv() -> None:
         sys.exit(f"dev.py: Python >= 3.11 is needed, this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
-    stamp = (ROOT / "pyproject.toml").read_bytes()
-    if STAMP.exists() and STAMP.read_bytes() == stamp:
-        return
     python = BIN / "python"
-    if _run(python, "-m", "pip", "install", "-q", "uv", check=False) == 0:
-        _run(BIN / "uv", "pip", "install", "-q", "--python", python, "-e", ".[dev]")
-    else:
-        _run(python, "-m", "pip", "install", "-q", "-e", ".[dev]")
-    STAMP.write_bytes(stamp)
+    stamp = (ROOT / "pyproject.toml").read_bytes() + b"\n# bytecode compiled at install\n"
+    if not (STAMP.exists() and STAMP.read_bytes() == stamp):
+        # Bytecode is compiled at install (pip does by default, uv when asked): where
+        # PYTHONDONTWRITEBYTECODE is set, every lab process would otherwise recompile
+        # aiohttp and psycopg at start — a DR worker's start-up is on the RTO's path.
+        if _run(python, "-m", "pip", "install", "-q", "uv", check=False) == 0:
+            _run(
+                BIN / "uv", "pip", "install", "-q", "--compile-bytecode",
+                "--python", python, "-e", ".[dev]",
+            )  # fmt: skip
+        else:
+            _run(python, "-m", "pip", "install", "-q", "-e", ".[dev]")
+        STAMP.write_bytes(stamp)
+    # drdrill itself is installed editable: its bytecode, refreshed where sources changed
+    subprocess.run([python, "-m", "compileall", "-q", "drdrill"], cwd=ROOT, check=False)
 
 
 def ensure_allure() -> None:
