@@ -29,6 +29,11 @@ def _run(*args: str | Path, check: bool = True, env: dict[str, str] | None = Non
     return subprocess.run([str(a) for a in args], cwd=ROOT, check=check, env=env).returncode
 
 
+def install_stamp(root: Path) -> bytes:
+    """What .venv was installed from: pyproject.toml and how (a change means reinstall)."""
+    return (root / "pyproject.toml").read_bytes() + b"\n# bytecode compiled at install\n"
+
+
 def ensure_venv() -> None:
     """Create .venv and install drdrill[dev] unless pyproject.toml is unchanged since."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 is
@@ -36,7 +41,7 @@ def ensure_venv() -> None:
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     python = BIN / "python"
-    stamp = (ROOT / "pyproject.toml").read_bytes() + b"\n# bytecode compiled at install\n"
+    stamp = install_stamp(ROOT)
     if not (STAMP.exists() and STAMP.read_bytes() == stamp):
         # Bytecode is compiled at install (pip does by default, uv when asked): where
         # PYTHONDONTWRITEBYTECODE is set, every lab process would otherwise recompile

@@ -3,6 +3,7 @@ the previous drill's report and carry on)."""
 
 from __future__ import annotations
 
+import runpy
 import shutil
 import subprocess
 import sys
@@ -18,9 +19,8 @@ def _project(tmp_path: Path, drdrill_exit: int) -> Path:
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
     (bin_dir / "python").symlink_to(sys.executable)
-    (tmp_path / ".venv" / ".drdrill-installed").write_bytes(
-        (tmp_path / "pyproject.toml").read_bytes()
-    )
+    stamp = runpy.run_path(str(ROOT / "dev.py"))["install_stamp"](tmp_path)
+    (tmp_path / ".venv" / ".drdrill-installed").write_bytes(stamp)
     allure = tmp_path / "node_modules" / ".bin" / "allure"
     allure.parent.mkdir(parents=True)
     allure.write_text("#!/bin/sh\n")

@@ -76,19 +76,22 @@ def confirm_region_down(
     secrets: Secrets = None,
 ) -> dict[str, Any]:
     """Phase 1, assessment: confirm the region is truly unavailable (``checks`` failed
-    verifications in a row) before activating DR; fails if the region is healthy."""
+    verifications in a row, started ``interval_s`` apart or back to back when one takes
+    longer, each given ``timeout_s``) before activating DR; fails if the region is healthy."""
     ctx = context_from(configuration)
     failures = []
-    for _ in range(checks):
+    for n in range(checks):
+        started = time.monotonic()
         try:
             result = ctx.target.verify_services(region, timeout_s)
         except DrillError as exc:
             failures.append(str(exc))
-            continue
-        if result.ok:
-            raise ActivityFailed(f"region {region} answers: no disaster to recover from")
-        failures.append(next(c.detail for c in result.checks if not c.ok))
-        time.sleep(interval_s)
+        else:
+            if result.ok:
+                raise ActivityFailed(f"region {region} answers: no disaster to recover from")
+            failures.append(next(c.detail for c in result.checks if not c.ok))
+        if n + 1 < checks:
+            time.sleep(max(0.0, interval_s - (time.monotonic() - started)))
     if ctx.timeline is not None:
         ctx.timeline.record(NOTE, "dr_activation_started", region=region)
     return {"region": region, "confirmed_down": True, "evidence": failures[:3]}

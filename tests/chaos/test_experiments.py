@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,41 @@ def test_control_records_phases_and_other_activities_into_the_timeline() -> None
 def test_control_without_a_drill_does_nothing() -> None:
     before_activity_control({"name": "assessment"}, configuration={})
     after_activity_control({"name": "assessment"}, None, None)
+
+
+class _Region:
+    """A region whose verification fails after ``takes_s`` (a blackhole: every check
+    runs into its timeout) and counts when each check started."""
+
+    def __init__(self, takes_s: float) -> None:
+        self.takes_s = takes_s
+        self.started: list[float] = []
+
+    def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> object:
+        from drdrill.targets.base import CheckResult, ServiceCheck
+
+        self.started.append(time.monotonic())
+        time.sleep(self.takes_s)
+        return ServiceCheck(region, (CheckResult("health", False, self.takes_s, "timed out"),))
+
+
+@pytest.mark.parametrize("takes_s", [0.0, 0.25])
+def test_assessment_spaces_its_checks_start_to_start_and_does_not_wait_after_the_last(
+    takes_s: float,
+) -> None:
+    from drdrill.chaos.actions import confirm_region_down
+    from drdrill.chaos.context import ChaosContext
+    from drdrill.config import DrillConfig
+
+    region = _Region(takes_s)
+    config = {"drill": ChaosContext(target=region, config=DrillConfig())}  # type: ignore[arg-type]
+    began = time.monotonic()
+    result = confirm_region_down("primary", checks=3, interval_s=0.1, configuration=config)
+    took = time.monotonic() - began
+
+    assert result["confirmed_down"] is True
+    gaps = [b - a for a, b in zip(region.started, region.started[1:], strict=False)]
+    assert len(region.started) == 3
+    assert all(gap >= max(0.1, takes_s) - 0.01 for gap in gaps), gaps
+    # three checks, two gaps: no pause after the last one
+    assert took < 2 * max(0.1, takes_s) + takes_s + 0.08, took
