@@ -66,6 +66,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-port", type=int, default=27300)
     parser.add_argument("--signal", choices=["INT", "TERM"], default="INT")
+    parser.add_argument(
+        "--only", default="", help="only the states whose label contains this (e.g. scale_dr)"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="presses per state (default 1)")
     args = parser.parse_args()
     how = signal.SIGINT if args.signal == "INT" else signal.SIGTERM
     root = Path(tempfile.mkdtemp(prefix="drdrill-abort-timing-", dir="/tmp"))
@@ -80,7 +84,8 @@ def main() -> int:
     lab.up()
     rows = []
     try:
-        for label, seen in STATES:
+        chosen = [(label, seen) for label, seen in STATES if args.only in label]
+        for label, seen in [state for state in chosen for _ in range(args.repeat)]:
             before = set(config.reports_dir.glob("*/timeline.jsonl"))
             proc = subprocess.Popen(
                 [
