@@ -187,7 +187,33 @@ def print_plan(config: DrillConfig, kind: str, target: str, time: datetime | Non
         for call in aws.plan[before:]:
             print(f"   would call: {call}")
     print(f"{len(aws.plan)} mutating calls would be made; none was.")
+    if kind != "backup_restore":
+        _print_floor(config, profile, kind)
     return 0
+
+
+def _print_floor(config: DrillConfig, profile: AwsProfile, kind: str) -> None:
+    """The least each phase can take on this platform next to its target: whether a
+    target is reachable at all, known before the drill (``drdrill.targets.aws.floor``)."""
+    from drdrill.report.metrics_table import human_duration as format_duration
+    from drdrill.targets.aws.floor import activation_floor
+
+    floors = [f for f in activation_floor(profile) if kind != "partial" or f.phase in PARTIAL]
+    print("Expected floor on AWS (profile timings; the least each phase can take):")
+    for floor in floors:
+        target = config.phases.target_for(floor.phase)
+        verdict = "reachable" if floor.seconds <= target else "NOT reachable"
+        print(
+            f"   {floor.phase}: >= {format_duration(floor.seconds)} "
+            f"(target {format_duration(target)}: {verdict}) - {floor.why}"
+        )
+    total = sum(f.seconds for f in floors)
+    objective = config.objective_for("region_failure")
+    verdict = "reachable" if total <= objective.rto else "NOT reachable"
+    print(
+        f"   RTO floor: >= {format_duration(total)} (target {format_duration(objective.rto)} "
+        f"from {objective.rto_source}: {verdict})"
+    )
 
 
 def _when(value: str) -> datetime:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "AwsProfile",
     "AwsRegion",
+    "AwsTimings",
     "DnsSettings",
     "FailureMethod",
     "RecordTarget",
@@ -127,6 +128,28 @@ class Waiters(_Model):
     kube_poll_s: float = Field(2.0, gt=0)
 
 
+class AwsTimings(_Model):
+    """What AWS itself takes, in seconds: the estimates behind the activation's floor that
+    ``drdrill plan`` prints (``drdrill.targets.aws.floor``). The defaults are typical
+    figures, not promises; replace them with what your account measured.
+
+    The health-check settings must be the ones your Route 53 health checks use.
+    """
+
+    health_check_interval_s: Literal[10, 30] = 30
+    """Route 53's ``RequestInterval`` (10 = fast health checks)."""
+    health_check_failure_threshold: int = Field(3, ge=1, le=10)
+    """Route 53's ``FailureThreshold``: consecutive failures before unhealthy."""
+    node_launch_s: float = Field(180.0, ge=0)
+    """An EC2 node from the nodegroup's scale-up to Ready in the cluster."""
+    pod_start_s: float = Field(30.0, ge=0)
+    """A replica from scheduled to ready (image pull, start, readiness probe)."""
+    rds_promotion_s: float = Field(300.0, ge=0)
+    """``promote-read-replica`` until the instance is available and writable."""
+    rollout_s: float = Field(60.0, ge=0)
+    """A rolling restart of the deployments with the new database variable."""
+
+
 class AwsProfile(_Model):
     """An AWS platform drdrill may drill, with its safety allow-list."""
 
@@ -144,6 +167,8 @@ class AwsProfile(_Model):
     """Send every AWS call here (an emulator); default: boto3's own resolution, which
     honours ``AWS_ENDPOINT_URL``."""
     waiters: Waiters = Waiters()
+    timings: AwsTimings = AwsTimings()
+    """AWS's own durations, for the activation's expected floor (``drdrill plan``)."""
     max_attempts: int = Field(8, ge=1)
     """botocore's total attempts per call (adaptive retry mode) before giving up."""
     connect_timeout_s: float = Field(5.0, gt=0)
