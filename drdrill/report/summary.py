@@ -15,6 +15,7 @@ from typing import Any
 
 from drdrill import jsonl
 from drdrill.redaction import redact
+from drdrill.report import findings as findings_
 from drdrill.report.metrics_table import as_html, as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
@@ -89,6 +90,13 @@ class DrillSummary:
         return self.verdicts.passed and self.measurements.ledger.lost_after_fault == 0
 
     @property
+    def findings(self) -> tuple[findings_.Finding, ...]:
+        """The issues encountered (``drdrill.report.findings``), most severe first."""
+        return findings_.findings(
+            self.measurements, self.verdicts, outcome=self.outcome, error=self.error
+        )
+
+    @property
     def headline(self) -> str:
         return (self.outcome or ("passed" if self.passed else "failed")).upper()
 
@@ -126,6 +134,7 @@ class DrillSummary:
             "outcome": self.outcome or ("passed" if self.passed else "failed"),
             "reached": self.reached,
             "error": self.error,
+            "findings": findings_.as_json(self.findings),
         }
 
     def to_markdown(self) -> str:
@@ -163,6 +172,7 @@ class DrillSummary:
             longest = max(o.duration_s for o in m.user_outages)
             lines.append(f"- user-observed outage (Locust): longest {longest:.2f} s")
         lines += ["", "## Test Metrics", "", as_markdown(self.verdicts)]
+        lines += findings_.as_markdown(self.findings)
         if m.phases:
             lines += ["## Activation phases", "", "| Phase | Duration | Outcome |", "|---|---|---|"]
             lines += [

@@ -24,6 +24,7 @@ from typing import Any
 
 from drdrill.measure import Request
 from drdrill.redaction import redact
+from drdrill.report import findings as findings_
 from drdrill.report.summary import (
     HISTORY_FIELDS,
     DrillSummary,
@@ -89,8 +90,10 @@ class DrillReport:
         why it stopped, and its history line (it counts against readiness)."""
         self.report_dir.mkdir(parents=True, exist_ok=True)
         line = record.to_json()
+        found = findings_.as_json(record.findings())
         (self.report_dir / "summary.json").write_text(
-            json.dumps(redact(line), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(redact({**line, "findings": found}), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8",
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
         append_history_line(line, self.reports_dir)
@@ -131,6 +134,10 @@ class UnmeasuredDrill:
         }
         return {k: values[k] for k in HISTORY_FIELDS}
 
+    def findings(self) -> list[findings_.Finding]:
+        """Its issues encountered: how it ended (nothing was measured)."""
+        return findings_.ended_early(self.outcome, self.error)
+
     def to_markdown(self) -> str:
         return (
             f"# DR drill {self.drill_id}: {self.outcome.upper()} before measurement\n\n"
@@ -139,5 +146,6 @@ class UnmeasuredDrill:
             + f"\n- started: {iso(self.started_ns)}\n"
             f"- reached: `{self.reached}`\n"
             f"- ended by: {self.error or 'nothing recorded'}\n"
-            "- no RTO or RPO was measured: this drill proves nothing about the objectives\n"
+            "- no RTO or RPO was measured: this drill proves nothing about the objectives\n\n"
+            + "\n".join(findings_.as_markdown(self.findings(), measured=False))
         )
