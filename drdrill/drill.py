@@ -384,7 +384,10 @@ class Drill:
                 self._conclude(reached, error, rollback_error)
             finally:
                 self._record_finished(reached, error, rollback_error)
-        self._notify_finished(reached, error, rollback_error)
+        try:
+            self._notify_finished(reached, error, rollback_error)
+        finally:
+            self.report.seal(self.drill_id)  # the last write to the report directory
         if rollback_error is not None and error is None:
             raise rollback_error
         return self.outcome

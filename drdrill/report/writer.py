@@ -10,13 +10,16 @@
 
 and, once the drill has ended (``conclude``), the summary again with its outcome and
 ``reports/history.jsonl`` the drill's one line — also for a drill that was aborted or
-failed before anything was measured. Nothing else writes these.
+failed before anything was measured. Nothing else writes these. Last of all (``seal``),
+``manifest.json``: every file of the directory with its sha256 and size, and the head of
+the hash-chained audit trail (``drdrill.report.archive``; ``drdrill report --verify``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from typing import Any
 
 from drdrill.measure import Request
 from drdrill.redaction import redact
+from drdrill.report import archive
 from drdrill.report import findings as findings_
 from drdrill.report.summary import (
     HISTORY_FIELDS,
@@ -84,6 +88,16 @@ class DrillReport:
         )
         write_summary(final, self.report_dir)
         append_history(final, self.reports_dir)
+
+    def seal(self, drill_id: str) -> Path | None:
+        """Write ``manifest.json`` once nothing else will be written here: the archive is
+        then tamper-evident. A seal that cannot be written is said on stderr, never fatal
+        to a drill that has already rolled back (``--verify`` then reports it missing)."""
+        try:
+            return archive.seal(self.report_dir, drill_id)
+        except OSError as exc:
+            print(f"drdrill: could not seal {self.report_dir}: {exc}", file=sys.stderr)
+            return None
 
     def conclude_unmeasured(self, record: UnmeasuredDrill) -> None:
         """A drill that ended before it was measured: a summary saying how far it got and
