@@ -75,6 +75,8 @@ class DrillSummary:
     verdicts: Verdicts
     load: dict[str, Any] = field(default_factory=dict)
     actor: str = ""
+    approved_by: str | None = None
+    """Who approved the drill (``--approved-by``; a non-lab target needs one)."""
     notes: tuple[str, ...] = ()
     outcome: str = ""
     """Set when the drill ended (``Drill.close``); until then the verdict alone speaks."""
@@ -110,6 +112,7 @@ class DrillSummary:
             "started": iso(self.started_ns),
             "failure_mode": self.failure_mode,
             "actor": self.actor,
+            "approved_by": self.approved_by,
             "rto_s": m.rto_s,
             "rto_resolution_s": m.rto_resolution_s,
             "rpo_s": m.rpo_s,
@@ -144,7 +147,8 @@ class DrillSummary:
             "",
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else ""),
-            f"- started: {iso(self.started_ns)} by {self.actor or 'unknown'}",
+            f"- started: {iso(self.started_ns)} by {self.actor or 'unknown'}"
+            + (f", approved by **{self.approved_by}**" if self.approved_by else ""),
             f"- RTO: **{human_duration(m.rto_s)}** "
             f"(resolution {human_duration(m.rto_resolution_s)})",
             f"- RPO: **{human_duration(m.rpo_s) if m.rpo_s else '0 s'}** "

@@ -106,7 +106,12 @@ class DrillReport:
         line = record.to_json()
         found = findings_.as_json(record.findings())
         (self.report_dir / "summary.json").write_text(
-            json.dumps(redact({**line, "findings": found}), indent=2, ensure_ascii=False) + "\n",
+            json.dumps(
+                redact({**line, "approved_by": record.approved_by, "findings": found}),
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n",
             encoding="utf-8",
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
@@ -126,6 +131,7 @@ class UnmeasuredDrill:
     outcome: str
     reached: str
     error: str | None
+    approved_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -157,7 +163,9 @@ class UnmeasuredDrill:
             f"# DR drill {self.drill_id}: {self.outcome.upper()} before measurement\n\n"
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else "")
-            + f"\n- started: {iso(self.started_ns)}\n"
+            + f"\n- started: {iso(self.started_ns)}"
+            + (f", approved by **{self.approved_by}**" if self.approved_by else "")
+            + "\n"
             f"- reached: `{self.reached}`\n"
             f"- ended by: {self.error or 'nothing recorded'}\n"
             "- no RTO or RPO was measured: this drill proves nothing about the objectives\n\n"
