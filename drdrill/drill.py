@@ -338,6 +338,8 @@ class Drill:
             rpo_s=measurements.rpo_s,
             lost_writes=measurements.ledger.lost,
             verdicts=verdicts.to_json(),
+            # the plan's "issues encountered", in short (the summary has them in full)
+            findings=[f"{f.severity}: {f.what}" for f in self.summary.findings],
         )
         self._advance("measured")
         return self.summary

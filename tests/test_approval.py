@@ -206,6 +206,10 @@ def test_drdrill_run_on_the_lab_asks_nothing(
 DRILL_TEST = """
 def test_a_drill(drill):
     print("APPROVED BY", drill.approved_by)
+
+
+def test_a_scenario(request):  # pytest-bdd's scenarios reach the drill only at run time
+    print("SCENARIO RAN")
 """
 
 # The stand-in keeps the test off AWS: the drill exists (approved) but touches nothing.
@@ -252,7 +256,7 @@ def test_a_pytest_session_without_an_approver_is_refused_exit_2(tmp_path: Path) 
 
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert f"target '{AWS}' is not the lab" in refused.stdout + refused.stderr
-    assert "APPROVED BY" not in refused.stdout
+    assert "APPROVED BY" not in refused.stdout and "SCENARIO RAN" not in refused.stdout
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert "APPROVED BY Jane Doe" in approved.stdout
 
