@@ -4,6 +4,10 @@ The plan's "Audit Trail" list: activation timestamp, actions taken and by whom,
 RTO/RPO achieved, issues encountered, resolution steps. Each record is one JSON
 line appended (and flushed) as it happens. Parameters and details pass through
 ``drdrill.redaction.redact`` first: a secret never reaches the trail.
+
+The trail is hash-chained (``jsonl.append_chained``): every line carries ``seq`` and
+``prev``, the sha256 of the line before it, so ``drdrill report --verify`` detects a line
+edited, inserted, deleted or moved after the fact.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def as_json(value: Any) -> Any:
 
 
 class AuditTrail:
-    """Append-only JSONL audit records of one drill (thread-safe)."""
+    """Append-only, hash-chained JSONL audit records of one drill (thread-safe)."""
 
     def __init__(self, path: Path | None, *, who: str | None = None) -> None:
         self.path = path
@@ -85,9 +89,9 @@ class AuditTrail:
         }
         entry.update(redact(as_json(detail)))
         with self._lock:
-            self._records.append(entry)
             if self.path is not None:
-                jsonl.append(self.path, entry)
+                entry = jsonl.append_chained(self.path, entry)
+            self._records.append(entry)
         return entry
 
     def records(self) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill import stock
+from drdrill.approval import approver, needs_approval, refusal
 from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
@@ -71,8 +72,15 @@ class Drill:
         dry_run: bool = False,
         experiments: Path = EXPERIMENTS,
         stop: StopButton | None = None,
+        approved_by: str | None = None,
     ) -> None:
         config.objective_for(scenario)  # unknown scenario: error before anything runs
+        if not approved_by and needs_approval(
+            config, target_name, confirm=confirm, dry_run=dry_run
+        ):
+            raise refusal(target_name)  # before anything is created, let alone changed
+        self.approved_by = approver(approved_by) if approved_by else None
+        """Who approved the drill (``--approved-by``): needed on a target that is not the lab."""
         self.config = config
         self.kind = kind
         self._scenario = scenario
@@ -106,6 +114,13 @@ class Drill:
             outcome="started",
             parameters={"drill_id": self.drill_id, "kind": kind, "scenario": scenario},
         )
+        if self.approved_by:
+            self.audit.record(
+                "drill_approved",
+                target=target_name,
+                outcome="approved",
+                parameters={"drill_id": self.drill_id, "approved_by": self.approved_by},
+            )
         self.alerts = DrillAlerts(config, self.drill_id, target_name, self.timeline)
         self.alerts.started(kind, scenario, dry_run)
 
@@ -304,6 +319,7 @@ class Drill:
             verdicts=verdicts,
             load=load_stats,
             actor=self.audit.actor,
+            approved_by=self.approved_by,
         )
         self.report.write(
             self.summary,
@@ -322,6 +338,8 @@ class Drill:
             rpo_s=measurements.rpo_s,
             lost_writes=measurements.ledger.lost,
             verdicts=verdicts.to_json(),
+            # the plan's "issues encountered", in short (the summary has them in full)
+            findings=[f"{f.severity}: {f.what}" for f in self.summary.findings],
         )
         self._advance("measured")
         return self.summary
@@ -347,6 +365,7 @@ class Drill:
             outcome=self.outcome,
             reached=reached,
             error=ended_by,
+            approved_by=self.approved_by,
         )
         self.report.conclude(self.summary, ending)
 
@@ -384,7 +403,10 @@ class Drill:
                 self._conclude(reached, error, rollback_error)
             finally:
                 self._record_finished(reached, error, rollback_error)
-        self._notify_finished(reached, error, rollback_error)
+        try:
+            self._notify_finished(reached, error, rollback_error)
+        finally:
+            self.report.seal(self.drill_id)  # the last write to the report directory
         if rollback_error is not None and error is None:
             raise rollback_error
         return self.outcome

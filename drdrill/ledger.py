@@ -141,11 +141,13 @@ class Reconciliation:
             lost_ids=tuple(w.id for w in lost),
             in_doubt_ids=tuple(w.id for w in in_doubt),
             lost_after_fault=len(lost_after),
+            lost_after_fault_ids=tuple(w.id for w in lost_after),
         )
 
     def to_json(self, checked_against: str | None = None) -> dict[str, Any]:
-        """The reconciliation as ``ledger.json`` holds it: the counts, the lost and
-        in-doubt ids, and (password redacted) the database it was checked against."""
+        """The reconciliation as ``ledger.json`` holds it: the counts, the lost, in-doubt
+        and lost-after-fault ids, and (password redacted) the database it was checked
+        against."""
         summary = self.summary()
         return {
             "acked": summary.acked,
@@ -155,6 +157,7 @@ class Reconciliation:
             "lost_after_fault": summary.lost_after_fault,
             "lost_ids": list(summary.lost_ids),
             "in_doubt_ids": list(summary.in_doubt_ids),
+            "lost_after_fault_ids": list(summary.lost_after_fault_ids),
             "checked_against": None if checked_against is None else redact(checked_against),
         }
 

@@ -9,18 +9,24 @@ its ``drdrill.yaml`` next to its pytest configuration::
     pytest -m full --target lab            the bi-annual full drill on the lab
     pytest -m partial --target aws-staging the quarterly partial test
     pytest -k backup_restore               the monthly backup restoration
+
+A session that drills a non-lab target for real (``--confirm``) names who approved it
+(``--approved-by NAME``, else asked on the terminal, else refused with exit code 2).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
+from drdrill.approval import approver, ask_approver, needs_approval
 from drdrill.config import DrillConfig, load_config
 from drdrill.drill import Drill
-from drdrill.errors import CapabilityMissing
+from drdrill.errors import CapabilityMissing, DrillError
+from drdrill.redaction import redact
 from drdrill.report.allure import attach_text
 from drdrill.stopping import stop_button
 from drdrill.targets import target_lock
@@ -53,6 +59,9 @@ MARKERS = {
 DRILL_ERROR = pytest.StashKey[BaseException]()
 """What ended a scenario's call phase (a failed step, a skip, Ctrl-C), for its drill."""
 
+APPROVED_BY = pytest.StashKey[str]()
+"""Who approved this session's drills (``--approved-by``, or asked on the terminal)."""
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("drdrill", "DR drills")
@@ -66,12 +75,64 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--dry-run", action="store_true", help="change nothing: skip every drill, see drdrill plan"
     )
     group.addoption("--confirm", action="store_true", help="allow mutating a non-lab target")
+    group.addoption(
+        "--approved-by",
+        default=None,
+        metavar="NAME",
+        help="who approved the drill (recorded before the fault); a non-lab target needs it: "
+        "asked on a terminal, else the session is refused (exit 2)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Registered here so --strict-markers accepts the drill tags in any project.
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any drill runs: a session that drills a non-lab target for real needs to say
+    who approved it — ``--approved-by``, or asked on the terminal; without either it is
+    refused, exit code 2, before anything is touched (``drdrill.approval``)."""
+    config = session.config
+    given = config.getoption("--approved-by")
+    if given is not None:
+        try:
+            config.stash[APPROVED_BY] = approver(given)
+        except DrillError as exc:
+            pytest.exit(f"drdrill: {exc}", returncode=2)
+        return
+    # Any test may drill (pytest-bdd's scenarios reach the drill fixture only at run time):
+    # a session that selected tests on a non-lab target, for real, names its approver.
+    if config.getoption("--collect-only") or not session.items:
+        return
+    target = str(config.getoption("--target"))
+    try:
+        needed = needs_approval(
+            load_config(config.getoption("--drill-config"), root=config.invocation_params.dir),
+            target,
+            confirm=bool(config.getoption("--confirm")),
+            dry_run=bool(config.getoption("--dry-run")),
+        )
+    except DrillError:
+        return  # a bad configuration or target: each drill reports it, as without approval
+    if needed:
+        try:
+            config.stash[APPROVED_BY] = _ask(config, target)
+        except DrillError as exc:
+            pytest.exit(f"drdrill: {redact(str(exc))}", returncode=2)
+
+
+def _ask(config: pytest.Config, target: str) -> str:
+    """The approver's name from the terminal, pytest's capture suspended meanwhile."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend(in_=True)
+    try:
+        return ask_approver(sys.stdin, target=target, kind="pytest")
+    finally:
+        if capture is not None:
+            capture.resume()
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +209,7 @@ def drill(
             confirm=request.config.getoption("--confirm"),
             dry_run=request.config.getoption("--dry-run"),
             stop=stop,
+            approved_by=request.config.stash.get(APPROVED_BY, None),
         )
         try:
             yield the_drill

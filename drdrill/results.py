@@ -73,6 +73,7 @@ class LedgerSummary:
     in_doubt_ids: tuple[str, ...] = ()
     lost_after_fault: int = 0
     """Acknowledged after t_fault and absent: split brain or a broken restore."""
+    lost_after_fault_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def test_ledger_json_has_the_counts_and_no_password() -> None:
         "lost_after_fault": 0,
         "lost_ids": ["b"],
         "in_doubt_ids": ["c"],
+        "lost_after_fault_ids": [],
         "checked_against": "postgresql://app:***@db.example.com:5432/shop",
     }
     assert json.loads(json.dumps(data)) == data

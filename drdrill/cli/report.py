@@ -4,6 +4,10 @@
 
     drdrill report [--results reports/allure-results] [--out reports/allure-report]
     drdrill report --latest        # the last drill's summary.md + DR readiness trend
+    drdrill report --verify [DRILL_DIR|--latest]
+                                   # the drill's archive against its manifest.json and the
+                                   # audit trail's hash chain: exit 1 naming the first bad
+                                   # file/line (without DRILL_DIR: the latest drill)
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from drdrill.config import load_config
 from drdrill.errors import DrillError
 from drdrill.report.allure_cli import HOW_TO_GET_ALLURE, find_allure, generate_report
+from drdrill.report.archive import verify
 from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
 
 __all__ = ["register"]
@@ -35,9 +40,47 @@ def _print_latest(reports: Path) -> int:
     return 0
 
 
+_LATEST = "\0latest"
+
+
+def _drill_dir(reports: Path, given: str) -> Path:
+    """The drill directory ``--verify`` names: a path, a drill id under ``reports``, or
+    (``--latest`` / nothing) the drill whose summary was written last."""
+    if given == _LATEST:
+        latest = latest_summary(reports)
+        if latest is None:
+            raise DrillError(f"no drill report in {reports} yet; run `drdrill run full`")
+        return latest.parent
+    for candidate in (Path(given), reports / given):
+        if candidate.is_dir():
+            return candidate
+    raise DrillError(
+        f"--verify {given}: no such drill directory (a path, or a drill id under {reports})"
+    )
+
+
+def _verify(reports: Path, given: str) -> int:
+    drill_dir = _drill_dir(reports, given)
+    result = verify(drill_dir)
+    if result.ok:
+        print(
+            f"verified {drill_dir}: {result.files} files as sealed, audit trail of "
+            f"{result.records} records chained intact; manifest.json sha256 "
+            f"{result.manifest_sha256}"
+        )
+        return 0
+    first, *others = result.problems
+    print(f"NOT VERIFIED {drill_dir}: {first}")
+    for problem in others:
+        print(f"  also {problem}")
+    return 1
+
+
 def _report(args: argparse.Namespace) -> int:
     config = load_config(args.drill_config)
     reports = config.reports_dir
+    if args.verify is not None:
+        return _verify(reports, args.verify)
     if args.latest:
         return _print_latest(reports)
     results = Path(args.results) if args.results else reports / "allure-results"
@@ -58,6 +101,14 @@ def register(sub: Any) -> None:
     """Add ``drdrill report`` to the command line."""
     parser = sub.add_parser("report", help="build the Allure HTML report / show the last summary")
     parser.add_argument("--latest", action="store_true", help="print the last drill's summary")
+    parser.add_argument(
+        "--verify",
+        nargs="?",
+        const=_LATEST,
+        metavar="DRILL_DIR",
+        help="check a drill's archive (manifest.json, the audit trail's hash chain); "
+        "default the latest drill; exit 1 naming the first bad file/line",
+    )
     parser.add_argument("--results", help="Allure results dir (default reports/allure-results)")
     parser.add_argument("--out", help="HTML output dir (default reports/allure-report)")
     parser.set_defaults(func=_report)

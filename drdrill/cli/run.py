@@ -9,7 +9,9 @@ The run holds the target's lock (its pytest shares it). SIGINT and SIGTERM are p
 to pytest, which stops the drill and rolls back; the command waits for that to finish
 and never cuts it short. If this command is killed outright, its pytest gets SIGTERM
 from the kernel (``PR_SET_PDEATHSIG``) and rolls back all the same. ``--dry-run`` runs
-nothing: it prints the runbook (``drdrill plan``).
+nothing: it prints the runbook (``drdrill plan``). A non-lab target needs ``--confirm`` and
+an approver (``--approved-by``, else asked here on the terminal and passed on to pytest);
+without them the command exits 2 before it takes the lock (``drdrill.approval``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from types import FrameType
 from typing import Any
 
 from drdrill import jsonl
+from drdrill.approval import approver, ask_approver, needs_approval
 from drdrill.config import DrillConfig, load_config
+from drdrill.errors import SafetyError
 from drdrill.lock import TargetLock
 from drdrill.report.summary import read_history, readiness
 from drdrill.stock import DRILLS
@@ -117,12 +121,14 @@ def _run(args: argparse.Namespace) -> int:
 
         print(f"dry run: nothing is executed; the {args.kind} drill would do this:", flush=True)
         return print_plan(config, args.kind, args.target)
+    approved_by = _approval(args, config)  # refused: exit 2, before the lock or the lab
     with target_lock(config, args.target, command=f"drdrill run {args.kind}") as lock:
         started_lab = args.target == "lab" and _ensure_lab(config)
         try:
             started = time.time()
             print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
-            code = _drill(_pytest_argv(args, config), lock, config, started)
+            argv = _pytest_argv(args, config, approved_by)
+            code = _drill(argv, lock, config, started)
         finally:
             if started_lab and not args.keep_lab:
                 from drdrill.lab import Lab
@@ -133,7 +139,24 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def _pytest_argv(args: argparse.Namespace, config: DrillConfig) -> list[str]:
+def _approval(args: argparse.Namespace, config: DrillConfig) -> str | None:
+    """Who approved the drill: ``--approved-by``, else (a non-lab target) asked on the
+    terminal, else refused; a non-lab target without ``--confirm`` is refused at once."""
+    if config.target(args.target).kind != "lab" and not args.confirm:
+        raise SafetyError(
+            f"target {args.target!r} is not the lab: pass --confirm to drill it, or "
+            "--dry-run to see what it would do. Nothing was changed"
+        )
+    if args.approved_by is not None:
+        return approver(args.approved_by)
+    if not needs_approval(config, args.target, confirm=args.confirm, dry_run=False):
+        return None
+    return ask_approver(sys.stdin, target=args.target, kind=args.kind)
+
+
+def _pytest_argv(
+    args: argparse.Namespace, config: DrillConfig, approved_by: str | None = None
+) -> list[str]:
     argv = [
         sys.executable,
         "-m",
@@ -155,6 +178,7 @@ def _pytest_argv(args: argparse.Namespace, config: DrillConfig) -> list[str]:
     if args.mode:
         argv += ["-k", _MODES[args.mode]]
     argv += ["--confirm"] if args.confirm else []
+    argv += ["--approved-by", approved_by] if approved_by else []
     return argv
 
 
@@ -226,6 +250,12 @@ def register(sub: Any) -> None:
         "--dry-run", action="store_true", help="run nothing: print what the drill would do"
     )
     parser.add_argument("--confirm", action="store_true", help="allow mutating a non-lab target")
+    parser.add_argument(
+        "--approved-by",
+        metavar="NAME",
+        help="who approved the drill, recorded before the fault; a non-lab target needs it "
+        "(asked on a terminal; refused, exit 2, without one)",
+    )
     parser.add_argument(
         "--keep-lab", action="store_true", help="leave the lab up if this run brought it up"
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from drdrill import jsonl
 from drdrill.redaction import redact
+from drdrill.report import findings as findings_
 from drdrill.report.metrics_table import as_html, as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
@@ -74,6 +75,8 @@ class DrillSummary:
     verdicts: Verdicts
     load: dict[str, Any] = field(default_factory=dict)
     actor: str = ""
+    approved_by: str | None = None
+    """Who approved the drill (``--approved-by``; a non-lab target needs one)."""
     notes: tuple[str, ...] = ()
     outcome: str = ""
     """Set when the drill ended (``Drill.close``); until then the verdict alone speaks."""
@@ -89,6 +92,13 @@ class DrillSummary:
         return self.verdicts.passed and self.measurements.ledger.lost_after_fault == 0
 
     @property
+    def findings(self) -> tuple[findings_.Finding, ...]:
+        """The issues encountered (``drdrill.report.findings``), most severe first."""
+        return findings_.findings(
+            self.measurements, self.verdicts, outcome=self.outcome, error=self.error
+        )
+
+    @property
     def headline(self) -> str:
         return (self.outcome or ("passed" if self.passed else "failed")).upper()
 
@@ -102,6 +112,7 @@ class DrillSummary:
             "started": iso(self.started_ns),
             "failure_mode": self.failure_mode,
             "actor": self.actor,
+            "approved_by": self.approved_by,
             "rto_s": m.rto_s,
             "rto_resolution_s": m.rto_resolution_s,
             "rpo_s": m.rpo_s,
@@ -126,6 +137,7 @@ class DrillSummary:
             "outcome": self.outcome or ("passed" if self.passed else "failed"),
             "reached": self.reached,
             "error": self.error,
+            "findings": findings_.as_json(self.findings),
         }
 
     def to_markdown(self) -> str:
@@ -135,7 +147,8 @@ class DrillSummary:
             "",
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else ""),
-            f"- started: {iso(self.started_ns)} by {self.actor or 'unknown'}",
+            f"- started: {iso(self.started_ns)} by {self.actor or 'unknown'}"
+            + (f", approved by **{self.approved_by}**" if self.approved_by else ""),
             f"- RTO: **{human_duration(m.rto_s)}** "
             f"(resolution {human_duration(m.rto_resolution_s)})",
             f"- RPO: **{human_duration(m.rpo_s) if m.rpo_s else '0 s'}** "
@@ -163,6 +176,7 @@ class DrillSummary:
             longest = max(o.duration_s for o in m.user_outages)
             lines.append(f"- user-observed outage (Locust): longest {longest:.2f} s")
         lines += ["", "## Test Metrics", "", as_markdown(self.verdicts)]
+        lines += findings_.as_markdown(self.findings)
         if m.phases:
             lines += ["## Activation phases", "", "| Phase | Duration | Outcome |", "|---|---|---|"]
             lines += [

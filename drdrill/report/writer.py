@@ -10,13 +10,16 @@
 
 and, once the drill has ended (``conclude``), the summary again with its outcome and
 ``reports/history.jsonl`` the drill's one line — also for a drill that was aborted or
-failed before anything was measured. Nothing else writes these.
+failed before anything was measured. Nothing else writes these. Last of all (``seal``),
+``manifest.json``: every file of the directory with its sha256 and size, and the head of
+the hash-chained audit trail (``drdrill.report.archive``; ``drdrill report --verify``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,8 @@ from typing import Any
 
 from drdrill.measure import Request
 from drdrill.redaction import redact
+from drdrill.report import archive
+from drdrill.report import findings as findings_
 from drdrill.report.summary import (
     HISTORY_FIELDS,
     DrillSummary,
@@ -84,13 +89,30 @@ class DrillReport:
         write_summary(final, self.report_dir)
         append_history(final, self.reports_dir)
 
+    def seal(self, drill_id: str) -> Path | None:
+        """Write ``manifest.json`` once nothing else will be written here: the archive is
+        then tamper-evident. A seal that cannot be written is said on stderr, never fatal
+        to a drill that has already rolled back (``--verify`` then reports it missing)."""
+        try:
+            return archive.seal(self.report_dir, drill_id)
+        except OSError as exc:
+            print(f"drdrill: could not seal {self.report_dir}: {exc}", file=sys.stderr)
+            return None
+
     def conclude_unmeasured(self, record: UnmeasuredDrill) -> None:
         """A drill that ended before it was measured: a summary saying how far it got and
         why it stopped, and its history line (it counts against readiness)."""
         self.report_dir.mkdir(parents=True, exist_ok=True)
         line = record.to_json()
+        found = findings_.as_json(record.findings())
         (self.report_dir / "summary.json").write_text(
-            json.dumps(redact(line), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(
+                redact({**line, "approved_by": record.approved_by, "findings": found}),
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n",
+            encoding="utf-8",
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
         append_history_line(line, self.reports_dir)
@@ -109,6 +131,7 @@ class UnmeasuredDrill:
     outcome: str
     reached: str
     error: str | None
+    approved_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -131,13 +154,20 @@ class UnmeasuredDrill:
         }
         return {k: values[k] for k in HISTORY_FIELDS}
 
+    def findings(self) -> list[findings_.Finding]:
+        """Its issues encountered: how it ended (nothing was measured)."""
+        return findings_.ended_early(self.outcome, self.error)
+
     def to_markdown(self) -> str:
         return (
             f"# DR drill {self.drill_id}: {self.outcome.upper()} before measurement\n\n"
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else "")
-            + f"\n- started: {iso(self.started_ns)}\n"
+            + f"\n- started: {iso(self.started_ns)}"
+            + (f", approved by **{self.approved_by}**" if self.approved_by else "")
+            + "\n"
             f"- reached: `{self.reached}`\n"
             f"- ended by: {self.error or 'nothing recorded'}\n"
-            "- no RTO or RPO was measured: this drill proves nothing about the objectives\n"
+            "- no RTO or RPO was measured: this drill proves nothing about the objectives\n\n"
+            + "\n".join(findings_.as_markdown(self.findings(), measured=False))
         )

@@ -118,6 +118,7 @@ def test_a_write_acked_after_the_fault_and_missing_is_flagged_not_hidden() -> No
     rec = Reconciliation(tuple(writes([10 * MS, 900 * MS])), frozenset({"w0"}), T0 + 500 * MS)
     summary = rec.summary()
     assert (summary.lost, summary.lost_after_fault) == (0, 1)
+    assert summary.lost_after_fault_ids == ("w1",)
     assert rpo(rec)[0] == 0.0
 
 
