@@ -6,6 +6,7 @@
   t_fault, t_restored (``chart`` re-exports it for older imports);
 - ``summary``: ``reports/<drill-id>/summary.{json,md,html}``, ``reports/history.jsonl``,
   the readiness score and trend;
+- ``page``: summary.html, the drill as a page (Jinja2 template ``templates/summary.html.j2``);
 - ``allure``: attachments inside allure-pytest-bdd steps, ``environment.properties``,
   ``categories.json``;
 - ``allure_cli``: find the Allure 2 command line and build the HTML report.

@@ -24,11 +24,14 @@ from typing import Any
 
 from drdrill.measure import Request
 from drdrill.redaction import redact
+from drdrill.report.page import render_page
 from drdrill.report.summary import (
     HISTORY_FIELDS,
     DrillSummary,
     append_history,
     append_history_line,
+    read_history,
+    readiness,
     write_summary,
 )
 from drdrill.report.timeline_chart import draw_timeline
@@ -56,7 +59,7 @@ class DrillReport:
     ) -> None:
         """Write every artifact of a measured drill (its history line waits for its end)."""
         measurements: Measurements = summary.measurements
-        write_summary(summary, self.report_dir)
+        self.report_dir.mkdir(parents=True, exist_ok=True)
         (self.report_dir / "measurements.json").write_text(
             json.dumps(measurements.to_json(), indent=2, default=str)
         )
@@ -70,6 +73,8 @@ class DrillReport:
                 requests,
                 title=f"{summary.drill_id} ({summary.failure_mode or summary.kind})",
             )
+        # last: the page links and embeds what is already there
+        write_summary(summary, self.report_dir)
 
     def conclude(self, summary: DrillSummary | None, ending: UnmeasuredDrill) -> None:
         """The drill has ended (``ending`` says how): the measured summary again with its
@@ -81,8 +86,8 @@ class DrillReport:
         final = dataclasses.replace(
             summary, outcome=ending.outcome, reached=ending.reached, error=ending.error
         )
-        write_summary(final, self.report_dir)
         append_history(final, self.reports_dir)
+        write_summary(final, self.report_dir, readiness=self._readiness())
 
     def conclude_unmeasured(self, record: UnmeasuredDrill) -> None:
         """A drill that ended before it was measured: a summary saying how far it got and
@@ -94,6 +99,12 @@ class DrillReport:
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
         append_history_line(line, self.reports_dir)
+        (self.report_dir / "summary.html").write_text(
+            render_page(line, self.report_dir, readiness=self._readiness()), encoding="utf-8"
+        )
+
+    def _readiness(self) -> float | None:
+        return readiness(read_history(self.reports_dir).rows)
 
 
 @dataclass(frozen=True)
