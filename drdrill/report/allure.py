@@ -1,9 +1,10 @@
 """Allure (allure-pytest-bdd) evidence: attachments inside steps, and the run's metadata.
 
 Inside a step, ``attach_drill_report(report_dir, verdicts)`` attaches the drill's
-evidence under that step: the metrics table (HTML + markdown), the timeline
-picture, the Chaos Toolkit journals, Locust's stats, the ledger summary, the audit
-trail and summary.md. Outside an Allure run (no ``--alluredir``) attaching does nothing.
+evidence under that step: the metrics table (HTML + markdown), the timeline and RTO/RPO
+trend pictures, the summary (markdown and page), the Chaos Toolkit journals, Locust's
+stats, the ledger summary and the audit trail. Outside an Allure run (no
+``--alluredir``) attaching does nothing.
 
 At session end (``pytest_sessionfinish``: ``--clean-alluredir`` deletes anything
 written earlier) ``write_allure_metadata(results_dir, environment)`` writes
@@ -74,7 +75,9 @@ CATEGORIES: list[dict[str, Any]] = [
 
 EVIDENCE: tuple[tuple[str, str], ...] = (
     ("timeline.png", "Timeline"),
+    ("trend.png", "RTO/RPO trend"),
     ("summary.md", "Drill summary"),
+    ("summary.html", "Drill summary (page)"),
     ("journal-region-failure.json", "Chaos Toolkit journal: region failure"),
     ("journal-dr-activation.json", "Chaos Toolkit journal: DR activation"),
     ("locust-stats.json", "Locust stats"),

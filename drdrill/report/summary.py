@@ -46,6 +46,7 @@ HISTORY_FIELDS = (
     "in_doubt_writes",
     "phases",
     "verdicts",
+    "targets_s",
     "passed",
     "outcome",
     "reached",
@@ -53,7 +54,8 @@ HISTORY_FIELDS = (
 )
 """The keys of one line of ``reports/history.jsonl``: every drill that starts leaves one,
 measured or not (``outcome`` passed, failed, aborted, error or skipped; ``reached`` the
-furthest state of the drill)."""
+furthest state of the drill; ``targets_s`` the targets it was judged against, for the
+trend picture)."""
 
 NOT_A_DRILL = frozenset({"readiness"})
 """History ``kind`` values that are not drills (``drdrill check`` lines)."""

@@ -7,6 +7,8 @@
 - ``measurements.json`` — the raw ``Measurements``;
 - ``ledger.json`` — the write ledger reconciled against the surviving database;
 - ``timeline.png`` — the timeline picture;
+- ``trend.png`` — RTO and RPO per measured drill of the history, with the targets (also
+  ``reports/trend.png``);
 
 and, once the drill has ended (``conclude``), the summary again with its outcome and
 ``reports/history.jsonl`` the drill's one line — also for a drill that was aborted or
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,7 @@ from drdrill.report.summary import (
     write_summary,
 )
 from drdrill.report.timeline_chart import draw_timeline
+from drdrill.report.trend_chart import draw_trend
 from drdrill.results import Measurements
 from drdrill.sampling import Sample
 from drdrill.timeline import iso
@@ -73,6 +77,10 @@ class DrillReport:
                 requests,
                 title=f"{summary.drill_id} ({summary.failure_mode or summary.kind})",
             )
+        # this drill's trend so far (its history line waits for its end: the Allure steps
+        # attach the picture before that)
+        record = summary.to_json()
+        self._draw_trend({k: record[k] for k in HISTORY_FIELDS})
         # last: the page links and embeds what is already there
         write_summary(summary, self.report_dir)
 
@@ -87,6 +95,7 @@ class DrillReport:
             summary, outcome=ending.outcome, reached=ending.reached, error=ending.error
         )
         append_history(final, self.reports_dir)
+        self._draw_trend()
         write_summary(final, self.report_dir, readiness=self._readiness())
 
     def conclude_unmeasured(self, record: UnmeasuredDrill) -> None:
@@ -99,12 +108,21 @@ class DrillReport:
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
         append_history_line(line, self.reports_dir)
+        self._draw_trend()
         (self.report_dir / "summary.html").write_text(
             render_page(line, self.report_dir, readiness=self._readiness()), encoding="utf-8"
         )
 
     def _readiness(self) -> float | None:
         return readiness(read_history(self.reports_dir).rows)
+
+    def _draw_trend(self, unfinished: dict[str, Any] | None = None) -> None:
+        """``trend.png`` of the history into the drill's directory and, once the drill's
+        line is in the history (``unfinished`` None), into the reports directory too."""
+        rows = [*read_history(self.reports_dir).rows, *([unfinished] if unfinished else [])]
+        drawn = draw_trend(self.report_dir / "trend.png", rows)
+        if drawn is not None and unfinished is None:
+            shutil.copyfile(drawn, self.reports_dir / "trend.png")
 
 
 @dataclass(frozen=True)
@@ -135,6 +153,7 @@ class UnmeasuredDrill:
             "in_doubt_writes": None,
             "phases": {},
             "verdicts": {},
+            "targets_s": {},
             "passed": False,
             "outcome": self.outcome,
             "reached": self.reached,
