@@ -14,7 +14,12 @@ from typing import Any
 
 from drdrill.config import load_config
 from drdrill.errors import DrillError
-from drdrill.report.allure_cli import HOW_TO_GET_ALLURE, find_allure, generate_report
+from drdrill.report.allure_cli import (
+    HOW_TO_GET_ALLURE,
+    find_allure,
+    generate_report,
+    trend_runs,
+)
 from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
 
 __all__ = ["register"]
@@ -49,6 +54,12 @@ def _report(args: argparse.Namespace) -> int:
         return 0
     index = generate_report(allure, results, out)
     print(f"Allure report: {index}  (serve it: {allure} open {out})")
+    runs = len(trend_runs(out))
+    print(
+        f"Trend: {runs} run(s) so far (each build carries the previous report's history)"
+        if runs > 1
+        else "Trend: this is its first run; the next `drdrill report` adds to it"
+    )
     if latest is not None:
         print(f"Latest drill summary: {latest}")
     return 0
