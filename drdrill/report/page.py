@@ -135,12 +135,18 @@ def _banner(record: Mapping[str, Any], summary: DrillSummary | None) -> dict[str
     elif outcome == "failed" and summary is not None:
         failing = [v.title for v in summary.verdicts.items if v.status == "fail"]
         lost_after = summary.measurements.ledger.lost_after_fault
+        broken = [p.name for p in summary.measurements.phases if not p.ok]
+        lost = summary.measurements.ledger.lost
         reasons = [f"over target: {', '.join(failing)}"] if failing else []
+        if broken:
+            reasons.append(f"phase(s) failed: {', '.join(broken)}")
         if lost_after:
             reasons.append(f"{lost_after} write(s) acknowledged after the fault lost")
+        elif lost:
+            reasons.append(f"{lost} acknowledged write(s) lost")
         if error:
             reasons.append(str(error))
-        why = "; ".join(reasons) or "a check of the drill failed"
+        why = "; ".join(reasons) or "a check of the drill failed (no error was recorded)"
     elif outcome == "aborted":
         why = f"Stopped: {error or 'the stop button was pressed'}; rolled back."
     elif outcome == "skipped":

@@ -141,11 +141,11 @@ def _panel(ax: Any, drills: Sequence[TrendSample], figure: str) -> None:
             linewidth=1.2,
             zorder=2,
         )
-        at, last = next((x, t) for x, t in reversed(list(enumerate(targets))) if t is not None)
+        at, first = next((x, t) for x, t in enumerate(targets) if t is not None)
         ax.annotate(
-            f"target {human_duration(last)}",
-            (at, last),
-            xytext=(4, 3),
+            f"target {human_duration(first)}",
+            (at, first),
+            xytext=(0, 3),
             textcoords="offset points",
             fontsize=8,
             color=TARGET_COLOUR,
@@ -184,15 +184,25 @@ def draw_trend(
     step = max(1, -(-len(drills) // 10))  # at most ten labels
     shown = list(range(len(drills)))[::step]
     rpo_ax.set_xticks(shown, [_label(drills[i].started) for i in shown], fontsize=7)
-    rpo_ax.set_xlim(-0.6, len(drills) - 0.4 + (1.2 if len(drills) < 4 else 0.0))
+    rpo_ax.set_xlim(-0.6, len(drills) - 0.4)
     seen = [o for o in OUTCOME_COLOUR if any(d.outcome == o for d in drills)]
     handles = [
         Line2D([], [], marker="o", linestyle="", color=OUTCOME_COLOUR[o], label=o) for o in seen
     ]
     handles.append(Line2D([], [], color=TARGET_COLOUR, linestyle="--", label="target"))
-    rto_ax.legend(handles=handles, loc="upper left", fontsize=7, ncol=len(handles), frameon=False)
+    # above the panel, right of the title: clear of the points and the "not restored" marks
+    rto_ax.legend(
+        handles=handles,
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=7,
+        ncol=len(handles),
+        frameon=False,
+    )
     rto_ax.set_title(
-        title or f"RTO and RPO of the last {len(drills)} measured drill(s)", fontsize=10
+        title or f"RTO and RPO of the last {len(drills)} measured drill(s)",
+        fontsize=10,
+        loc="left",
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
