@@ -19,16 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drdrill.redaction import redact
-from drdrill.report.metrics_table import human_duration
+from drdrill.report.metrics_table import STATUS_LABEL, human_duration
 from drdrill.timeline import iso
 
 if TYPE_CHECKING:
     from drdrill.report.summary import DrillSummary
 
-__all__ = ["ARTIFACTS", "IDS_SHOWN", "STATUS_LABEL", "render_page"]
-
-STATUS_LABEL = {"pass": "Pass", "warn": "Needs improvement", "fail": "Fail"}
-"""The plan's words for a verdict, as the badges say them."""
+__all__ = ["ARTIFACTS", "IDS_SHOWN", "render_page"]
 
 OUTCOMES = ("passed", "failed", "aborted", "error", "skipped")
 
