@@ -3,7 +3,8 @@
 ::
 
     drdrill report [--results reports/allure-results] [--out reports/allure-report]
-    drdrill report --latest        # the last drill's summary.md + DR readiness trend
+    drdrill report --latest        # the last drill's summary.md + DR readiness trend,
+                                   # and where its page (summary.html) and trend.png are
 """
 
 from __future__ import annotations
@@ -37,7 +38,17 @@ def _print_latest(reports: Path) -> int:
         print("\n".join(trend_lines(history.rows)))
     if note := history.skipped_note():
         print(f"\n{note} (reports/history.jsonl)")
+    _print_pages(reports, latest)
     return 0
+
+
+def _print_pages(reports: Path, latest: Path) -> None:
+    """Where the pictures and the page of the last drill are (open them in a browser)."""
+    page = latest.parent / "summary.html"
+    if page.is_file():
+        print(f"\nThe drill as a page: {page}")
+    if (reports / "trend.png").is_file():
+        print(f"RTO/RPO per drill: {reports / 'trend.png'}")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -62,6 +73,7 @@ def _report(args: argparse.Namespace) -> int:
     )
     if latest is not None:
         print(f"Latest drill summary: {latest}")
+        _print_pages(reports, latest)
     return 0
 
 

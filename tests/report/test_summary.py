@@ -163,6 +163,7 @@ def test_drdrill_report_latest_prints_the_last_summary(
     assert "# DR drill d-1: PASSED" in out
     assert "| **RTO** | 30 min | 2.50 s | ✅ Pass |" in out
     assert "DR readiness (share of the last 10 drills that passed): 100%" in out
+    assert f"The drill as a page: {tmp_path / 'reports' / 'd-1' / 'summary.html'}" in out
 
 
 def test_summary_md_tells_the_load_and_the_phases(tmp_path: Path) -> None:
