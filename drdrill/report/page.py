@@ -127,8 +127,21 @@ def _banner(record: Mapping[str, Any], summary: DrillSummary | None) -> dict[str
     if outcome not in OUTCOMES:
         outcome = "error"
     error = record.get("error")
+    if summary is not None and not summary.outcome:  # measured, not yet ended
+        judged = "every figure met its target" if outcome == "passed" else "a figure failed"
+        return {
+            "outcome": outcome,
+            "word": outcome.upper(),
+            "why": f"Judged so far: {judged}; the drill has not ended (its rollback and "
+            "final outcome are pending).",
+        }
     if outcome == "passed":
-        why = "Every check the drill judged passed, no acknowledged write lost, rolled back."
+        lost = summary.measurements.ledger.lost if summary is not None else 0
+        why = (
+            "Every check the drill judged passed, no write acknowledged after the fault "
+            "lost, rolled back"
+            + (f" ({lost} acknowledged before the fault lost, within the RPO)." if lost else ".")
+        )
     elif outcome == "failed" and summary is not None:
         failing = [v.title for v in summary.verdicts.items if v.status == "fail"]
         lost_after = summary.measurements.ledger.lost_after_fault

@@ -142,6 +142,17 @@ def test_every_outcome_has_its_own_banner(tmp_path: Path) -> None:
         assert banner.all("div", "word")[0].text == outcome.upper()
 
 
+def test_a_page_written_before_the_drill_ended_says_so(tmp_path: Path) -> None:
+    unfinished = judged(tmp_path, lost=2)  # no outcome yet: measured, not rolled back
+    banner = element(parse(render_page(unfinished.to_json(), None, summary=unfinished)), "verdict")
+    passed = dataclasses.replace(unfinished, outcome="passed")
+    final = element(parse(render_page(passed.to_json(), None, summary=passed)), "verdict")
+
+    assert "the drill has not ended (its rollback and final outcome are pending)" in banner.text
+    assert "rolled back" not in banner.text
+    assert "rolled back (2 acknowledged before the fault lost, within the RPO)." in final.text
+
+
 def test_the_metrics_table_has_styled_pass_warn_fail_badges(tmp_path: Path) -> None:
     page = write_summary(judged(tmp_path, rto=4000), tmp_path / "d-1")["html"].read_text()
     metrics = element(parse(page), "metrics")
@@ -220,7 +231,7 @@ def test_split_brain_writes_are_called_out(tmp_path: Path) -> None:
     the_summary = judged(tmp_path)
     m = the_summary.measurements
     m = dataclasses.replace(m, ledger=dataclasses.replace(m.ledger, lost_after_fault=4))
-    the_summary = dataclasses.replace(the_summary, measurements=m)
+    the_summary = dataclasses.replace(the_summary, measurements=m, outcome="failed")
     root = parse(render_page(the_summary.to_json(), None, summary=the_summary))
 
     assert "4 write(s) acknowledged after the fault" in element(root, "split-brain").text
