@@ -99,11 +99,19 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _findings(raw: Any) -> list[dict[str, str]]:
+def _figure(value: Any, what: str) -> str:
+    """A finding's ``actual`` / ``target``: a count for writes, else seconds (the summary's
+    convention), shown as people write them; text as it is; None as a dash."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _text(value)
+    return f"{value:g}" if "write" in what.lower() else human_duration(float(value))
+
+
+def _findings(raw: Any) -> list[dict[str, str]] | None:
     """The summary's ``findings`` (list of {severity, what, actual, target, detail}) as
-    strings; anything that is not a list of mappings shows nothing."""
+    strings; None when the summary has none (no list), and the mappings only."""
     if not isinstance(raw, list):
-        return []
+        return None
     found = []
     for item in raw:
         if not isinstance(item, Mapping):
@@ -114,8 +122,8 @@ def _findings(raw: Any) -> list[dict[str, str]]:
                 "severity": severity,
                 "badge": _FINDING_BADGE.get(severity.lower(), "none"),
                 "what": _text(item.get("what")),
-                "actual": _text(item.get("actual")),
-                "target": _text(item.get("target")),
+                "actual": _figure(item.get("actual"), str(item.get("what", ""))),
+                "target": _figure(item.get("target"), str(item.get("what", ""))),
                 "detail": "" if item.get("detail") is None else _text(item.get("detail")),
             }
         )

@@ -274,30 +274,39 @@ def test_findings_from_the_summary_are_shown_with_their_severity(tmp_path: Path)
         **the_summary.to_json(),
         "findings": [
             {
-                "severity": "high",
-                "what": "secondary outage after restoration",
-                "actual": "50 % errors for 3 s",
-                "target": "none",
-                "detail": "11 s after t_restored <b>",
+                "severity": "critical",
+                "what": "RTO breach",
+                "actual": 2000.0,
+                "target": 1800.0,
+                "detail": "target from mode warm_standby <b>",
             },
-            {"severity": "warning", "what": "DNS failover", "actual": "5.5 min", "target": "5 min"},
+            {
+                "severity": "warning",
+                "what": "acknowledged writes lost",
+                "actual": 3,
+                "target": None,
+                "detail": "ord-1, ord-2, ord-3",
+            },
+            {"severity": "info", "what": "secondary outage", "actual": "3 s", "target": None},
             "not a finding",
         ],
     }
     root = parse(render_page(record, None, summary=the_summary))
 
     findings = element(root, "findings")
-    assert badges(findings) == {
-        "high": ("fail", "high"),
-        "warning": ("warn", "warning"),
-    }
-    first = [c.text for c in findings.all("tr")[1].all("td")]
-    assert first[1:] == [
-        "secondary outage after restoration",
-        "50 % errors for 3 s",
-        "none",
-        "11 s after t_restored <b>",
+    rows = [[c.text for c in row.all("td")] for row in findings.all("tr")[1:]]
+    assert rows == [
+        ["critical", "RTO breach", "33.3 min", "30 min", "target from mode warm_standby <b>"],
+        ["warning", "acknowledged writes lost", "3", "—", "ord-1, ord-2, ord-3"],
+        ["info", "secondary outage", "3 s", "—", ""],
     ]
+    assert [b.classes for b in findings.all("span", "badge")] == [
+        {"badge", "fail"},
+        {"badge", "warn"},
+        {"badge", "info"},
+    ]
+    none_found = parse(render_page({**record, "findings": []}, None, summary=the_summary))
+    assert "No findings" in element(none_found, "findings").text
     plain = parse(render_page(the_summary.to_json(), None, summary=the_summary))
     assert plain.by_id("findings") is None
 
