@@ -44,7 +44,9 @@ HOW_TO_GET_ALLURE = """\
 No Allure command line found (looked for node_modules/.bin/allure and `allure` on PATH).
 To build the HTML report, install Java 17 and Node.js, then in the project directory:
   npm install allure-commandline
-and run `drdrill report` again. Or by hand:
+and run `drdrill report` again. Or by hand (copying the last report's history first keeps
+the Trend widgets):
+  cp -r {out}/history {results}/ 2>/dev/null
   ALLURE_NO_ANALYTICS=true npx allure generate {results} -o {out} --clean
 The stand-alone drill summary needs nothing: {latest}"""
 
