@@ -46,7 +46,7 @@ To build the HTML report, install Java 17 and Node.js, then in the project direc
   npm install allure-commandline
 and run `drdrill report` again. Or by hand (copying the last report's history first keeps
 the Trend widgets):
-  cp -r {out}/history {results}/ 2>/dev/null
+  rm -rf {results}/history; cp -r {out}/history {results}/history 2>/dev/null
   ALLURE_NO_ANALYTICS=true npx allure generate {results} -o {out} --clean
 The stand-alone drill summary needs nothing: {latest}"""
 
