@@ -154,3 +154,8 @@ def test_two_reports_make_a_trend_with_their_executors(
     assert executors[0]["buildName"].startswith("drdrill report #2 on ")
     duration = json.loads((out / "widgets" / "duration-trend.json").read_text())
     assert len(duration) == 2
+    # and every scenario's own history (its History tab) spans both builds
+    cases = [json.loads(p.read_text()) for p in (out / "data" / "test-cases").glob("*.json")]
+    statistic = {c["name"]: c["extra"]["history"]["statistic"] for c in cases}
+    assert statistic["blackhole"]["failed"] == 1 and statistic["blackhole"]["passed"] == 1
+    assert statistic["power_off"]["passed"] == 2
