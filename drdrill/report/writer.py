@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,8 @@ class DrillReport:
         # this drill's trend so far (its history line waits for its end: the Allure steps
         # attach the picture before that)
         record = summary.to_json()
-        self._draw_trend({k: record[k] for k in HISTORY_FIELDS})
+        rows = read_history(self.reports_dir).rows
+        self._draw_trend([*rows, {k: record[k] for k in HISTORY_FIELDS}], final=False)
         # last: the page links and embeds what is already there
         write_summary(summary, self.report_dir)
 
@@ -95,8 +96,9 @@ class DrillReport:
             summary, outcome=ending.outcome, reached=ending.reached, error=ending.error
         )
         append_history(final, self.reports_dir)
-        self._draw_trend()
-        write_summary(final, self.report_dir, readiness=self._readiness())
+        rows = read_history(self.reports_dir).rows
+        self._draw_trend(rows)
+        write_summary(final, self.report_dir, readiness=readiness(rows))
 
     def conclude_unmeasured(self, record: UnmeasuredDrill) -> None:
         """A drill that ended before it was measured: a summary saying how far it got and
@@ -108,20 +110,17 @@ class DrillReport:
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
         append_history_line(line, self.reports_dir)
-        self._draw_trend()
+        rows = read_history(self.reports_dir).rows
+        self._draw_trend(rows)
         (self.report_dir / "summary.html").write_text(
-            render_page(line, self.report_dir, readiness=self._readiness()), encoding="utf-8"
+            render_page(line, self.report_dir, readiness=readiness(rows)), encoding="utf-8"
         )
 
-    def _readiness(self) -> float | None:
-        return readiness(read_history(self.reports_dir).rows)
-
-    def _draw_trend(self, unfinished: dict[str, Any] | None = None) -> None:
-        """``trend.png`` of the history into the drill's directory and, once the drill's
-        line is in the history (``unfinished`` None), into the reports directory too."""
-        rows = [*read_history(self.reports_dir).rows, *([unfinished] if unfinished else [])]
+    def _draw_trend(self, rows: Sequence[Mapping[str, Any]], *, final: bool = True) -> None:
+        """``trend.png`` of ``rows`` (the history) into the drill's directory and, once the
+        drill's own line is in the history (``final``), into the reports directory too."""
         drawn = draw_trend(self.report_dir / "trend.png", rows)
-        if drawn is not None and unfinished is None:
+        if drawn is not None and final:
             shutil.copyfile(drawn, self.reports_dir / "trend.png")
 
 
