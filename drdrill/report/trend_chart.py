@@ -22,7 +22,14 @@ from typing import Any
 
 from drdrill.report.metrics_table import human_duration
 
-__all__ = ["OUTCOME_COLOUR", "TrendSample", "draw_trend", "measured_drills"]
+__all__ = [
+    "OUTCOME_COLOUR",
+    "TARGET_COLOUR",
+    "TrendSample",
+    "draw_trend",
+    "measured_drills",
+    "trend_figure",
+]
 
 OUTCOME_COLOUR = {
     "passed": "#2e7d32",
@@ -132,12 +139,14 @@ def _panel(ax: Any, drills: Sequence[TrendSample], figure: str) -> None:
         else:
             ax.scatter([x], [v], s=36, color=colour, zorder=3, edgecolors="white", linewidths=0.6)
     if any(t is not None for t in targets):
-        ax.step(
-            [x for x in xs],
-            [t if t is not None else float("nan") for t in targets],
-            where="mid",
-            color=TARGET_COLOUR,
-            linestyle="--",
+        # one dash per drill, a drill wide: a single drill shows its target too, and a
+        # changed target (another scenario, another config) shows where it changed
+        ax.hlines(
+            [t for t in targets if t is not None],
+            [x - 0.5 for x, t in zip(xs, targets, strict=True) if t is not None],
+            [x + 0.5 for x, t in zip(xs, targets, strict=True) if t is not None],
+            colors=TARGET_COLOUR,
+            linestyles="--",
             linewidth=1.2,
             zorder=2,
         )
@@ -162,12 +171,11 @@ def _panel(ax: Any, drills: Sequence[TrendSample], figure: str) -> None:
     ax.grid(axis="y", color="#eceff1", linewidth=0.8)
 
 
-def draw_trend(
-    path: Path, rows: Sequence[Mapping[str, Any]], *, last: int = 30, title: str = ""
-) -> Path | None:
-    """Draw RTO and RPO per measured drill of ``rows`` (history lines, oldest first) with
-    their targets into ``path`` (PNG); None, and nothing written, when no drill measured
-    anything yet."""
+def trend_figure(
+    rows: Sequence[Mapping[str, Any]], *, last: int = 30, title: str = ""
+) -> Any | None:
+    """The trend as a matplotlib Figure (two Axes: RTO, RPO), None when no drill of
+    ``rows`` measured anything; the caller saves and closes it."""
     drills = measured_drills(rows, last)
     if not drills:
         return None
@@ -205,6 +213,20 @@ def draw_trend(
         loc="left",
     )
     fig.tight_layout()
+    return fig
+
+
+def draw_trend(
+    path: Path, rows: Sequence[Mapping[str, Any]], *, last: int = 30, title: str = ""
+) -> Path | None:
+    """Draw RTO and RPO per measured drill of ``rows`` (history lines, oldest first) with
+    their targets into ``path`` (PNG); None, and nothing written, when no drill measured
+    anything yet."""
+    fig = trend_figure(rows, last=last, title=title)
+    if fig is None:
+        return None
+    import matplotlib.pyplot as plt
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)

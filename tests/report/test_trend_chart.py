@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from drdrill.report.trend_chart import OUTCOME_COLOUR, TARGET_COLOUR, draw_trend, measured_drills
+from drdrill.report.trend_chart import OUTCOME_COLOUR, draw_trend, measured_drills, trend_figure
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 
 from .drill_data import T0, history_line, requests, samples, summary
@@ -41,15 +41,46 @@ HISTORY = [
 ]
 
 
-def colours(path: Path) -> set[tuple[int, int, int]]:
-    import matplotlib.image
+def targets_drawn(rows: list[dict[str, Any]]) -> tuple[list[tuple[float, float, float]], ...]:
+    """(x from, x to, target) of the dashed target segments, per panel (RTO, RPO)."""
+    from matplotlib.collections import LineCollection
 
-    pixels = (matplotlib.image.imread(str(path))[..., :3] * 255).round().astype(int)
-    return {(r, g, b) for r, g, b in pixels.reshape(-1, 3).tolist()}
+    fig = trend_figure(rows)
+    assert fig is not None
+    try:
+        found = []
+        for ax in fig.axes:
+            segments = [
+                (float(a[0]), float(b[0]), float(a[1]))
+                for c in ax.collections
+                if isinstance(c, LineCollection)
+                for a, b in c.get_segments()
+            ]
+            found.append(segments)
+        return tuple(found)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
 
 
-def rgb(colour: str) -> tuple[int, int, int]:
-    return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+def marker_colours(rows: list[dict[str, Any]]) -> list[str]:
+    """The colours of the drills' markers in the RTO panel, left to right."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.colors import to_hex
+
+    fig = trend_figure(rows)
+    assert fig is not None
+    try:
+        return [
+            to_hex(c.get_facecolors()[0])
+            for c in fig.axes[0].collections
+            if isinstance(c, PathCollection)
+        ]
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
 
 
 def test_only_drills_that_measured_something_are_in_the_trend() -> None:
@@ -72,18 +103,24 @@ def test_the_picture_shows_outcomes_and_targets(tmp_path: Path) -> None:
 
     assert path == tmp_path / "trend.png"
     assert path.read_bytes().startswith(PNG)
-    seen = colours(path)
-    assert rgb(OUTCOME_COLOUR["passed"]) in seen
-    assert rgb(OUTCOME_COLOUR["failed"]) in seen
-    assert rgb(TARGET_COLOUR) in seen
-    assert rgb(OUTCOME_COLOUR["aborted"]) not in seen  # the aborted drill measured nothing
+    # d-1 passed, d-3 failed, d-4 failed (not restored), d-5 and d-6 passed; d-2 aborted
+    # before measuring anything is not drawn
+    passed, failed = OUTCOME_COLOUR["passed"], OUTCOME_COLOUR["failed"]
+    assert marker_colours(HISTORY) == [passed, failed, failed, passed, passed]
+    rto, rpo = targets_drawn(HISTORY)
+    assert rto == [(-0.5, 0.5, 1800.0), (0.5, 1.5, 1800.0), (1.5, 2.5, 1800.0), (2.5, 3.5, 7200.0)]
+    assert [t for _, _, t in rpo] == [300.0, 300.0, 300.0, 3600.0]
 
 
-def test_no_targets_recorded_no_target_drawn(tmp_path: Path) -> None:
-    path = draw_trend(tmp_path / "trend.png", [line("d-1", 2.5, 0.0, "passed", targets_s={})])
+def test_no_targets_recorded_no_target_drawn() -> None:
+    assert targets_drawn([line("d-1", 2.5, 0.0, "passed", targets_s={})]) == ([], [])
 
-    assert path is not None
-    assert rgb(TARGET_COLOUR) not in colours(path)
+
+def test_a_single_drill_shows_its_targets() -> None:
+    rto, rpo = targets_drawn([line("d-1", 1.85, 0.0, "passed")])
+
+    assert rto == [(-0.5, 0.5, 1800.0)]
+    assert rpo == [(-0.5, 0.5, 300.0)]
 
 
 def test_nothing_measured_no_picture(tmp_path: Path) -> None:
