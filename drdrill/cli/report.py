@@ -20,6 +20,7 @@ from drdrill.report.allure_cli import (
     find_allure,
     generate_report,
     trend_runs,
+    up_to_date,
 )
 from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
 
@@ -63,8 +64,11 @@ def _report(args: argparse.Namespace) -> int:
     if allure is None:
         print(HOW_TO_GET_ALLURE.format(results=results, out=out, latest=latest or reports))
         return 0
+    fresh = not up_to_date(results, out)
     index = generate_report(allure, results, out)
     print(f"Allure report: {index}  (serve it: {allure} open {out})")
+    if not fresh:
+        print(f"(already built from these results; delete {out} to build it again)")
     runs = len(trend_runs(out))
     print(
         f"Trend: {runs} run(s) so far (each build carries the previous report's history)"

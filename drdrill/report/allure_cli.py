@@ -9,7 +9,9 @@ Allure 2 draws its Trend widgets (history, duration, categories, retries) from t
 ``<out>/history`` into ``<results>/history`` before ``allure generate --clean`` wipes
 ``<out>``, and writes ``executor.json`` (who ran it, and the build number each trend
 column is labelled with) when the results do not carry one from CI already
-(``drdrill.report.allure.write_allure_metadata`` writes GitHub's or GitLab's).
+(``drdrill.report.allure.write_allure_metadata`` writes GitHub's or GitLab's). A report
+already built from the same results is left as it is: a second build would add the same
+drills to the trends again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ __all__ = [
     "generate_report",
     "host_executor",
     "trend_runs",
+    "up_to_date",
 ]
+
+BUILT_FROM = "drdrill-built-from.json"
+"""In a generated report: the result files it was built from (see ``up_to_date``)."""
 
 HOST_EXECUTOR_TYPE = "local"
 """The executor ``type`` drdrill writes for a report built outside CI (rewritten at each
@@ -65,6 +71,8 @@ def generate_report(allure: str, results: Path, out: Path, *, timeout_s: float =
     DrillError when there are no results or the generator fails."""
     if not results.is_dir() or not any(results.glob("*-result.json")):
         raise DrillError(f"no Allure results in {results}: run a drill first (`drdrill run full`)")
+    if up_to_date(results, out):
+        return out / "index.html"
     carry_history(out, results)
     _write_host_executor(results, out)
     env = {**os.environ, "ALLURE_NO_ANALYTICS": "true"}
@@ -83,7 +91,25 @@ def generate_report(allure: str, results: Path, out: Path, *, timeout_s: float =
     if done.returncode != 0 or not index.is_file():
         detail = (done.stderr or done.stdout).strip()[-2000:]
         raise DrillError(f"allure generate failed (exit {done.returncode}): {detail}")
+    (out / BUILT_FROM).write_text(json.dumps(_fingerprint(results)) + "\n")
     return index
+
+
+def _fingerprint(results: Path) -> list[str]:
+    """Which test results a report is built from (their files are named by uuid)."""
+    return sorted(p.name for p in results.glob("*-result.json"))
+
+
+def up_to_date(results: Path, out: Path) -> bool:
+    """True when the report in ``out`` was built from exactly these results: building it
+    again would count the same drills twice in its trends (delete ``out`` to rebuild)."""
+    if not (out / "index.html").is_file():
+        return False
+    try:
+        built_from = json.loads((out / BUILT_FROM).read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(built_from == _fingerprint(results))
 
 
 def carry_history(previous_report: Path, results: Path) -> bool:

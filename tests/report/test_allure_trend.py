@@ -144,8 +144,13 @@ def test_two_reports_make_a_trend_with_their_executors(
         assert "Trend: this is its first run" in capsys.readouterr().out
         drill_run(results, {"power_off": "passed", "blackhole": "passed"})
         assert main([*report, "--results", str(results), "--out", str(out)]) == 0
+        assert "Trend: 2 run(s) so far" in capsys.readouterr().out
+        # the same results again: no third column counting the same drills twice
+        assert main([*report, "--results", str(results), "--out", str(out)]) == 0
 
-    assert "Trend: 2 run(s) so far" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "already built from these results" in printed
+    assert "Trend: 2 run(s) so far" in printed
     trend = json.loads((out / "widgets" / "history-trend.json").read_text())
     assert [(run.get("buildOrder"), run["data"]["passed"]) for run in trend] == [(2, 2), (1, 1)]
     assert trend[1]["data"]["failed"] == 1
