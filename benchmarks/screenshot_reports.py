@@ -2,7 +2,9 @@
 of the Allure report's overview, taken by headless Chromium from a local HTTP server.
 
 Serves a reports directory on 127.0.0.1 (the Allure report loads its data with XHR,
-which a ``file://`` page may not), and writes ``summary.png`` and ``allure.png``::
+which a ``file://`` page may not), and writes ``summary.png``, ``allure.png`` (the
+overview: trend, executor, environment) and ``allure-case.png`` (the drill that finished
+last, its steps)::
 
     .venv/bin/python benchmarks/screenshot_reports.py [--reports reports] [--out DIR]
     .venv/bin/python benchmarks/screenshot_reports.py --demo DIR   # no lab needed
@@ -275,6 +277,15 @@ def _allure_result(name: str, status: str) -> dict[str, Any]:
     }
 
 
+def _latest_case(report: Path) -> str | None:
+    """The uid of the test case that finished last in a generated Allure report."""
+    cases = []
+    for path in (report / "data" / "test-cases").glob("*.json"):
+        case = json.loads(path.read_text())
+        cases.append((case.get("time", {}).get("stop", 0), str(case.get("uid", path.stem))))
+    return max(cases)[1] if cases else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=Path, default=Path("reports"))
@@ -304,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         if (reports / "allure-report" / "index.html").is_file():
             index = f"{base}/allure-report/index.html"
             taken.append(screenshot(browser, index, out / "allure.png", (1440, 1100), 15000))
+            case = _latest_case(reports / "allure-report")
+            if case is not None:  # a drill's steps with their evidence
+                page = f"{index}#testresult/{case}"
+                shot = out / "allure-case.png"
+                taken.append(screenshot(browser, page, shot, (1440, 1100), 15000))
         else:
             print(f"no Allure report in {reports}: run `drdrill report`", file=sys.stderr)
     for path in taken:
