@@ -22,7 +22,6 @@ def _finish(drill: Drill, scenario: str | None = None) -> DrillSummary:
         attach_text(as_html(summary.verdicts), "Test Metrics", "html")
         for name in (
             "summary.md",
-            "summary.html",
             "timeline.png",
             "trend.png",
             "journal-region-failure.json",
