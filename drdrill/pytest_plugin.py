@@ -27,7 +27,7 @@ from drdrill.config import DrillConfig, load_config
 from drdrill.drill import Drill
 from drdrill.errors import CapabilityMissing, DrillError
 from drdrill.redaction import redact
-from drdrill.report.allure import attach_text
+from drdrill.report.allure import attach_file, attach_text
 from drdrill.stopping import stop_button
 from drdrill.targets import target_lock
 
@@ -220,6 +220,8 @@ def drill(
                 f"stopped by: {the_drill.stop.reason or 'nothing'})",
                 "Drill outcome",
             )
+            # the page as the drill ended (its outcome, the trend with this drill in it)
+            attach_file(the_drill.report_dir / "summary.html", "Drill summary (page)")
 
 
 def _as_drill_error(error: BaseException | None) -> BaseException | None:

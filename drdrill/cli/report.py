@@ -3,7 +3,8 @@
 ::
 
     drdrill report [--results reports/allure-results] [--out reports/allure-report]
-    drdrill report --latest        # the last drill's summary.md + DR readiness trend
+    drdrill report --latest        # the last drill's summary.md + DR readiness trend,
+                                   # and where its page (summary.html) and trend.png are
     drdrill report --verify [DRILL_DIR|--latest]
                                    # the drill's archive against its manifest.json and the
                                    # audit trail's hash chain: exit 1 naming the first bad
@@ -18,7 +19,13 @@ from typing import Any
 
 from drdrill.config import load_config
 from drdrill.errors import DrillError
-from drdrill.report.allure_cli import HOW_TO_GET_ALLURE, find_allure, generate_report
+from drdrill.report.allure_cli import (
+    HOW_TO_GET_ALLURE,
+    find_allure,
+    generate_report,
+    trend_runs,
+    up_to_date,
+)
 from drdrill.report.archive import verify
 from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
 
@@ -37,6 +44,7 @@ def _print_latest(reports: Path) -> int:
         print("\n".join(trend_lines(history.rows)))
     if note := history.skipped_note():
         print(f"\n{note} (reports/history.jsonl)")
+    _print_pages(reports, latest)
     return 0
 
 
@@ -76,6 +84,15 @@ def _verify(reports: Path, given: str) -> int:
     return 1
 
 
+def _print_pages(reports: Path, latest: Path) -> None:
+    """Where the pictures and the page of the last drill are (open them in a browser)."""
+    page = latest.parent / "summary.html"
+    if page.is_file():
+        print(f"\nThe drill as a page: {page}")
+    if (reports / "trend.png").is_file():
+        print(f"RTO/RPO per drill: {reports / 'trend.png'}")
+
+
 def _report(args: argparse.Namespace) -> int:
     config = load_config(args.drill_config)
     reports = config.reports_dir
@@ -90,10 +107,20 @@ def _report(args: argparse.Namespace) -> int:
     if allure is None:
         print(HOW_TO_GET_ALLURE.format(results=results, out=out, latest=latest or reports))
         return 0
+    fresh = not up_to_date(results, out)
     index = generate_report(allure, results, out)
     print(f"Allure report: {index}  (serve it: {allure} open {out})")
+    if not fresh:
+        print(f"(already built from these results; delete {out} to build it again)")
+    runs = len(trend_runs(out))
+    print(
+        f"Trend: {runs} run(s) so far (each build carries the previous report's history)"
+        if runs > 1
+        else "Trend: this is its first run; the next `drdrill report` adds to it"
+    )
     if latest is not None:
         print(f"Latest drill summary: {latest}")
+        _print_pages(reports, latest)
     return 0
 
 

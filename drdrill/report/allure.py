@@ -1,14 +1,17 @@
 """Allure (allure-pytest-bdd) evidence: attachments inside steps, and the run's metadata.
 
 Inside a step, ``attach_drill_report(report_dir, verdicts)`` attaches the drill's
-evidence under that step: the metrics table (HTML + markdown), the timeline
-picture, the Chaos Toolkit journals, Locust's stats, the ledger summary, the audit
-trail and summary.md. Outside an Allure run (no ``--alluredir``) attaching does nothing.
+evidence under that step: the metrics table (HTML + markdown), the timeline and RTO/RPO
+trend pictures, the summary (markdown and page), the Chaos Toolkit journals, Locust's
+stats, the ledger summary and the audit trail. Outside an Allure run (no
+``--alluredir``) attaching does nothing.
 
 At session end (``pytest_sessionfinish``: ``--clean-alluredir`` deletes anything
 written earlier) ``write_allure_metadata(results_dir, environment)`` writes
-``environment.properties`` and ``categories.json``. The categories sort results by
-the failure messages the steps raise: "RTO breach: ...", "RPO breach: ...",
+``environment.properties``, ``categories.json`` and, in GitHub Actions or GitLab CI,
+``executor.json`` (the pipeline and its run number, which labels the run's column in
+the report's trends; outside CI ``drdrill report`` writes the host's). The categories
+sort results by the failure messages the steps raise: "RTO breach: ...", "RPO breach: ...",
 "DR activation failed: ..." / "activation phase ...", everything else broken is a
 harness error.
 """
@@ -16,6 +19,7 @@ harness error.
 from __future__ import annotations
 
 import json
+import os
 import platform
 from collections.abc import Mapping
 from importlib import metadata
@@ -33,6 +37,7 @@ __all__ = [
     "attach_file",
     "attach_metrics_table",
     "attach_text",
+    "ci_executor",
     "write_allure_metadata",
 ]
 
@@ -74,7 +79,9 @@ CATEGORIES: list[dict[str, Any]] = [
 
 EVIDENCE: tuple[tuple[str, str], ...] = (
     ("timeline.png", "Timeline"),
+    ("trend.png", "RTO/RPO trend"),
     ("summary.md", "Drill summary"),
+    ("summary.html", "Drill summary (page)"),
     ("journal-region-failure.json", "Chaos Toolkit journal: region failure"),
     ("journal-dr-activation.json", "Chaos Toolkit journal: DR activation"),
     ("locust-stats.json", "Locust stats"),
@@ -147,10 +154,52 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def write_allure_metadata(results_dir: Path, environment: Mapping[str, str]) -> None:
-    """Write ``environment.properties`` (python, host, package versions + ``environment``)
-    and ``categories.json`` into ``results_dir``. Call from ``pytest_sessionfinish``."""
+def _number(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+def ci_executor(env: Mapping[str, str]) -> dict[str, Any] | None:
+    """executor.json for a run in GitHub Actions or GitLab CI (from their predefined
+    variables), None elsewhere."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        repo = env.get("GITHUB_REPOSITORY", "")
+        run = env.get("GITHUB_RUN_NUMBER", "")
+        info: dict[str, Any] = {
+            "name": "GitHub Actions",
+            "type": "github",
+            "url": f"{server}/{repo}",
+            "buildOrder": _number(run),
+            "buildName": f"{env.get('GITHUB_WORKFLOW', 'workflow')} #{run}",
+            "buildUrl": f"{server}/{repo}/actions/runs/{env.get('GITHUB_RUN_ID', '')}",
+            "reportName": "DR drills",
+        }
+    elif env.get("GITLAB_CI") == "true":
+        pipeline = env.get("CI_PIPELINE_IID", "")
+        info = {
+            "name": "GitLab CI",
+            "type": "gitlab",
+            "url": env.get("CI_PROJECT_URL"),
+            "buildOrder": _number(pipeline),
+            "buildName": f"{env.get('CI_PROJECT_PATH', 'pipeline')} #{pipeline}",
+            "buildUrl": env.get("CI_PIPELINE_URL"),
+            "reportName": "DR drills",
+        }
+    else:
+        return None
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def write_allure_metadata(
+    results_dir: Path, environment: Mapping[str, str], env: Mapping[str, str] | None = None
+) -> None:
+    """Write ``environment.properties`` (python, host, package versions + ``environment``),
+    ``categories.json`` and, in CI (``env``, default the process's), ``executor.json``
+    into ``results_dir``. Call from ``pytest_sessionfinish``."""
     results_dir.mkdir(parents=True, exist_ok=True)
+    executor = ci_executor(os.environ if env is None else env)
+    if executor is not None:
+        (results_dir / "executor.json").write_text(json.dumps(executor, indent=2) + "\n")
     env = {"python": platform.python_version(), "host": platform.node(), **_versions()}
     env.update(environment)
     lines = [f"{_escape(k)}={_escape(str(v))}\n" for k, v in sorted(env.items())]

@@ -6,7 +6,15 @@ import html
 
 from drdrill.results import Verdicts
 
-__all__ = ["STATUS_MARK", "as_html", "as_markdown", "human_duration"]
+__all__ = [
+    "BADGE_COLOUR",
+    "STATUS_LABEL",
+    "STATUS_MARK",
+    "as_html",
+    "as_markdown",
+    "badge",
+    "human_duration",
+]
 
 STATUS_MARK = {"pass": "✅ Pass", "warn": "⚠️ Needs improvement", "fail": "❌ Fail"}
 
@@ -43,12 +51,39 @@ def as_markdown(verdicts: Verdicts) -> str:
     return "\n".join(lines) + "\n"
 
 
+STATUS_LABEL = {"pass": "Pass", "warn": "Needs improvement", "fail": "Fail"}
+"""The plan's words for a status, as the HTML badges say them (no emoji: they do not
+render without an emoji font)."""
+
+BADGE_COLOUR = {"pass": "#2e7d32", "warn": "#a05a00", "fail": "#c62828"}
+
+_CELL = "padding:4px 10px;border-bottom:1px solid #d1d9e0;text-align:left"
+
+
+def badge(status: str) -> str:
+    """A pass/warn/fail badge styled inline (it reads the same in an Allure attachment,
+    a mail or a page without a style sheet)."""
+    return (
+        f'<span class="badge {html.escape(status)}" style="background:'
+        f"{BADGE_COLOUR.get(status, '#546e7a')};color:#fff;padding:1px 9px;"
+        f'border-radius:10px;font-weight:600;white-space:nowrap">'
+        f"{html.escape(STATUS_LABEL.get(status, status))}</span>"
+    )
+
+
 def as_html(verdicts: Verdicts) -> str:
+    """The metrics table as HTML, its statuses as styled badges."""
     cells = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-        for row in _rows(verdicts)
+        f'<tr><td style="{_CELL}"><strong>{html.escape(v.title)}</strong></td>'
+        f'<td style="{_CELL}">{html.escape(human_duration(v.target_s))}</td>'
+        f'<td style="{_CELL}">{html.escape(human_duration(v.measured_s))}</td>'
+        f'<td style="{_CELL}">{badge(v.status)}</td></tr>'
+        for v in verdicts.items
+    )
+    head = "".join(
+        f'<th style="{_CELL}">{h}</th>' for h in ("Metric", "Target", "This drill", "Status")
     )
     return (
-        "<table><thead><tr><th>Metric</th><th>Target</th><th>This drill</th>"
-        f"<th>Status</th></tr></thead><tbody>{cells}</tbody></table>"
+        '<table style="border-collapse:collapse;font-family:system-ui,sans-serif">'
+        f"<thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
     )

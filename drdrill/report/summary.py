@@ -6,7 +6,6 @@ summary.json, and the history feeds the trend (RTO/RPO over drills, readiness).
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any
 from drdrill import jsonl
 from drdrill.redaction import redact
 from drdrill.report import findings as findings_
-from drdrill.report.metrics_table import as_html, as_markdown, human_duration
+from drdrill.report.metrics_table import as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
 
@@ -48,6 +47,7 @@ HISTORY_FIELDS = (
     "in_doubt_writes",
     "phases",
     "verdicts",
+    "targets_s",
     "passed",
     "outcome",
     "reached",
@@ -55,7 +55,8 @@ HISTORY_FIELDS = (
 )
 """The keys of one line of ``reports/history.jsonl``: every drill that starts leaves one,
 measured or not (``outcome`` passed, failed, aborted, error or skipped; ``reached`` the
-furthest state of the drill)."""
+furthest state of the drill; ``targets_s`` the targets it was judged against, for the
+trend picture)."""
 
 NOT_A_DRILL = frozenset({"readiness"})
 """History ``kind`` values that are not drills (``drdrill check`` lines)."""
@@ -186,20 +187,19 @@ class DrillSummary:
         lines += [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
 
-    def to_html(self) -> str:
-        body = html.escape(self.to_markdown().split("## Test Metrics")[0])
-        return (
-            "<!doctype html><meta charset='utf-8'><title>"
-            + html.escape(self.drill_id)
-            + "</title><style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
-            "padding:4px 8px}table{border-collapse:collapse}</style>"
-            f"<pre>{body}</pre><h2>Test Metrics</h2>{as_html(self.verdicts)}"
-            "<p><img src='timeline.png' alt='timeline' style='max-width:100%'></p>"
-        )
+    def to_html(self, report_dir: Path | None = None, readiness: float | None = None) -> str:
+        """The summary page (``drdrill.report.page``); ``report_dir`` holds its pictures
+        and evidence (default: none linked)."""
+        from drdrill.report.page import render_page
+
+        return render_page(self.to_json(), report_dir, summary=self, readiness=readiness)
 
 
-def write_summary(summary: DrillSummary, report_dir: Path) -> dict[str, Path]:
-    """Write summary.json/md/html into ``report_dir``; returns their paths."""
+def write_summary(
+    summary: DrillSummary, report_dir: Path, *, readiness: float | None = None
+) -> dict[str, Path]:
+    """Write summary.json/md/html into ``report_dir``; returns their paths. The page shows
+    the pictures and evidence already in ``report_dir`` and the ``readiness`` score."""
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": report_dir / "summary.json",
@@ -211,7 +211,8 @@ def write_summary(summary: DrillSummary, report_dir: Path) -> dict[str, Path]:
         encoding="utf-8",
     )
     paths["md"].write_text(redact(summary.to_markdown()), encoding="utf-8")
-    paths["html"].write_text(redact(summary.to_html()), encoding="utf-8")
+    # the page redacts every value it renders (its embedded pictures are no text to redact)
+    paths["html"].write_text(summary.to_html(report_dir, readiness), encoding="utf-8")
     return paths
 
 

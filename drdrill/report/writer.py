@@ -7,6 +7,8 @@
 - ``measurements.json`` — the raw ``Measurements``;
 - ``ledger.json`` — the write ledger reconciled against the surviving database;
 - ``timeline.png`` — the timeline picture;
+- ``trend.png`` — RTO and RPO per measured drill of the history, with the targets (also
+  ``reports/trend.png``);
 
 and, once the drill has ended (``conclude``), the summary again with its outcome and
 ``reports/history.jsonl`` the drill's one line — also for a drill that was aborted or
@@ -19,8 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,14 +32,18 @@ from drdrill.measure import Request
 from drdrill.redaction import redact
 from drdrill.report import archive
 from drdrill.report import findings as findings_
+from drdrill.report.page import render_page
 from drdrill.report.summary import (
     HISTORY_FIELDS,
     DrillSummary,
     append_history,
     append_history_line,
+    read_history,
+    readiness,
     write_summary,
 )
 from drdrill.report.timeline_chart import draw_timeline
+from drdrill.report.trend_chart import draw_trend
 from drdrill.results import Measurements
 from drdrill.sampling import Sample
 from drdrill.timeline import iso
@@ -61,7 +68,7 @@ class DrillReport:
     ) -> None:
         """Write every artifact of a measured drill (its history line waits for its end)."""
         measurements: Measurements = summary.measurements
-        write_summary(summary, self.report_dir)
+        self.report_dir.mkdir(parents=True, exist_ok=True)
         (self.report_dir / "measurements.json").write_text(
             json.dumps(measurements.to_json(), indent=2, default=str)
         )
@@ -75,6 +82,13 @@ class DrillReport:
                 requests,
                 title=f"{summary.drill_id} ({summary.failure_mode or summary.kind})",
             )
+        # this drill's trend so far (its history line waits for its end: the Allure steps
+        # attach the picture before that)
+        record = summary.to_json()
+        rows = read_history(self.reports_dir).rows
+        self._draw_trend([*rows, {k: record[k] for k in HISTORY_FIELDS}], final=False)
+        # last: the page links and embeds what is already there
+        write_summary(summary, self.report_dir)
 
     def conclude(self, summary: DrillSummary | None, ending: UnmeasuredDrill) -> None:
         """The drill has ended (``ending`` says how): the measured summary again with its
@@ -86,8 +100,10 @@ class DrillReport:
         final = dataclasses.replace(
             summary, outcome=ending.outcome, reached=ending.reached, error=ending.error
         )
-        write_summary(final, self.report_dir)
         append_history(final, self.reports_dir)
+        rows = read_history(self.reports_dir).rows
+        self._draw_trend(rows)
+        write_summary(final, self.report_dir, readiness=readiness(rows))
 
     def seal(self, drill_id: str) -> Path | None:
         """Write ``manifest.json`` once nothing else will be written here: the archive is
@@ -116,6 +132,19 @@ class DrillReport:
         )
         (self.report_dir / "summary.md").write_text(redact(record.to_markdown()), encoding="utf-8")
         append_history_line(line, self.reports_dir)
+        rows = read_history(self.reports_dir).rows
+        self._draw_trend(rows)
+        (self.report_dir / "summary.html").write_text(
+            render_page({**line, "findings": found}, self.report_dir, readiness=readiness(rows)),
+            encoding="utf-8",
+        )
+
+    def _draw_trend(self, rows: Sequence[Mapping[str, Any]], *, final: bool = True) -> None:
+        """``trend.png`` of ``rows`` (the history) into the drill's directory and, once the
+        drill's own line is in the history (``final``), into the reports directory too."""
+        drawn = draw_trend(self.report_dir / "trend.png", rows)
+        if drawn is not None and final:
+            shutil.copyfile(drawn, self.reports_dir / "trend.png")
 
 
 @dataclass(frozen=True)
@@ -147,6 +176,7 @@ class UnmeasuredDrill:
             "in_doubt_writes": None,
             "phases": {},
             "verdicts": {},
+            "targets_s": {},
             "passed": False,
             "outcome": self.outcome,
             "reached": self.reached,

@@ -23,6 +23,7 @@ def _finish(drill: Drill, scenario: str | None = None) -> DrillSummary:
         for name in (
             "summary.md",
             "timeline.png",
+            "trend.png",
             "journal-region-failure.json",
             "journal-dr-activation.json",
             "locust-stats.json",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from drdrill.config import load_config
 from drdrill.measure import Request
-from drdrill.report.summary import DrillSummary, write_summary
+from drdrill.report.summary import HISTORY_FIELDS, DrillSummary, write_summary
 from drdrill.report.timeline_chart import draw_timeline
+from drdrill.report.trend_chart import draw_trend
 from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
 from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.verdict import judge
@@ -89,12 +91,19 @@ def summary(tmp_path: Path, rto: float = 2.5, lost: int = 0, phase_ok: bool = Tr
     )
 
 
+def history_line(the_summary: DrillSummary, **changes: Any) -> dict[str, Any]:
+    """The drill's line in history.jsonl, with ``changes``."""
+    record = the_summary.to_json()
+    return {**{k: record[k] for k in HISTORY_FIELDS}, **changes}
+
+
 def report_dir(tmp_path: Path, rto: float = 2.5) -> tuple[Path, DrillSummary]:
     """A drill's report directory as the drill leaves it."""
     the_summary = summary(tmp_path, rto)
     out = tmp_path / "reports" / "d-1"
-    write_summary(the_summary, out)
     draw_timeline(out / "timeline.png", samples(rto), the_summary.measurements, requests(rto))
+    draw_trend(out / "trend.png", [history_line(the_summary)])
+    write_summary(the_summary, out)
     for name in ("region-failure", "dr-activation"):
         (out / f"journal-{name}.json").write_text(json.dumps({"status": "completed", "run": []}))
     (out / "locust-stats.json").write_text(json.dumps([{"name": "/orders", "num_requests": 9}]))

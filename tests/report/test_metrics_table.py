@@ -36,10 +36,17 @@ def test_breaches_and_failed_phases_are_marked_failed(tmp_path: Path) -> None:
     assert "| **Database Promotion** | 10 min | 150 ms | ❌ Fail |" in table
 
 
-def test_html_table_carries_the_same_cells(tmp_path: Path) -> None:
-    page = as_html(summary(tmp_path, rto=2000).verdicts)
+def test_html_table_carries_the_same_cells_with_badges_not_emoji(tmp_path: Path) -> None:
+    from .test_page import badges, parse
 
-    assert page.startswith("<table><thead><tr><th>Metric</th><th>Target</th>")
-    assert page.count("<tr>") == 1 + 8
-    assert "<tr><td>RTO</td><td>30 min</td><td>33.3 min</td><td>❌ Fail</td></tr>" in page
-    assert "<td>DNS Failover</td><td>5 min</td><td>500 ms</td><td>✅ Pass</td>" in page
+    page = as_html(summary(tmp_path, rto=2000, phase_ok=False).verdicts)
+    table = parse(page).all("table")[0]
+
+    assert [th.text for th in table.all("th")] == ["Metric", "Target", "This drill", "Status"]
+    assert len(table.all("tr")) == 1 + 8
+    rto = [td.text for td in table.all("tr")[1].all("td")]
+    assert rto == ["RTO", "30 min", "33.3 min", "Fail"]
+    assert badges(table)["DNS Failover"] == ("pass", "Pass")
+    assert badges(table)["Database Promotion"] == ("fail", "Fail")
+    assert "background:#c62828" in page
+    assert "✅" not in page and "❌" not in page
