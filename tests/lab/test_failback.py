@@ -1,0 +1,162 @@
+"""Failback on the real lab: after a region failure and the DR activation, the planned
+return home leaves the lab as ``lab up`` made it, with every write of the drill on board."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from drdrill.config import DrillConfig
+from drdrill.errors import LabError
+from drdrill.http import call
+from drdrill.lab import Lab
+
+pytestmark = pytest.mark.lab
+MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
+BASE = int(os.environ.get("DRDRILL_FAILBACK_TEST_PORT", "27200"))
+"""This module uses BASE .. BASE+79 (one lab)."""
+
+
+@pytest.fixture(scope="module")
+def lab(make_lab_config: MakeConfig) -> Iterator[Lab]:
+    config, _ = make_lab_config(BASE)
+    lab = Lab.from_config(config)
+    lab.up()
+    yield lab
+    lab.down()
+
+
+def topology_of(lab: Lab) -> dict[str, Any]:
+    """What must be the same after a failback as after ``lab up``."""
+    status = lab.status()
+    state = json.loads(lab.topology.state_file.read_text())
+    return {
+        "roles": {r: status.role(r) for r in ("primary", "dr")},
+        "replication": (status["replication"]["state"], status["replication"]["standby"]),
+        "records": sorted((r["role"], r["region"], r["weight"]) for r in status["edge_records"]),
+        "workers": state["workers"],
+        "database_of": state["database_of"],
+        "promoted": state["promoted"],
+        "failures": state["failures"],
+    }
+
+
+class Writer:
+    """Writes orders through the global endpoint until stopped; the ids acknowledged."""
+
+    def __init__(self, lab: Lab, prefix: str) -> None:
+        self.url = f"{lab.edge_url}/orders"
+        self.prefix = prefix
+        self.acked: list[str] = []
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            order = f"{self.prefix}-{i}"
+            i += 1
+            if call("POST", self.url, {"id": order}, timeout=2.0).status == 201:
+                self.acked.append(order)
+            else:
+                self.failed += 1
+            time.sleep(0.01)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def missing_on(lab: Lab, region: str, ids: list[str]) -> list[str]:
+    with psycopg.connect(lab.db_dsn(region)) as conn:
+        rows = conn.execute("SELECT id FROM orders WHERE id = ANY(%s)", (ids,)).fetchall()
+    return sorted(set(ids) - {r[0] for r in rows})
+
+
+def activate(lab: Lab, mode: str) -> None:
+    """The primary region fails; the DR activation's actions (as dr-activation.json)."""
+    lab.fail_region("primary", mode)
+    lab.fail_over_dns("dr")
+    lab.scale_region("dr", lab.settings.dr_scaled_workers)
+    lab.promote_database("dr")
+    lab.repoint_applications("dr", "dr")
+
+
+def fail_back(lab: Lab) -> dict[str, Any]:
+    """The failback, in the plan's order; what it measured."""
+    lab.restore_region("primary")
+    rebuild = lab.rebuild_region_database("primary")
+    lab.catch_up("primary")
+    lab.shift_traffic((10, 50, 100))
+    switch = lab.switchover("primary")
+    lab.scale_down_region("dr")
+    lab.validate_standby("dr", max_lag_s=300)
+    return {"rebuild": rebuild, "switchover": switch}
+
+
+def test_a_failback_while_the_primary_region_is_down_refuses_and_changes_nothing(
+    lab: Lab,
+) -> None:
+    steady = topology_of(lab)
+    activate(lab, "power-off")
+    activated = topology_of(lab)
+    data_dir = sorted(p.name for p in lab.topology.data_dir("primary").iterdir())
+
+    for action, args in [
+        (lab.rebuild_region_database, ("primary",)),
+        (lab.switchover, ("primary",)),
+        (lab.set_traffic_weight, ("primary", 10)),
+    ]:
+        with pytest.raises(LabError, match=r"primary region is still down \(power-off\)"):
+            action(*args)  # type: ignore[operator]
+
+    assert topology_of(lab) == activated
+    assert sorted(p.name for p in lab.topology.data_dir("primary").iterdir()) == data_dir
+    fail_back(lab)
+    assert topology_of(lab) == steady
+
+
+@pytest.mark.parametrize("mode", ["power-off", "blackhole", "partition"])
+def test_the_failback_brings_every_write_of_the_drill_home(lab: Lab, mode: str) -> None:
+    steady = topology_of(lab)
+    assert steady["roles"] == {"primary": "primary", "dr": "standby"}
+    with Writer(lab, f"{mode}-drill") as writer:
+        time.sleep(0.3)
+        activate(lab, mode)
+        time.sleep(0.5)
+        during_dr = len(writer.acked)
+        measured = fail_back(lab)
+        time.sleep(0.3)
+    assert len(writer.acked) > during_dr > 0
+
+    assert topology_of(lab) == steady
+    assert missing_on(lab, "primary", writer.acked) == []
+    lab.catch_up("dr")
+    assert missing_on(lab, "dr", writer.acked) == []
+    assert measured["rebuild"].method in ("rewind", "basebackup")
+    assert measured["switchover"].reattach.method in ("rewind", "basebackup")
+    assert 0 < measured["switchover"].fenced_s < 5
+
+
+def test_each_failback_action_is_idempotent(lab: Lab) -> None:
+    steady = topology_of(lab)
+    again = lab.switchover("primary")  # already serving from primary: nothing moves
+    assert (again.fenced_s, again.reattach and again.reattach.method) == (0.0, "already")
+    lab.shift_traffic((100,))
+    lab.scale_down_region("dr")
+    with pytest.raises(LabError, match="is the one serving"):
+        lab.rebuild_region_database("primary")
+    assert topology_of(lab) == steady
