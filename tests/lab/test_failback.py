@@ -14,10 +14,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.errors import LabError
 from drdrill.http import call
+from drdrill.integrity import census
 from drdrill.lab import Lab
+from drdrill.targets.lab_target import LabTarget
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
@@ -160,3 +163,36 @@ def test_each_failback_action_is_idempotent(lab: Lab) -> None:
     with pytest.raises(LabError, match="is the one serving"):
         lab.rebuild_region_database("primary")
     assert topology_of(lab) == steady
+
+
+def test_the_lab_target_fails_back_with_audited_calls_and_checks_consistency(
+    lab: Lab, tmp_path: Path
+) -> None:
+    config = DrillConfig.model_validate({"lab": lab.settings.model_dump()})
+    audit = AuditTrail(tmp_path / "audit.jsonl")
+    target = LabTarget(lab, config, audit)
+    steady = topology_of(lab)
+    with Writer(lab, "target-drill") as writer:
+        activate(lab, "power-off")
+        time.sleep(0.3)
+        target.restore_region("primary")
+        assert target.rebuild_database("primary")["method"] in ("rewind", "basebackup")
+        consistency = target.check_consistency([*writer.acked, "never-written"])
+        for percent in (10, 50, 100):
+            target.shift_traffic("primary", percent)
+        fenced_s = target.switchover("primary")
+        target.scale_down_region("dr")
+        lag = target.validate_standby("dr")
+
+    assert consistency.missing == {"dr": ("never-written",), "primary": ("never-written",)}
+    assert consistency.only_in == {"dr": (), "primary": ()}
+    for region in ("primary", "dr"):  # the census from ids is the SQL census
+        assert consistency.censuses[region] == census(lab.db_dsn(region), consistency.as_of)
+    assert consistency.censuses["dr"].count > 0
+    assert 0 < fenced_s < 5 and 0 <= lag < config.alarms.replica_lag
+    assert topology_of(lab) == steady
+    assert missing_on(lab, "primary", writer.acked) == []
+    actions = [(r["action"], r["outcome"]) for r in audit.records()]
+    for action in ("rebuild_database", "shift_traffic", "switchover", "scale_down_region"):
+        assert (action, "succeeded") in actions, actions
+    assert any(a == "switchover_measured" for a, _ in actions)
