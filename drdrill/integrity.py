@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -121,7 +122,7 @@ class Consistency:
                 found.append(f"{name} lacks {len(ids)} acknowledged write(s): {_few(ids)}")
         return found
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
             "consistent": self.consistent,
