@@ -69,6 +69,8 @@ class Rebuild:
     """``rewind`` (pg_rewind of the old data dir), ``basebackup`` (a fresh copy, when the
     rewind was impossible) or ``already`` (it already was a standby of ``source``)."""
     seconds: float
+    why_not_rewind: str = ""
+    """pg_rewind's error when a base backup had to be taken instead."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,10 @@ def _fresh_slot(server: PgServer, slot: str) -> None:
 
 def _rewind(pg: PgServer, source: PgServer) -> None:
     """``pg_rewind`` the stopped ``pg`` to ``source`` (crash recovery first when the old
-    server was killed: pg_rewind runs it in single-user mode, never as a serving primary)."""
+    server was killed: pg_rewind runs it in single-user mode, never as a serving primary).
+    A just-promoted source writes its new timeline into its control file only at its next
+    checkpoint, which pg_rewind reads: one is forced first."""
+    source.execute("CHECKPOINT", dbname="postgres")
     pg.run_tool(
         pg.install.binary("pg_rewind"),
         *("--target-pgdata", str(pg.data_dir), "--no-sync"),
@@ -191,10 +196,11 @@ def rebuild_region_database(topology: Topology, region: str, timeout: float = 30
     _point_applications(topology, {region: source})
     _fresh_slot(src, region)
     method: RebuildMethod = "rewind"
+    why_not_rewind = ""
     try:
         _rewind(pg, src)
-    except LabError:
-        method = "basebackup"
+    except LabError as exc:
+        method, why_not_rewind = "basebackup", str(exc)
         _fresh_copy(pg, src)
     pg.follow(topology.ports.gateway_database(source), slot=region)
     pg.start()
@@ -203,7 +209,7 @@ def rebuild_region_database(topology: Topology, region: str, timeout: float = 30
             f"the rebuilt {region} database does not stream from {source} after {timeout}s "
             f"({method}); see {pg.log_path}"
         )
-    return Rebuild(region, source, method, round(time.monotonic() - started, 3))
+    return Rebuild(region, source, method, round(time.monotonic() - started, 3), why_not_rewind)
 
 
 def _point_applications(topology: Topology, database_of: dict[str, str]) -> None:
@@ -271,17 +277,27 @@ def catch_up(topology: Topology, standby_region: str, timeout: float = 10.0) -> 
     return _wait_replayed(databases.region(standby_region), lsn, timeout)
 
 
-def _fence(server: PgServer) -> psycopg.Connection[Any]:
-    """Make ``server`` refuse writes: read-only by default for every new transaction,
-    every client session ended (waiting for each to be gone). The fencing connection."""
-    conn = server.connect("postgres")
+def _fence(conn: psycopg.Connection[Any], timeout: float = 5.0) -> None:
+    """Make the server of ``conn`` refuse writes: read-only by default for every new
+    transaction, and every client session that began before ended (waited for: one still
+    ending could commit). ``pg_terminate_backend(pid, timeout)`` checks every 100 ms, so
+    the sessions are ended together and watched here."""
     conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
     conn.execute("SELECT pg_reload_conf()")
-    conn.execute(
-        "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
+    rows = conn.execute(
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-    )
-    return conn
+    ).fetchall()
+    ended = [row[0] for row in rows]
+
+    def gone() -> bool:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+        ).fetchone()
+        return left is not None and left[0] == 0
+
+    if ended and poll(lambda: gone() or None, timeout, interval_s=0.002) is None:
+        raise LabError(f"client sessions {ended} still run {timeout}s after the fence")
 
 
 def _unfence(conn: psycopg.Connection[Any]) -> None:
@@ -313,9 +329,10 @@ def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.
             f"serving (it is {old.role()}) and the {to_region} database streaming from it "
             f"(rebuild_region_database({to_region!r}) first); nothing changed"
         )
-    fence = _fence(old)
-    fenced_at = time.monotonic()
+    fence = old.connect("postgres")
+    fenced_at = time.monotonic()  # from here on writes fail: the outage starts
     try:
+        _fence(fence)
         catch_up_s = _wait_replayed(new, _wal_position(fence), catch_up_timeout)
     except BaseException:
         _unfence(fence)

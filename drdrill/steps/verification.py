@@ -25,6 +25,7 @@ def _finish(drill: Drill, scenario: str | None = None) -> DrillSummary:
             "timeline.png",
             "journal-region-failure.json",
             "journal-dr-activation.json",
+            "journal-failback.json",
             "locust-stats.json",
             "ledger.json",
             "audit.jsonl",
