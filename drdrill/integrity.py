@@ -94,15 +94,18 @@ def committed_ids(dsn: str, as_of: datetime) -> tuple[frozenset[str], frozenset[
 class Consistency:
     """Two databases (by name: a region) compared at one moment.
 
-    Consistent when both censuses of the orders committed up to ``as_of`` match and
-    every acknowledged write is present on both. ``only_in[name]`` are the ids committed
-    up to ``as_of`` that only ``name`` holds (the rows that differ); ``missing[name]``
-    the acknowledged writes ``name`` lacks."""
+    Consistent when both censuses of the orders committed up to ``as_of`` match and no
+    acknowledged write is on one and not the other. ``only_in[name]`` are the ids
+    committed up to ``as_of`` that only ``name`` holds (the rows that differ);
+    ``missing[name]`` the acknowledged writes ``name`` lacks while the other holds them;
+    ``lost_before`` the acknowledged writes neither holds: lost earlier (to the disaster,
+    the RPO's business), which no comparison of the two can bring back."""
 
     as_of: datetime
     censuses: Mapping[str, Census]
     only_in: Mapping[str, tuple[str, ...]]
     missing: Mapping[str, tuple[str, ...]]
+    lost_before: tuple[str, ...]
     acknowledged: int
     """How many acknowledged writes were looked for."""
 
@@ -131,6 +134,7 @@ class Consistency:
             },
             "only_in": {n: list(ids) for n, ids in self.only_in.items()},
             "missing": {n: list(ids) for n, ids in self.missing.items()},
+            "lost_before": list(self.lost_before),
             "acknowledged": self.acknowledged,
         }
 
@@ -163,5 +167,7 @@ def compare_databases(
     a, b = names
     only_in = {a: tuple(sorted(sets[a] - sets[b])), b: tuple(sorted(sets[b] - sets[a]))}
     wanted = frozenset(acknowledged)
-    missing = {n: tuple(sorted(wanted - frozenset(present[n]))) for n in names}
-    return Consistency(as_of, censuses, only_in, missing, len(wanted))
+    held = {n: frozenset(present[n]) & wanted for n in names}
+    missing = {a: tuple(sorted(held[b] - held[a])), b: tuple(sorted(held[a] - held[b]))}
+    lost_before = tuple(sorted(wanted - held[a] - held[b]))
+    return Consistency(as_of, censuses, only_in, missing, lost_before, len(wanted))

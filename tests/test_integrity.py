@@ -33,12 +33,22 @@ def test_differing_rows_and_missing_acknowledged_writes_are_named() -> None:
     )
     assert not result.consistent
     assert result.only_in == {"dr": ("x",), "primary": ()}
-    assert result.missing == {"dr": ("ghost",), "primary": ("ghost", "x")}
+    assert result.missing == {"dr": (), "primary": ("x",)}
+    assert result.lost_before == ("ghost",)  # on neither: lost earlier, not a difference
     problems = " | ".join(result.problems())
     assert "order count 2, expected 3" in problems
     assert "only dr holds 1 order(s): x" in problems
-    assert "primary lacks 2 acknowledged write(s): ghost, x" in problems
+    assert "primary lacks 1 acknowledged write(s): x" in problems
+    assert "ghost" not in problems
     assert result.to_json()["consistent"] is False
+
+
+def test_an_acknowledged_write_on_neither_is_lost_before_not_an_inconsistency() -> None:
+    ids = {"a"}
+    result = compare_databases(
+        AS_OF, {"dr": ids, "primary": ids}, {"dr": ids, "primary": ids}, {"a", "z"}
+    )
+    assert result.consistent and result.lost_before == ("z",)
 
 
 def test_many_differing_rows_are_shortened() -> None:

@@ -211,6 +211,7 @@ def verify_region_for_failback(
             consistent=consistency.consistent,
             as_of=consistency.as_of.isoformat(),
             acknowledged=consistency.acknowledged,
+            lost_before=list(consistency.lost_before),
             problems=consistency.problems(),
         )
     if not consistency.consistent:

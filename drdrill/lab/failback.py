@@ -36,7 +36,8 @@ import psycopg
 from drdrill.errors import LabError
 from drdrill.http import call
 from drdrill.lab.databases import LabDatabases
-from drdrill.lab.dr_actions import change_records
+from drdrill.lab.dr_actions import change_records, scale_region
+from drdrill.lab.faults import restore_region
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.postgres import PgServer
 from drdrill.lab.replication import ReplicationState, replication_state
@@ -48,9 +49,11 @@ __all__ = [
     "Rebuild",
     "Switchover",
     "catch_up",
+    "fail_back",
     "rebuild_region_database",
     "serving_region",
     "set_traffic_weight",
+    "steady_problems",
     "switchover",
     "validate_standby",
 ]
@@ -436,3 +439,71 @@ def validate_standby(
             f"{max_lag_s}s: role {pg.role()}, replication {found.state}, lag {found.lag_s:.3f}s"
         )
     return found
+
+
+def _records(topology: Topology) -> list[dict[str, Any]]:
+    """The edge's records of the global name."""
+    reply = call("GET", f"{topology.edge_url}/_edge/records", timeout=2.0)
+    if not reply.ok:
+        raise LabError(f"the edge does not list its records: {reply.error or reply.status}")
+    return [r for r in reply.body if r["name"] == "shop"]
+
+
+def steady_problems(topology: Topology, workers: dict[str, int]) -> list[str]:
+    """How the lab differs from the steady state ``lab up`` leaves (empty: it is in it):
+    no region failed, the primary database serving every application, the dr database its
+    streaming standby, the failover records naming primary PRIMARY and no WEIGHTED record,
+    ``workers`` order-service workers per region."""
+    state = require_up(topology)
+    problems = [f"the {r} region is down ({m})" for r, m in state.failures.items() if m]
+    if state.promoted:
+        problems.append(f"promoted standbys: {list(state.promoted)}")
+    if state.database_of != dict.fromkeys(REGIONS, "primary"):
+        problems.append(f"applications use {state.database_of}, expected the primary database")
+    if state.workers != workers:
+        problems.append(f"workers {state.workers}, expected {workers}")
+    records = sorted((r["role"], r["region"]) for r in _records(topology))
+    if records != [("PRIMARY", "primary"), ("SECONDARY", "dr")]:
+        problems.append(f"edge records {records}, expected PRIMARY primary, SECONDARY dr")
+    if problems:  # a failed or moved region: its databases are not worth asking
+        return problems
+    databases = LabDatabases.of(topology, state)
+    if databases.region("primary").role() != "primary":
+        problems.append(f"the primary database is {databases.region('primary').role()}")
+    if not _follows(topology, databases.region("dr"), "primary"):
+        problems.append("the dr database does not stream from the primary")
+    return problems
+
+
+def fail_back(topology: Topology, workers: dict[str, int], max_lag_s: float) -> str:
+    """Back to the steady state without re-creating the lab, when the lab is in it
+    already (``steady``) or a DR activation left dr serving (``failed back``: every region
+    restored, primary's database rebuilt from dr, all traffic to primary, switchover,
+    dr scaled to ``workers["dr"]`` and validated). Any other state is ``LabError``,
+    naming what differs, for the caller to re-create the lab."""
+    if not steady_problems(topology, workers):
+        return "steady"
+    state = require_up(topology)
+    records = {r["role"]: r["region"] for r in _records(topology) if r["role"] != "WEIGHTED"}
+    activated = (
+        state.promoted == ("dr",)
+        and state.database_of["dr"] == "dr"
+        and records.get("PRIMARY") == "dr"
+    )
+    if not activated:
+        raise LabError(
+            "the lab is neither in its steady state nor activated on dr: "
+            + "; ".join(steady_problems(topology, workers))
+        )
+    for region, mode in state.failures.items():
+        if mode:
+            restore_region(topology, region)
+    rebuild_region_database(topology, "primary")
+    set_traffic_weight(topology, "primary", 100)
+    switchover(topology, "primary")
+    scale_region(topology, "dr", workers["dr"])
+    validate_standby(topology, "dr", max_lag_s)
+    left = steady_problems(topology, workers)
+    if left:
+        raise LabError(f"after the failback the lab is not steady: {'; '.join(left)}")
+    return "failed back"

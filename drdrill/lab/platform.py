@@ -191,6 +191,19 @@ class Lab:
             records = self.set_traffic_weight(to_region, percent)
         return records
 
+    def steady_problems(self) -> list[str]:
+        """How the lab differs from the steady state ``lab up`` leaves (empty: it is in it)."""
+        return failback.steady_problems(self.topology, self._lab_up_workers())
+
+    def fail_back(self, max_lag_s: float = 300.0) -> str:
+        """Back to the steady state in place: ``steady`` (nothing to do) or ``failed back``
+        (dr served after an activation: its data carried home by rebuild + switchover);
+        ``LabError`` for any other state (re-create the lab: ``reset``)."""
+        return failback.fail_back(self.topology, self._lab_up_workers(), max_lag_s)
+
+    def _lab_up_workers(self) -> dict[str, int]:
+        return {region: self.standby_size(region) for region in ("primary", "dr")}
+
     def standby_size(self, region: str) -> int:
         """The region's workers as ``lab up`` runs them (dr: the warm standby's size)."""
         return self.settings.dr_workers if region == "dr" else self.settings.primary_workers

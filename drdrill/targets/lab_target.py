@@ -16,7 +16,7 @@ import psycopg
 
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
-from drdrill.errors import UnknownRegionError
+from drdrill.errors import DrillError, UnknownRegionError
 from drdrill.http import call
 from drdrill.integrity import Consistency, committed_ids, compare_databases
 from drdrill.lab import Lab
@@ -356,5 +356,29 @@ class LabTarget:
         return self.lab.validate_standby(region, max_lag_s=alarm).lag_s
 
     def fail_back(self) -> None:
-        """Steady state again: the lab is re-created (primary serving, dr warm standby)."""
-        self._act("fail_back", self.lab.reset)
+        """Steady state again, primary serving and dr its warm standby: in place when the lab
+        is steady already (a planned failback ran) or dr serves after an activation (its
+        data carried home: rebuild, switchover, scale down), else — or when that fails —
+        the lab is re-created."""
+
+        def back() -> str:
+            try:
+                how = self.lab.fail_back(float(self.config.alarms.replica_lag))
+            except DrillError as exc:
+                if self.audit is not None:
+                    self.audit.record(
+                        "fail_back_in_place",
+                        target=self.name,
+                        outcome="failed",
+                        error=str(exc),
+                    )
+            else:
+                if self.audit is not None:
+                    self.audit.record(
+                        "fail_back_in_place", target=self.name, outcome="succeeded", how=how
+                    )
+                return how
+            self.lab.reset()
+            return "re-created"
+
+        self._act("fail_back", back)

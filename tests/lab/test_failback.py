@@ -184,7 +184,8 @@ def test_the_lab_target_fails_back_with_audited_calls_and_checks_consistency(
         target.scale_down_region("dr")
         lag = target.validate_standby("dr")
 
-    assert consistency.missing == {"dr": ("never-written",), "primary": ("never-written",)}
+    assert consistency.consistent and consistency.lost_before == ("never-written",)
+    assert consistency.missing == {"dr": (), "primary": ()}
     assert consistency.only_in == {"dr": (), "primary": ()}
     for region in ("primary", "dr"):  # the census from ids is the SQL census
         assert consistency.censuses[region] == census(lab.db_dsn(region), consistency.as_of)
@@ -196,3 +197,35 @@ def test_the_lab_target_fails_back_with_audited_calls_and_checks_consistency(
     for action in ("rebuild_database", "shift_traffic", "switchover", "scale_down_region"):
         assert (action, "succeeded") in actions, actions
     assert any(a == "switchover_measured" for a, _ in actions)
+
+
+def test_the_lab_target_fails_back_in_place_and_re_creates_only_what_it_cannot(
+    lab: Lab, tmp_path: Path
+) -> None:
+    config = DrillConfig.model_validate({"lab": lab.settings.model_dump()})
+    audit = AuditTrail(tmp_path / "audit.jsonl")
+    target = LabTarget(lab, config, audit)
+    steady = topology_of(lab)
+    assert lab.steady_problems() == []
+    with Writer(lab, "in-place") as writer:
+        activate(lab, "blackhole")
+        time.sleep(0.3)
+        assert lab.steady_problems() != []
+        target.fail_back()  # a drill's close after an activation: dr's data comes home
+    assert topology_of(lab) == steady
+    assert missing_on(lab, "primary", writer.acked) == []
+    assert lab.fail_back() == "steady"
+
+    up_seconds = json.loads(lab.topology.state_file.read_text())["up_seconds"]
+    lab.fail_over_dns("dr")  # a partial drill's state: not an activation
+    with pytest.raises(LabError, match="neither in its steady state nor activated"):
+        lab.fail_back()
+    target.fail_back()  # ... so the lab is re-created
+    assert topology_of(lab) == steady
+    assert json.loads(lab.topology.state_file.read_text())["up_seconds"] != up_seconds
+    hows = [
+        r.get("how") or r.get("error")
+        for r in audit.records()
+        if r["action"] == "fail_back_in_place"
+    ]
+    assert hows[0] == "failed back" and "neither in its steady state" in hows[1]

@@ -12,10 +12,11 @@ Feature: Planned failback after a region failure (the return trip of the DR dril
     And customers are using the platform
     When the primary region fails by power-off
     And the DR team runs the DR activation
+    And the DR region serves customers again
     And the primary region is restored
     And the DR team runs the planned failback
     Then the data was found consistent before any traffic moved
-    And no acknowledged write of the whole drill is lost
+    And no acknowledged write is lost by the failback
     And the switchover's customer-visible outage stays within its target
     And the error rate at each traffic step stays within its target
     And every failback phase finishes within its target
