@@ -136,7 +136,7 @@ class FailbackSettings(_Model):
 
     traffic_steps: tuple[int, ...] = (10, 50, 100)
     """Percent of customers sent back to the primary region at each traffic step."""
-    step_dwell: Seconds = Field(1.0, ge=0)
+    step_dwell: Seconds = Field(0.5, ge=0)
     """How long each traffic step holds before the next (the plan: a day; the drill: long
     enough to measure the error rate at that step)."""
     switchover_outage: Seconds = Field(1.0, gt=0)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import psycopg
@@ -74,6 +74,8 @@ class Rebuild:
     seconds: float
     why_not_rewind: str = ""
     """pg_rewind's error when a base backup had to be taken instead."""
+    steps: dict[str, float] = field(default_factory=dict)
+    """Seconds of each step: stop, rewind (or basebackup), start, streaming."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,20 @@ def rebuild_region_database(topology: Topology, region: str, timeout: float = 30
     if _follows(topology, pg, source):
         _point_applications(topology, {region: source})
         return Rebuild(region, source, "already", round(time.monotonic() - started, 3))
-    pg.stop("fast")  # the old primary is fenced first: no write reaches it from now on
+    steps: dict[str, float] = {}
+    mark = time.monotonic()
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        steps[name] = round(now - mark, 3)
+        mark = now
+
+    # fenced first: no write reaches it from now on. Immediate: its data is rewound anyway,
+    # and a clean shutdown waits ~3 s for its archiver to retry WAL segments the other
+    # server (same archive) already archived
+    pg.stop("immediate")
+    step("stop")
     _point_applications(topology, {region: source})
     _fresh_slot(src, region)
     method: RebuildMethod = "rewind"
@@ -205,14 +220,18 @@ def rebuild_region_database(topology: Topology, region: str, timeout: float = 30
     except LabError as exc:
         method, why_not_rewind = "basebackup", str(exc)
         _fresh_copy(pg, src)
+    step(method)
     pg.follow(topology.ports.gateway_database(source), slot=region)
     pg.start()
+    step("start")
     if poll(lambda: _follows(topology, pg, source) or None, timeout, interval_s=0.05) is None:
         raise LabError(
             f"the rebuilt {region} database does not stream from {source} after {timeout}s "
             f"({method}); see {pg.log_path}"
         )
-    return Rebuild(region, source, method, round(time.monotonic() - started, 3), why_not_rewind)
+    step("streaming")
+    seconds = round(time.monotonic() - started, 3)
+    return Rebuild(region, source, method, seconds, why_not_rewind, steps)
 
 
 def _point_applications(topology: Topology, database_of: dict[str, str]) -> None:
@@ -347,7 +366,6 @@ def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.
     save_state(topology.state_file, _current(topology).replace(promoted=promoted))
     _point_applications(topology, dict.fromkeys(REGIONS, to_region))
     fenced_s = time.monotonic() - fenced_at
-    old.stop("fast")
     attached = rebuild_region_database(topology, from_region)
     return Switchover(
         to_region,
