@@ -59,6 +59,7 @@ class Writer:
         self.url = f"{lab.edge_url}/orders"
         self.prefix = prefix
         self.acked: list[str] = []
+        self.acked_at: dict[str, float] = {}
         self.failed = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -68,8 +69,10 @@ class Writer:
         while not self._stop.is_set():
             order = f"{self.prefix}-{i}"
             i += 1
-            if call("POST", self.url, {"id": order}, timeout=2.0).status == 201:
+            reply = call("POST", self.url, {"id": order}, timeout=2.0)
+            if reply.status == 201:
                 self.acked.append(order)
+                self.acked_at[order] = time.monotonic()
             else:
                 self.failed += 1
             time.sleep(0.01)
@@ -83,6 +86,24 @@ class Writer:
         self._thread.join(10)
 
 
+MARKS: list[tuple[float, str]] = []
+"""When each lab action of the current test started (to place a missing write in time)."""
+
+
+def mark(what: str) -> None:
+    MARKS.append((time.monotonic(), what))
+
+
+def placed(writer: Writer, ids: list[str]) -> list[str]:
+    """Each id with the last lab action started before it was acknowledged."""
+    out = []
+    for order in ids:
+        at = writer.acked_at.get(order, 0.0)
+        before = [w for t, w in MARKS if t <= at]
+        out.append(f"{order} acked {at:.3f} after {before[-1] if before else '-'}")
+    return out
+
+
 def missing_on(lab: Lab, region: str, ids: list[str]) -> list[str]:
     with psycopg.connect(lab.db_dsn(region)) as conn:
         rows = conn.execute("SELECT id FROM orders WHERE id = ANY(%s)", (ids,)).fetchall()
@@ -91,22 +112,34 @@ def missing_on(lab: Lab, region: str, ids: list[str]) -> list[str]:
 
 def activate(lab: Lab, mode: str) -> None:
     """The primary region fails; the DR activation's actions (as dr-activation.json)."""
+    mark(f"fail_region {mode}")
     lab.fail_region("primary", mode)
+    mark("fail_over_dns")
     lab.fail_over_dns("dr")
     lab.scale_region("dr", lab.settings.dr_scaled_workers)
+    mark("promote")
     lab.promote_database("dr")
     lab.repoint_applications("dr", "dr")
+    mark("activated")
 
 
 def fail_back(lab: Lab) -> dict[str, Any]:
     """The failback, in the plan's order; what it measured."""
+    mark("restore_region")
     lab.restore_region("primary")
+    # superseded by dr, whatever the failure: no write can be acknowledged by it now
+    assert lab.status().role("primary") == "down"
+    mark("rebuild")
     rebuild = lab.rebuild_region_database("primary")
     lab.catch_up("primary")
+    mark("shift_traffic")
     lab.shift_traffic((10, 50, 100))
+    mark("switchover")
     switch = lab.switchover("primary")
+    mark("scale_down")
     lab.scale_down_region("dr")
     lab.validate_standby("dr", max_lag_s=300)
+    mark("done")
     return {"rebuild": rebuild, "switchover": switch}
 
 
@@ -146,7 +179,7 @@ def test_the_failback_brings_every_write_of_the_drill_home(lab: Lab, mode: str) 
     assert len(writer.acked) > during_dr > 0
 
     assert topology_of(lab) == steady
-    assert missing_on(lab, "primary", writer.acked) == []
+    assert placed(writer, missing_on(lab, "primary", writer.acked)) == []
     lab.catch_up("dr")
     assert missing_on(lab, "dr", writer.acked) == []
     assert measured["rebuild"].method in ("rewind", "basebackup")
@@ -211,9 +244,11 @@ def test_the_lab_target_fails_back_in_place_and_re_creates_only_what_it_cannot(
         activate(lab, "blackhole")
         time.sleep(0.3)
         assert lab.steady_problems() != []
+        mark("target.fail_back")
         target.fail_back()  # a drill's close after an activation: dr's data comes home
+        mark("done")
     assert topology_of(lab) == steady
-    assert missing_on(lab, "primary", writer.acked) == []
+    assert placed(writer, missing_on(lab, "primary", writer.acked)) == []
     assert lab.fail_back() == "steady"
 
     up_seconds = json.loads(lab.topology.state_file.read_text())["up_seconds"]
