@@ -32,6 +32,7 @@ __all__ = [
     "PLAN_SCENARIOS",
     "Alarms",
     "DrillConfig",
+    "FailbackSettings",
     "LabProfile",
     "LabSettings",
     "LoadSettings",
@@ -111,6 +112,14 @@ class PhaseTargets(_Model):
     service_verification: Seconds = 300.0
     database_restore: Seconds = 3600.0
     """Restoring a backup (the plan's monthly Backup Restoration is a 1 hour exercise)."""
+    # the plan's failback day plan: prepare (day 1), verify (day 2), shift traffic (days
+    # 3-5), scale down DR and check it is ready (day 6); the switchover is the day-5 step
+    prepare_primary: Seconds = 86400.0
+    verify_primary: Seconds = 86400.0
+    traffic_shift: Seconds = 3 * 86400.0
+    switchover: Seconds = 86400.0
+    scale_down_dr: Seconds = 86400.0
+    validate_dr: Seconds = 86400.0
     warn_margin: float = Field(0.2, ge=0.0, le=10.0)
     """Over a target by at most this fraction is a warning, like the plan's ⚠️."""
 
@@ -120,6 +129,30 @@ class PhaseTargets(_Model):
         if not isinstance(value, float) or phase == "warn_margin":
             raise KeyError(f"no target for phase {phase!r}")
         return value
+
+
+class FailbackSettings(_Model):
+    """How the planned failback runs and what it must achieve (``drdrill.lab.failback``)."""
+
+    traffic_steps: tuple[int, ...] = (10, 50, 100)
+    """Percent of customers sent back to the primary region at each traffic step."""
+    step_dwell: Seconds = Field(0.5, ge=0)
+    """How long each traffic step holds before the next (the plan: a day; the drill: long
+    enough to measure the error rate at that step)."""
+    switchover_outage: Seconds = Field(1.0, gt=0)
+    """The switchover's customer-visible outage of writes (fence → writable) may last this
+    long: the lab's goal; a planned switchover loses no acknowledged write whatever."""
+    max_step_error_rate: float = Field(0.05, ge=0, le=1)
+    """The customer error rate each traffic step may show."""
+
+    @field_validator("traffic_steps")
+    @classmethod
+    def _steps_climb_to_all(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        if not steps or steps[-1] != 100 or list(steps) != sorted(set(steps)) or steps[0] < 1:
+            raise ValueError(
+                f"expected percentages rising from 1 to a last step of 100, got {list(steps)}"
+            )
+        return steps
 
 
 class StopConditions(_Model):
@@ -216,6 +249,7 @@ class DrillConfig(_Model):
     scenarios: dict[str, ScenarioObjective] = Field(default_factory=dict)
     """Scenario targets set in the file, over the plan's table (``PLAN_SCENARIOS``)."""
     phases: PhaseTargets = PhaseTargets()
+    failback: FailbackSettings = FailbackSettings()
     alarms: Alarms = Alarms()
     stop_conditions: StopConditions = StopConditions()
     measurement: MeasurementSettings = MeasurementSettings()

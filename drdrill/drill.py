@@ -249,6 +249,43 @@ class Drill:
         self._serving = serving_database
         return self.timeline.record(RESTORED, serving_database).t_ns
 
+    # -- the return trip ------------------------------------------------------
+
+    def restore_region(self, region: str = "primary") -> None:
+        """The failed region is back (its infrastructure works again, its data stale): what
+        a failback waits for. Nothing moves back to it yet."""
+        self.target.restore_region(region)
+        self.timeline.record(NOTE, "region_restored", region=region)
+
+    def acknowledged_ids(self) -> list[str]:
+        """The ids of every write customers were told succeeded so far (canary and Locust)."""
+        if self.observation is None:
+            return []
+        ledger = self.observation.ledger
+        if self.load is not None:
+            self.load.add_writes_to(ledger)
+        return [w.id for w in ledger.writes() if w.ack_ns is not None]
+
+    def fail_back_planned(
+        self, failed_region: str = "primary", dr_region: str = "dr"
+    ) -> dict[str, Any]:
+        """Run the failback experiment (prepare, verify, the configured traffic steps,
+        switchover, scale down DR, validate DR); its journal. A failed phase raises
+        ``ActivationFailed`` naming it, nothing after it ran. Completed: the applications
+        write to ``failed_region``'s database again, and the ledger is checked against it."""
+        steps = self.config.failback.traffic_steps
+        journal = runner.run_for_drill(
+            self.experiments / "failback.json",
+            ChaosContext(self.target, self.config, self.timeline, self.stop, self.acknowledged_ids),
+            variables={"failed_region": failed_region, "dr_region": dr_region},
+            journal_path=self.report_dir / "journal-failback.json",
+            adjust=lambda experiment: runner.with_steps(experiment, "traffic_shift", steps),
+        )
+        if journal["status"] == "completed":
+            self._serving = failed_region
+            self.timeline.record(NOTE, "failed_back", serving=failed_region)
+        return journal
+
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
         """Time a phase run by a step (partial drills) into the timeline."""

@@ -31,6 +31,7 @@ from typing import Any
 
 from drdrill.config import MeasurementSettings
 from drdrill.ledger import Reconciliation, rpo
+from drdrill.phases import split_step
 from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
 from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
 from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, RESTORED, Timeline
@@ -146,7 +147,9 @@ def user_outages(
 
 
 def phase_timings(timeline: Timeline) -> tuple[PhaseTiming, ...]:
-    """Each phase that started and ended, in start order."""
+    """Each phase (or phase step) that started and ended, in start order; a phase done in
+    steps also as a whole: its first step's start to its last step's end, ok when every
+    step was (``drdrill.phases``)."""
     ends: dict[str, Mapping[str, Any]] = {}
     end_times: dict[str, int] = {}
     for event in timeline.events(PHASE_END):
@@ -157,7 +160,23 @@ def phase_timings(timeline: Timeline) -> tuple[PhaseTiming, ...]:
         if event.name in end_times:
             ok = bool(ends[event.name].get("ok", True))
             result.append(PhaseTiming(event.name, event.t_ns, end_times[event.name], ok))
-    return tuple(result)
+    steps: dict[str, list[PhaseTiming]] = {}
+    for timing in result:
+        step = split_step(timing.name)
+        if step is not None:
+            steps.setdefault(step[0], []).append(timing)
+    for phase, timed in steps.items():
+        if not any(t.name == phase for t in result):
+            result.append(
+                PhaseTiming(
+                    phase,
+                    min(t.start_ns for t in timed),
+                    max(t.end_ns for t in timed),
+                    all(t.ok for t in timed),
+                )
+            )
+    # a stepped phase before its first step
+    return tuple(sorted(result, key=lambda t: (t.start_ns, split_step(t.name) is not None)))
 
 
 def measure(

@@ -41,15 +41,17 @@ pytest_plugins = [
     "drdrill.steps.activation",
     "drdrill.steps.verification",
     "drdrill.steps.backup",
+    "drdrill.steps.failback",
 ]
 
-DRILL_KINDS = ("full", "partial", "backup_restore")
+DRILL_KINDS = ("full", "partial", "backup_restore", "failback")
 """The drill kinds, as feature tags: each drill is recorded under the kind it carries."""
 
 MARKERS = {
     "full": "the bi-annual full region-failure drill",
     "partial": "the quarterly partial DR test (one phase at a time)",
     "backup_restore": "the monthly backup restoration drills",
+    "failback": "the planned failback after a DR activation (the return trip)",
     "lab": "needs the real local lab (PostgreSQL, services)",
     "aws": "runs against moto server + Kubernetes API emulator",
     "slow": "takes more than a few seconds",

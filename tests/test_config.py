@@ -24,6 +24,12 @@ def test_defaults_carry_the_plans_targets(tmp_path: Path) -> None:
     assert config.phases.target_for("dns_failover") == 300
     assert config.phases.target_for("database_promotion") == 600
     assert config.phases.target_for("service_verification") == 300
+    # the failback's day plan: prepare day 1, verify day 2, shift traffic days 3-5, ...
+    assert config.phases.target_for("prepare_primary") == 86400
+    assert config.phases.target_for("traffic_shift") == 3 * 86400
+    assert config.phases.target_for("validate_dr") == 86400
+    assert config.failback.traffic_steps == (10, 50, 100)
+    assert config.failback.switchover_outage == 1.0
     assert config.alarms.replica_lag == 300
     assert config.alarms.s3_replication == 900
     assert config.modes["hot_standby"].rto == 300
@@ -162,3 +168,17 @@ def test_lab_workers_are_limited_to_what_the_port_plan_holds(tmp_path: Path) -> 
     assert config.lab.primary_workers == LAB_MAX_WORKERS == 8
     with pytest.raises(ConfigError, match="primary_workers"):
         config_from(tmp_path, f"lab: {{primary_workers: {LAB_MAX_WORKERS + 1}}}\n")
+
+
+def test_failback_steps_and_targets_are_overridable_and_checked(tmp_path: Path) -> None:
+    file = tmp_path / "drdrill.yaml"
+    file.write_text(
+        "phases: {switchover: 10m}\nfailback: {traffic_steps: [25, 100], switchover_outage: 3s}\n"
+    )
+    config = load_config(file)
+    assert config.phases.target_for("switchover") == 600
+    assert (config.failback.traffic_steps, config.failback.switchover_outage) == ((25, 100), 3)
+
+    file.write_text("failback: {traffic_steps: [50, 10]}\n")
+    with pytest.raises(ConfigError, match=r"failback.traffic_steps.*rising from 1 to a last step"):
+        load_config(file)

@@ -3,4 +3,4 @@ bound the way any project binds its own: the drdrill pytest plugin brings the st
 
 from pytest_bdd import scenarios
 
-scenarios("region_failure.feature", "partial.feature", "backup_restore.feature")
+scenarios("region_failure.feature", "partial.feature", "backup_restore.feature", "failback.feature")

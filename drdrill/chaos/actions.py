@@ -1,4 +1,5 @@
-"""Chaos Toolkit actions: inject the disaster and run the plan's DR activation phases.
+"""Chaos Toolkit actions: inject the disaster, run the plan's DR activation phases, and
+carry the platform home again (the failback phases).
 
 Each is a plain function, domain arguments first, ``configuration``/``secrets``
 last. A failure raises ``ActivityFailed`` so the experiment records it.
@@ -14,9 +15,9 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from drdrill.chaos.context import context_from
+from drdrill.chaos.context import ChaosContext, context_from
 from drdrill.errors import DrillError
-from drdrill.targets.base import FAILURE_MODES
+from drdrill.targets.base import FAILURE_MODES, FailbackTarget
 from drdrill.timeline import FAULT_INJECTED, NOTE
 
 __all__ = [
@@ -24,9 +25,15 @@ __all__ = [
     "fail_over_dns",
     "fail_region",
     "promote_database",
+    "rebuild_database",
     "repoint_applications",
     "restore_region",
+    "scale_down_region",
     "scale_region",
+    "shift_traffic",
+    "switchover",
+    "validate_standby",
+    "verify_region_for_failback",
     "verify_services",
 ]
 
@@ -158,3 +165,112 @@ def verify_services(
             failed = "; ".join(f"{c.name}: {c.detail}" for c in result.checks if not c.ok)
             raise ActivityFailed(f"services not verified after {timeout_s}s: {failed}")
         time.sleep(0.1)
+
+
+# -- failback (the plan's Failback Procedures) ---------------------------------------
+
+
+def _failback(configuration: Configuration) -> tuple[ChaosContext, FailbackTarget]:
+    ctx = context_from(configuration)
+    if not isinstance(ctx.target, FailbackTarget):
+        name = ctx.target.name
+        raise ActivityFailed(f"target {name!r} cannot fail back (it lacks FailbackTarget)")
+    return ctx, ctx.target
+
+
+def rebuild_database(
+    region: str = "primary", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Failback 1, prepare: rebuild ``region``'s database as a replica of the serving one
+    (the lab: pg_rewind of the old primary when its timeline allows, else a base backup).
+    Refuses while the region is still down."""
+    ctx, target = _failback(configuration)
+    with _as_activity_failure():
+        done = target.rebuild_database(region)
+    if ctx.timeline is not None:
+        ctx.timeline.record(NOTE, "database_rebuilt", **done)
+    return done
+
+
+def verify_region_for_failback(
+    region: str = "primary",
+    timeout_s: float = 60.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Failback 2, verify: ``region``'s health and critical flows pass through its own
+    entry point, and both databases agree — census of orders by commit time, and every
+    write acknowledged so far (the drill's ledger) present on both. An inconsistency fails
+    the activity, naming the rows, so no traffic moves."""
+    ctx, target = _failback(configuration)
+    services = verify_services(region, timeout_s, configuration, secrets)
+    acknowledged = list(ctx.acknowledged()) if ctx.acknowledged is not None else []
+    with _as_activity_failure():
+        consistency = target.check_consistency(acknowledged)
+    if ctx.timeline is not None:
+        ctx.timeline.record(
+            NOTE,
+            "consistency_checked",
+            consistent=consistency.consistent,
+            as_of=consistency.as_of.isoformat(),
+            acknowledged=consistency.acknowledged,
+            lost_before=list(consistency.lost_before),
+            problems=consistency.problems(),
+        )
+    if not consistency.consistent:
+        raise ActivityFailed(
+            "the databases differ, no traffic moved: " + "; ".join(consistency.problems())
+        )
+    return {"services": services, "consistency": consistency.to_json()}
+
+
+def shift_traffic(
+    to_region: str = "primary",
+    percent: int = 100,
+    dwell_s: float = -1.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Failback 3, one traffic step: ``percent`` % of customers to ``to_region`` (weighted
+    records; 100 restores the failover records), then hold it ``dwell_s`` (negative: the
+    configuration's ``failback.step_dwell``) so the step's error rate is measured."""
+    ctx, target = _failback(configuration)
+    with _as_activity_failure():
+        target.shift_traffic(to_region, int(percent))
+    hold = float(ctx.config.failback.step_dwell) if dwell_s < 0 else dwell_s
+    time.sleep(hold)
+    return {"to_region": to_region, "percent": int(percent), "held_s": hold}
+
+
+def switchover(
+    to_region: str = "primary", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Failback 4: planned switchover of the database to ``to_region`` — fence writes,
+    wait for the replica, promote it, repoint the applications, re-attach the former
+    serving database as its replica. The fence → writable time goes into the timeline."""
+    ctx, target = _failback(configuration)
+    with _as_activity_failure():
+        fenced_s = target.switchover(to_region)
+    if ctx.timeline is not None:
+        ctx.timeline.record(NOTE, "switchover_outage", to_region=to_region, seconds=fenced_s)
+    return {"to_region": to_region, "fenced_s": fenced_s}
+
+
+def scale_down_region(
+    region: str = "dr", configuration: Configuration = None, secrets: Secrets = None
+) -> None:
+    """Failback 5: scale ``region`` back down to its warm-standby size."""
+    _, target = _failback(configuration)
+    with _as_activity_failure():
+        target.scale_down_region(region)
+
+
+def validate_standby(
+    region: str = "dr", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Failback 6: ``region`` is ready for the next activation — its database replicates
+    from the primary again with a lag under the plan's alarm."""
+    _, target = _failback(configuration)
+    with _as_activity_failure():
+        lag = target.validate_standby(region)
+    return {"region": region, "lag_s": lag}

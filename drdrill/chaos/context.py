@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,9 @@ class ChaosContext:
     timeline: Timeline | None = None
     stop: StopButton | None = None
     """The drill's stop button: SIGTERM inside an experiment presses it (see the control)."""
+    acknowledged: Callable[[], Collection[str]] | None = None
+    """The ids of the writes customers were told succeeded so far (the drill's ledger):
+    the failback checks each is on both databases before traffic moves."""
 
 
 def context_from(configuration: Mapping[str, Any] | None) -> ChaosContext:

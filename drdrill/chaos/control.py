@@ -1,8 +1,8 @@
 """Chaos Toolkit control: every activity's start and end into the drill's timeline.
 
-An activity named after a DR activation phase (``drdrill.phases``) becomes
-PHASE_START/PHASE_END events of that phase — where phase durations come from;
-any other activity becomes ACTIVITY_START/ACTIVITY_END.
+An activity named after a DR activation or failback phase, or a step of one
+(``drdrill.phases``), becomes PHASE_START/PHASE_END events of that name — where
+phase durations come from; any other activity becomes ACTIVITY_START/ACTIVITY_END.
 
 A failed action ends the experiment there: the control raises Chaos Toolkit's own
 ``InterruptExecution`` (the one exception chaoslib lets out of a control), so a
@@ -20,12 +20,10 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.types import Configuration
 
 from drdrill.chaos.context import ChaosContext
-from drdrill.phases import ACTIVATION_PHASES
+from drdrill.phases import is_timed
 from drdrill.timeline import ACTIVITY_END, ACTIVITY_START, PHASE_END, PHASE_START
 
 __all__ = ["after_activity_control", "before_activity_control", "configure_control"]
-
-_PHASES = {p.name for p in ACTIVATION_PHASES}
 
 
 def _timeline_of(configuration: Configuration) -> Any:
@@ -49,7 +47,7 @@ def before_activity_control(
     timeline = _timeline_of(configuration)
     if timeline is not None:
         name = str(context.get("name", ""))
-        timeline.record(PHASE_START if name in _PHASES else ACTIVITY_START, name)
+        timeline.record(PHASE_START if is_timed(name) else ACTIVITY_START, name)
 
 
 def after_activity_control(
@@ -67,7 +65,7 @@ def after_activity_control(
     if timeline is not None:
         ok = state is not None and state.get("status") == "succeeded"
         timeline.record(
-            PHASE_END if name in _PHASES else ACTIVITY_END,
+            PHASE_END if is_timed(name) else ACTIVITY_END,
             name,
             ok=ok,
             failed=failed,

@@ -1,14 +1,14 @@
-"""Chaos Toolkit probes: the steady state a drill starts from."""
+"""Chaos Toolkit probes: the steady state a drill starts from, and where a failback stands."""
 
 from __future__ import annotations
 
 from chaoslib.types import Configuration, Secrets
 
 from drdrill.chaos.context import context_from
-from drdrill.targets.base import ReplicationMonitor
+from drdrill.targets.base import FailbackTarget, ReplicationMonitor
 from drdrill.timeline import NOTE
 
-__all__ = ["replica_lag_under_alarm", "services_healthy"]
+__all__ = ["replica_lag_under_alarm", "services_healthy", "serving_region"]
 
 
 def services_healthy(configuration: Configuration = None, secrets: Secrets = None) -> bool:
@@ -26,3 +26,9 @@ def replica_lag_under_alarm(configuration: Configuration = None, secrets: Secret
         return True
     lag = ctx.target.replication_lag_s()
     return lag is not None and lag < ctx.config.alarms.replica_lag
+
+
+def serving_region(configuration: Configuration = None, secrets: Secrets = None) -> str | None:
+    """The region whose database the platform writes to (None: the target cannot say)."""
+    target = context_from(configuration).target
+    return target.serving_region() if isinstance(target, FailbackTarget) else None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,10 @@ from chaoslib.types import Strategy
 
 from drdrill.chaos.context import ChaosContext
 from drdrill.errors import ActivationFailed, ConfigError
+from drdrill.phases import split_step, step_name
 from drdrill.timeline import ACTIVITY_END, PHASE_END
 
-__all__ = ["load_experiment", "run", "run_for_drill"]
+__all__ = ["load_experiment", "run", "run_for_drill", "with_steps"]
 
 
 def load_experiment(path: Path) -> dict[str, Any]:
@@ -33,6 +36,34 @@ def load_experiment(path: Path) -> dict[str, Any]:
     return experiment
 
 
+def _phase_of_step(name: str) -> str | None:
+    step = split_step(name)
+    return step[0] if step else None
+
+
+def with_steps(experiment: dict[str, Any], phase: str, percents: Sequence[int]) -> dict[str, Any]:
+    """A copy of ``experiment`` whose steps of the stepped ``phase`` (``traffic_shift_10pct``
+    ...) are one activity per percent of ``percents``, in the place of the first step,
+    each the first step's activity with its name and ``percent`` argument changed.
+    ``ConfigError`` when the experiment has no step of ``phase``."""
+    method = experiment.get("method", [])
+    steps = [i for i, a in enumerate(method) if _phase_of_step(a.get("name", "")) == phase]
+    if not steps:
+        raise ConfigError(f"the experiment {experiment.get('title')!r} has no {phase} step")
+    template = method[steps[0]]
+    expanded = []
+    for percent in percents:
+        activity = copy.deepcopy(template)
+        activity["name"] = step_name(phase, percent)
+        activity["provider"].setdefault("arguments", {})["percent"] = percent
+        expanded.append(activity)
+    kept = [a for i, a in enumerate(method) if i not in steps]
+    at = steps[0]
+    result = copy.deepcopy(experiment)
+    result["method"] = kept[:at] + expanded + kept[at:]
+    return result
+
+
 def run(
     path: Path,
     context: ChaosContext,
@@ -41,14 +72,19 @@ def run(
     journal_path: Path | None = None,
     steady_state: str = "default",
     rollbacks: str = "default",
+    adjust: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run the experiment at ``path`` with ``context`` as its ``drill`` configuration.
 
     ``steady_state`` is a Chaos Toolkit hypothesis strategy (default,
     before-method-only, ...); ``rollbacks`` a rollback strategy (default, always,
-    never, deviated). The journal is returned and, with ``journal_path``, saved.
+    never, deviated); ``adjust`` changes the validated experiment before it runs (e.g.
+    ``with_steps``). The journal is returned and, with ``journal_path``, saved.
     """
     experiment = load_experiment(path)
+    if adjust is not None:
+        experiment = adjust(experiment)
+        ensure_experiment_is_valid(experiment)
     # chaoslib empties the dict it is given: a fresh one per run
     overrides: dict[str, Any] = {"drill": context, **(variables or {})}
     journal: dict[str, Any] = run_experiment(

@@ -52,13 +52,18 @@ def fail_region(topology: Topology, region: str, mode: str) -> None:
 
 
 def restore_region(topology: Topology, region: str) -> None:
-    """Undo ``fail_region``. After a power-off, a database whose role was taken over
-    by a promoted standby is kept down (no split brain)."""
+    """Undo ``fail_region``. A database whose role was taken over by a promoted standby
+    is kept down, whatever the failure (no split brain): after a blackhole or partition
+    it is killed before the region comes back, or a write held in a frozen process or a
+    cut link would commit there, and be acknowledged, after the promotion."""
     check_region(region)
     state = require_up(topology)
     mode = state.failures[region]
     if mode is None:
         return
+    superseded = region == "primary" and "dr" in state.promoted
+    if superseded and mode in ("blackhole", "partition"):
+        LabDatabases.of(topology, state).region(region).kill()
     if mode == "blackhole":
         signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGCONT)
     elif mode == "power-off":
@@ -70,7 +75,6 @@ def restore_region(topology: Topology, region: str) -> None:
             f"the {region} gateway",
             error=LabError,
         )
-        superseded = region == "primary" and "dr" in state.promoted
         if not superseded:
             LabDatabases.of(topology, state).region(region).start()
         dsn = topology.app_dsn(region, state.database_of[region])

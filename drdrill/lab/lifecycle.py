@@ -36,7 +36,7 @@ from drdrill.lab.settings import LabSettings
 from drdrill.lab.state import LabState, load_state, save_state
 from drdrill.lab.state_dir import claim, refuse_unless_ours
 from drdrill.lab.status import LabStatus
-from drdrill.lab.topology import REGIONS, Topology, port_in_use
+from drdrill.lab.topology import OTHER, REGIONS, Topology, port_in_use
 from drdrill.wait import wait_until
 
 __all__ = ["down", "is_running", "require_up", "status", "up"]
@@ -209,11 +209,20 @@ def status(topology: Topology) -> LabStatus:
         "state_dir": str(topology.dir),
         "regions": regions,
     }
-    if running and regions["dr"]["db"]["role"] == "standby":
-        rep = _replication(topology, primary_answers=regions["primary"]["db"]["role"] != "down")
-        result["replication"] = {"state": rep.state, "lag_s": round(rep.lag_s, 3)}
+    # dr's standby in the steady state; primary's while a failback rebuilt it from dr
+    standby = next((r for r in ("dr", "primary") if regions[r]["db"]["role"] == "standby"), None)
+    if running and standby is not None:
+        upstream = OTHER[standby]
+        rep = _replication(
+            topology, standby, upstream, upstream_answers=regions[upstream]["db"]["role"] != "down"
+        )
+        result["replication"] = {
+            "state": rep.state,
+            "lag_s": round(rep.lag_s, 3),
+            "standby": standby,
+        }
     else:
-        result["replication"] = {"state": "none", "lag_s": None}
+        result["replication"] = {"state": "none", "lag_s": None, "standby": None}
     if running and state is not None:
         records = call("GET", f"{topology.edge_url}/_edge/records", timeout=1.0)
         result["edge_records"] = records.body if records.ok else []
@@ -221,7 +230,9 @@ def status(topology: Topology) -> LabStatus:
     return LabStatus(result)
 
 
-def _replication(topology: Topology, *, primary_answers: bool) -> ReplicationState:
-    """The dr standby's replication, the primary asked directly (past any gateway cut)."""
-    primary = topology.db_dsn("primary") if primary_answers else None
-    return replication_state(topology.db_dsn("dr"), primary, find_primary=primary_answers)
+def _replication(
+    topology: Topology, standby: str, upstream: str, *, upstream_answers: bool
+) -> ReplicationState:
+    """The standby's replication, its upstream asked directly (past any gateway cut)."""
+    primary = topology.db_dsn(upstream) if upstream_answers else None
+    return replication_state(topology.db_dsn(standby), primary, find_primary=upstream_answers)

@@ -60,11 +60,14 @@ class Database:
         loop = asyncio.get_running_loop()
         if loop.time() < self._down_until:
             raise ConnectionError("database unavailable (recent failure)")
+        generation = self._generation
         await asyncio.wait_for(self._slots.acquire(), DB_TIMEOUT_S)
         try:
             return await self._run(sql, params)
         except (OSError, TimeoutError, psycopg.OperationalError):
-            self._down_until = loop.time() + BREAKER_S
+            # a failure of the database before a repoint says nothing of the new one
+            if generation == self._generation:
+                self._down_until = loop.time() + BREAKER_S
             raise
         finally:
             self._slots.release()

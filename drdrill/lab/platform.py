@@ -9,20 +9,27 @@ to one ``LabSettings``; the CLI, the lab target and the tests use it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from drdrill.lab import dr_actions, faults, lifecycle
+from drdrill.lab import dr_actions, failback, faults, lifecycle
 from drdrill.lab.backups import LabBackups
 from drdrill.lab.databases import LabDatabases
+from drdrill.lab.failback import Rebuild, Switchover
 from drdrill.lab.objects import ObjectStore
 from drdrill.lab.processes import MARKER
+from drdrill.lab.replication import ReplicationState
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.state import LabState
 from drdrill.lab.status import LabStatus
 from drdrill.lab.topology import Ports, Topology
 
-__all__ = ["Lab"]
+__all__ = ["Lab", "Rebuild", "Switchover"]
+
+DEFAULT_TRAFFIC_STEPS: tuple[int, ...] = (10, 50, 100)
+"""The plan's failback traffic shift: 10 %, 50 %, then all traffic back to the primary."""
 
 
 class _HasLab(Protocol):
@@ -145,6 +152,71 @@ class Lab:
     def repoint_applications(self, region: str, database_region: str) -> None:
         """Point ``region``'s workers at ``database_region``'s database (set env + rollout)."""
         dr_actions.repoint_applications(self.topology, region, database_region)
+
+    # -- failback (drdrill.lab.failback) ---------------------------------------
+
+    def serving_region(self) -> str:
+        """The region whose database the platform writes to now."""
+        return failback.serving_region(self.require_up())
+
+    def rebuild_region_database(self, region: str) -> Rebuild:
+        """Make ``region``'s database a streaming standby of the serving region's again
+        (pg_rewind, else a fresh base backup); refuses while a region is down."""
+        return failback.rebuild_region_database(self.topology, region)
+
+    def catch_up(self, standby_region: str, timeout: float = 10.0) -> float:
+        """Wait until ``standby_region``'s database replayed all the serving one wrote."""
+        return failback.catch_up(self.topology, standby_region, timeout)
+
+    def switchover(self, to_region: str) -> Switchover:
+        """Planned switchover to ``to_region``: fence, catch up, promote, repoint, re-attach."""
+        return failback.switchover(self.topology, to_region)
+
+    def set_traffic_weight(self, to_region: str, percent: int) -> list[dict[str, Any]]:
+        """One traffic-shift step: ``percent`` % of requests to ``to_region`` (100: the
+        normal failover records, ``to_region`` PRIMARY)."""
+        return failback.set_traffic_weight(self.topology, to_region, percent)
+
+    def shift_traffic(
+        self,
+        weights: Sequence[int] = DEFAULT_TRAFFIC_STEPS,
+        to_region: str = "primary",
+        dwell_s: float = 0.0,
+    ) -> list[dict[str, Any]]:
+        """Every step of ``weights`` in turn, ``dwell_s`` apart; the records at the end."""
+        records: list[dict[str, Any]] = []
+        for i, percent in enumerate(weights):
+            if i and dwell_s:
+                time.sleep(dwell_s)
+            records = self.set_traffic_weight(to_region, percent)
+        return records
+
+    def steady_problems(self) -> list[str]:
+        """How the lab differs from the steady state ``lab up`` leaves (empty: it is in it)."""
+        return failback.steady_problems(self.topology, self._lab_up_workers())
+
+    def fail_back(self, max_lag_s: float = 300.0) -> str:
+        """Back to the steady state in place: ``steady`` (nothing to do) or ``failed back``
+        (dr served after an activation: its data carried home by rebuild + switchover);
+        ``LabError`` for any other state (re-create the lab: ``reset``)."""
+        return failback.fail_back(self.topology, self._lab_up_workers(), max_lag_s)
+
+    def _lab_up_workers(self) -> dict[str, int]:
+        return {region: self.standby_size(region) for region in ("primary", "dr")}
+
+    def standby_size(self, region: str) -> int:
+        """The region's workers as ``lab up`` runs them (dr: the warm standby's size)."""
+        return self.settings.dr_workers if region == "dr" else self.settings.primary_workers
+
+    def scale_down_region(self, region: str) -> None:
+        """Back to the region's ``lab up`` size (dr: the warm standby)."""
+        self.scale_region(region, self.standby_size(region))
+
+    def validate_standby(
+        self, region: str, max_lag_s: float, timeout: float = 10.0
+    ) -> ReplicationState:
+        """``region``'s database streams from the serving one, lag under ``max_lag_s``."""
+        return failback.validate_standby(self.topology, region, max_lag_s, timeout)
 
     # -- backups and objects -------------------------------------------------
 

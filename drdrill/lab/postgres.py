@@ -343,20 +343,45 @@ class PgServer:
 
     def set_upstream(self, port: int, *, reload: bool = True) -> None:
         """Point ``primary_conninfo`` at ``port`` (e.g. a proxy) and reload if ``reload``."""
+        self._rewrite_auto_conf({"primary_conninfo": self._conninfo(port)})
+        if reload:
+            self.execute("SELECT pg_reload_conf()", dbname="postgres")
+
+    def follow(self, upstream_port: int, slot: str) -> None:
+        """Make this stopped data dir a standby of the primary reached at ``upstream_port``
+        through replication slot ``slot``: ``standby.signal``, ``primary_conninfo`` and
+        ``primary_slot_name``; a ``default_transaction_read_only`` left by a fence is removed
+        (a standby promoted later must take writes)."""
+        if self.is_running():
+            raise LabError(f"{self.name} runs; stop it before making it a standby")
+        self._rewrite_auto_conf(
+            {
+                "primary_conninfo": self._conninfo(upstream_port),
+                "primary_slot_name": f"'{slot}'",
+                "default_transaction_read_only": None,
+            }
+        )
+        signal_file = self.data_dir / "standby.signal"
+        signal_file.touch()
+        self.run_as.chown(signal_file)
+
+    def _conninfo(self, port: int) -> str:
+        return (
+            f"'host=127.0.0.1 port={port} user=postgres "
+            f"application_name={self.name} connect_timeout=2'"
+        )
+
+    def _rewrite_auto_conf(self, settings: dict[str, str | None]) -> None:
+        """Set (or, for None, remove) settings in ``postgresql.auto.conf``."""
         auto = self.data_dir / "postgresql.auto.conf"
         lines = [
             line
             for line in (auto.read_text().splitlines() if auto.exists() else [])
-            if not line.startswith("primary_conninfo")
+            if line.split("=", 1)[0].strip() not in settings
         ]
-        lines.append(
-            f"primary_conninfo = 'host=127.0.0.1 port={port} user=postgres "
-            f"application_name={self.name} connect_timeout=2'"
-        )
+        lines += [f"{key} = {value}" for key, value in settings.items() if value is not None]
         auto.write_text("\n".join(lines) + "\n")
         self.run_as.chown(auto)
-        if reload:
-            self.execute("SELECT pg_reload_conf()", dbname="postgres")
 
     def replication_state(self, primary_dsn: str | None = None) -> ReplicationState:
         """This standby's WAL receiver state and replication lag (``down`` if it does not

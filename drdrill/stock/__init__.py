@@ -22,7 +22,8 @@ FEATURES = Path(str(_HERE / "features"))
 """The stock ``*.feature`` files: full, partial, backup_restore."""
 
 EXPERIMENTS = Path(str(_HERE / "experiments"))
-"""The Chaos Toolkit experiments ``region-failure.json`` and ``dr-activation.json``."""
+"""The Chaos Toolkit experiments ``region-failure.json``, ``dr-activation.json`` and
+``failback.json``."""
 
 LOCUSTFILE = Path(str(_HERE / "loadtests" / "locustfile.py"))
 """The Locust customers a drill runs as load."""

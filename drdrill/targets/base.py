@@ -9,7 +9,7 @@ own (lab processes, AWS regions). Every method blocks until the action is done
 optional capability, a ``Protocol`` of its own checked with ``isinstance``
 (never ``getattr``): ``BackupTarget``, ``ObjectStoreTarget``,
 ``ObjectReplicationTarget``, ``SelfProvisioning``, ``ReplicationMonitor``,
-``RoutingObserver``, ``DataDisasterTarget``. A step that needs a capability the
+``RoutingObserver``, ``DataDisasterTarget``, ``FailbackTarget``. A step that needs a capability the
 target lacks says which and is skipped (``require``). Every change a target
 makes to data or infrastructure is one of its methods, so it is audited and a
 dry run can stop it; steps never write to a database themselves.
@@ -17,13 +17,14 @@ dry run can stop it; steps never write to a database themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from drdrill.backup_records import RestoredDatabase, Snapshot
 from drdrill.errors import CapabilityMissing
+from drdrill.integrity import Consistency
 
 __all__ = [
     "FAILURE_MODES",
@@ -31,7 +32,9 @@ __all__ = [
     "BackupTarget",
     "CapabilityMissing",
     "CheckResult",
+    "Consistency",
     "DataDisasterTarget",
+    "FailbackTarget",
     "FailureMode",
     "ObjectReplicationTarget",
     "ObjectStoreTarget",
@@ -278,6 +281,49 @@ class DataDisasterTarget(Protocol):
 
     def destroy_primary_data(self) -> None:
         """Ransomware: the primary database, its WAL archive and local backups destroyed."""
+        ...
+
+
+@runtime_checkable
+class FailbackTarget(Protocol):
+    """A target that carries the platform home after a DR activation, step by step, as the
+    plan's Failback Procedures do: rebuild the failed region's database from the serving
+    one, verify the two agree, shift traffic back, switch the database over (planned: no
+    acknowledged write lost), scale DR down to its warm standby and validate it. Each
+    call is idempotent and refuses, changing nothing, while a region is still down."""
+
+    def serving_region(self) -> str:
+        """The region whose database the platform writes to now."""
+        ...
+
+    def rebuild_database(self, region: str) -> dict[str, Any]:
+        """Make ``region``'s database a replica of the serving one again; what was done
+        (``method``: rewind, basebackup or already; ``seconds``)."""
+        ...
+
+    def check_consistency(self, acknowledged: Collection[str] = ()) -> Consistency:
+        """Once the replica has replayed everything the serving database wrote, compare
+        the two: order census by commit time, and every ``acknowledged`` write on both."""
+        ...
+
+    def shift_traffic(self, to_region: str, percent: int) -> None:
+        """One traffic step: ``percent`` % of customers to ``to_region`` (weighted records);
+        100 restores the normal failover records with ``to_region`` primary."""
+        ...
+
+    def switchover(self, to_region: str) -> float:
+        """Planned switchover of the writable database to ``to_region`` (fence writes, wait
+        for the replica, promote, repoint, re-attach the former as its replica); seconds
+        from the fence until the applications wrote again (0: nothing had to move)."""
+        ...
+
+    def scale_down_region(self, region: str) -> None:
+        """Scale ``region``'s application tier back to its warm-standby size."""
+        ...
+
+    def validate_standby(self, region: str) -> float:
+        """``region``'s database replicates from the serving one with its lag under the
+        plan's alarm; the lag in seconds (``TargetError`` otherwise)."""
         ...
 
 

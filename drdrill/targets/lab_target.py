@@ -8,19 +8,21 @@ every mutating call is written to the audit trail before and after.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
 
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
-from drdrill.errors import UnknownRegionError
+from drdrill.errors import DrillError, UnknownRegionError
 from drdrill.http import call
+from drdrill.integrity import Consistency, committed_ids, compare_databases
 from drdrill.lab import Lab
 from drdrill.lab import backups as lab_backups
 from drdrill.lab.objects import BUCKETS, ObjectStore
+from drdrill.lab.topology import OTHER
 from drdrill.targets.base import (
     REGIONS,
     FailureMode,
@@ -287,6 +289,96 @@ class LabTarget:
         """Ransomware on the lab: primary database, WAL archive and local backups destroyed."""
         self._act("destroy_primary_data", self.lab.destroy_primary_data)
 
+    # -- failback (FailbackTarget) ---------------------------------------------
+
+    def serving_region(self) -> str:
+        return self.lab.serving_region()
+
+    def rebuild_database(self, region: str) -> dict[str, Any]:
+        """pg_rewind of the old data dir when its timeline allows, else a fresh base backup."""
+        done = self._act(
+            "rebuild_database", lambda: self.lab.rebuild_region_database(region), region=region
+        )
+        return {
+            "region": done.region,
+            "source": done.source,
+            "method": done.method,
+            "seconds": done.seconds,
+        }
+
+    def check_consistency(self, acknowledged: Collection[str] = ()) -> Consistency:
+        """Both databases at one moment ``as_of``: the replica waited for until it replayed
+        all the serving one wrote after ``as_of``, then the ids of each read."""
+        serving = self.lab.serving_region()
+        replica = OTHER[serving]
+        as_of = datetime.now(UTC)
+        time.sleep(0.05)  # a commit stamped before as_of is in the WAL a moment later
+        self.lab.catch_up(replica)
+        committed, present = {}, {}
+        for region in (serving, replica):
+            committed[region], present[region] = committed_ids(self.lab.db_dsn(region), as_of)
+        return compare_databases(as_of, committed, present, acknowledged)
+
+    def shift_traffic(self, to_region: str, percent: int) -> None:
+        self._act(
+            "shift_traffic",
+            lambda: self.lab.set_traffic_weight(to_region, percent),
+            to_region=to_region,
+            percent=percent,
+        )
+
+    def switchover(self, to_region: str) -> float:
+        done = self._act("switchover", lambda: self.lab.switchover(to_region), to_region=to_region)
+        if self.audit is not None:
+            self.audit.record(
+                "switchover_measured",
+                target=self.name,
+                outcome="succeeded",
+                parameters={"to_region": to_region},
+                fenced_s=done.fenced_s,
+                catch_up_s=done.catch_up_s,
+                promote_s=done.promote_s,
+                reattach=None if done.reattach is None else done.reattach.method,
+            )
+        return done.fenced_s
+
+    def scale_down_region(self, region: str) -> None:
+        """Back to the region's ``lab up`` size (dr: ``lab.dr_workers``, the warm standby)."""
+        self._act(
+            "scale_down_region",
+            lambda: self.lab.scale_down_region(region),
+            region=region,
+            replicas=self.lab.standby_size(region),
+        )
+
+    def validate_standby(self, region: str) -> float:
+        alarm = float(self.config.alarms.replica_lag)
+        return self.lab.validate_standby(region, max_lag_s=alarm).lag_s
+
     def fail_back(self) -> None:
-        """Steady state again: the lab is re-created (primary serving, dr warm standby)."""
-        self._act("fail_back", self.lab.reset)
+        """Steady state again, primary serving and dr its warm standby: in place when the lab
+        is steady already (a planned failback ran) or dr serves after an activation (its
+        data carried home: rebuild, switchover, scale down), else — or when that fails —
+        the lab is re-created."""
+
+        def back() -> str:
+            try:
+                how = self.lab.fail_back(float(self.config.alarms.replica_lag))
+            except DrillError as exc:
+                if self.audit is not None:
+                    self.audit.record(
+                        "fail_back_in_place",
+                        target=self.name,
+                        outcome="failed",
+                        error=str(exc),
+                    )
+            else:
+                if self.audit is not None:
+                    self.audit.record(
+                        "fail_back_in_place", target=self.name, outcome="succeeded", how=how
+                    )
+                return how
+            self.lab.reset()
+            return "re-created"
+
+        self._act("fail_back", back)

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from drdrill.chaos.control import after_activity_control, before_activity_control
-from drdrill.chaos.runner import load_experiment
+from drdrill.chaos.runner import load_experiment, with_steps
 from drdrill.errors import ConfigError
-from drdrill.phases import ACTIVATION_PHASES
+from drdrill.phases import ACTIVATION_PHASES, FAILBACK_PHASES, split_step
 from drdrill.timeline import ACTIVITY_START, PHASE_END, PHASE_START, Timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
 
 
-@pytest.mark.parametrize("name", ["region-failure.json", "dr-activation.json"])
+@pytest.mark.parametrize("name", ["region-failure.json", "dr-activation.json", "failback.json"])
 def test_plain_chaos_validate_accepts_the_experiment(name: str) -> None:
     done = subprocess.run(
         [str(CHAOS), "--no-log-file", "validate", str(ROOT / "experiments" / name)],
@@ -35,6 +35,37 @@ def test_plain_chaos_validate_accepts_the_experiment(name: str) -> None:
 def test_activation_activities_are_the_plans_phases_in_order() -> None:
     experiment = load_experiment(ROOT / "experiments" / "dr-activation.json")
     assert [a["name"] for a in experiment["method"]] == [p.name for p in ACTIVATION_PHASES]
+
+
+def test_failback_activities_are_the_plans_failback_phases_one_per_traffic_step() -> None:
+    experiment = load_experiment(ROOT / "experiments" / "failback.json")
+    names = [a["name"] for a in experiment["method"] if a["type"] == "action"]
+    phases = [(split_step(n) or (n,))[0] for n in names]
+    assert list(dict.fromkeys(phases)) == [p.name for p in FAILBACK_PHASES]
+    assert [split_step(n) for n in names if split_step(n)] == [
+        ("traffic_shift", 10),
+        ("traffic_shift", 50),
+        ("traffic_shift", 100),
+    ]
+
+
+def test_the_traffic_steps_of_the_failback_come_from_the_configuration() -> None:
+    experiment = load_experiment(ROOT / "experiments" / "failback.json")
+    adjusted = with_steps(experiment, "traffic_shift", (25, 100))
+    names = [a["name"] for a in adjusted["method"]]
+    assert names[1:5] == [
+        "verify_primary",
+        "traffic_shift_25pct",
+        "traffic_shift_100pct",
+        "switchover",
+    ]
+    assert [a["provider"]["arguments"]["percent"] for a in adjusted["method"][2:4]] == [25, 100]
+    assert adjusted["method"][2]["provider"]["arguments"]["to_region"] == "${failed_region}"
+    assert len(experiment["method"]) == len(adjusted["method"]) + 1  # the original is untouched
+    with pytest.raises(ConfigError, match="no traffic_shift step"):
+        with_steps(
+            load_experiment(ROOT / "experiments" / "dr-activation.json"), "traffic_shift", (100,)
+        )
 
 
 def test_an_invalid_experiment_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
@@ -56,11 +87,17 @@ def test_control_records_phases_and_other_activities_into_the_timeline() -> None
     before_activity_control({"name": "database_promotion"}, configuration=config)
     after_activity_control({"name": "database_promotion"}, {"status": "failed"}, config)
     before_activity_control({"name": "fail-region"}, configuration=config)
+    before_activity_control({"name": "traffic_shift_50pct"}, configuration=config)
+    before_activity_control({"name": "switchover"}, configuration=config)
+    before_activity_control({"name": "nophase_50pct"}, configuration=config)
 
     assert [(e.kind, e.name) for e in timeline] == [
         (PHASE_START, "database_promotion"),
         (PHASE_END, "database_promotion"),
         (ACTIVITY_START, "fail-region"),
+        (PHASE_START, "traffic_shift_50pct"),
+        (PHASE_START, "switchover"),
+        (ACTIVITY_START, "nophase_50pct"),
     ]
     assert timeline.events(PHASE_END)[0].detail["ok"] is False
 

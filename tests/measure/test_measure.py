@@ -78,6 +78,24 @@ def test_phases_and_confirmation_come_from_phase_events() -> None:
     ]
 
 
+def test_a_phase_done_in_steps_lasts_from_its_first_step_to_its_last() -> None:
+    timeline = fault_at(1 * S)
+    for percent, start, end, ok in [(10, 2_000, 2_300, True), (50, 2_400, 2_900, False)]:
+        timeline.record(PHASE_START, f"traffic_shift_{percent}pct", t_ns=T0 + start * MS)
+        timeline.record(PHASE_END, f"traffic_shift_{percent}pct", t_ns=T0 + end * MS, ok=ok)
+    timeline.record(PHASE_START, "switchover", t_ns=T0 + 3 * S)
+    timeline.record(PHASE_END, "switchover", t_ns=T0 + 3_100 * MS, ok=True)
+
+    m = measure(timeline, flow(1 * S, 3 * S, 6 * S), SETTINGS)
+
+    assert [(p.name, round(p.duration_s, 3), p.ok) for p in m.phases] == [
+        ("traffic_shift", 0.9, False),
+        ("traffic_shift_10pct", 0.3, True),
+        ("traffic_shift_50pct", 0.5, False),
+        ("switchover", 0.1, True),
+    ]
+
+
 def test_probe_outages_span_first_failure_to_next_success() -> None:
     windows = probe_outages(flow(1 * S, 2 * S, 4 * S))
     assert [(w.start_ns - T0, w.end_ns - T0) for w in windows] == [(1 * S, 2 * S)]

@@ -9,6 +9,7 @@ from drdrill.errors import CapabilityMissing
 from drdrill.targets.base import (
     BackupTarget,
     DataDisasterTarget,
+    FailbackTarget,
     ObjectReplicationTarget,
     ObjectStoreTarget,
     ReplicationMonitor,
@@ -22,6 +23,7 @@ from drdrill.targets.lab_target import LabTarget
 CAPABILITIES = (
     BackupTarget,
     DataDisasterTarget,
+    FailbackTarget,
     ObjectReplicationTarget,
     ObjectStoreTarget,
     ReplicationMonitor,
@@ -41,6 +43,7 @@ def test_a_missing_capability_names_the_target_and_what_it_cannot_do() -> None:
     from drdrill.targets.aws import AwsTarget
 
     assert not issubclass(AwsTarget, DataDisasterTarget)  # no ransomware button on AWS
+    assert not issubclass(AwsTarget, FailbackTarget)  # its failback path is not built yet
 
     class Bare:
         name = "bare"

@@ -1,0 +1,149 @@
+"""Steps of the planned failback: the return trip of a region-failure drill.
+
+Judged as the plan's Failback Procedures require: no acknowledged write of the whole
+drill lost (RPO 0 for a planned failback, the ledger checked against the final primary),
+the switchover's customer-visible outage within ``failback.switchover_outage``, each
+traffic step's error rate within ``failback.max_step_error_rate``, the data found
+consistent before any traffic moved, each failback phase within its target.
+"""
+
+from __future__ import annotations
+
+from pytest_bdd import parsers, then, when
+
+from drdrill.drill import Drill
+from drdrill.failback import consistency_before_traffic, step_error_rates, switchover_outage
+from drdrill.phases import FAILBACK_PHASES
+from drdrill.report.allure import attach_text
+from drdrill.report.metrics_table import human_duration
+from drdrill.steps.capabilities import needs
+from drdrill.steps.verification import _finish
+from drdrill.targets.base import FailbackTarget, RoutingObserver
+from drdrill.timeline import NOTE
+
+
+@when("the DR region serves customers again")
+def dr_serves(drill: Drill) -> None:
+    """The activation's result is stable (the RTO's restoration) before the failback."""
+    restored = drill.wait_restored()
+    assert restored is not None, "the service was not restored after the DR activation"
+
+
+@when(parsers.parse("the {region} region is restored"))
+def region_restored(drill: Drill, region: str) -> None:
+    drill.restore_region(region)
+
+
+@when("the DR team runs the planned failback")
+def run_failback(drill: Drill) -> None:
+    needs(drill, FailbackTarget, "fail back")
+    journal = drill.fail_back_planned()
+    failed = [r["activity"]["name"] for r in journal["run"] if r["status"] != "succeeded"]
+    assert journal["status"] == "completed" and not failed, (
+        f"failback failed: status {journal['status']}, failed phases {failed}"
+    )
+
+
+@then("the data was found consistent before any traffic moved")
+def consistent_before_traffic(drill: Drill) -> None:
+    problem = consistency_before_traffic(drill.timeline)
+    assert problem is None, problem
+
+
+@then("no acknowledged write is lost by the failback")
+def nothing_lost(drill: Drill) -> None:
+    """The whole drill's ledger against the final primary: every write acknowledged after
+    the fault is there, and a write acknowledged before it is missing only if neither
+    database held it when the failback began (lost to the disaster: the RPO step's
+    business, reported here)."""
+    summary = _finish(drill)
+    ledger = summary.measurements.ledger
+    assert drill.serving_database == "primary", (
+        f"the ledger was checked against {drill.serving_database}, expected the final primary"
+    )
+    assert ledger.acked > 0, "no acknowledged write was recorded: nothing to check"
+    checks = [e for e in drill.timeline.events(NOTE) if e.name == "consistency_checked"]
+    lost_before = set(checks[0].detail.get("lost_before", ())) if checks else set()
+    by_failback = sorted(set(ledger.lost_ids) - lost_before)
+    drill.timeline.record(
+        NOTE,
+        "round_trip_ledger",
+        acked=ledger.acked,
+        lost_to_disaster=len(ledger.lost_ids),
+        lost_by_failback=len(by_failback),
+        lost_after_fault=ledger.lost_after_fault,
+    )
+    assert ledger.lost_after_fault == 0 and not by_failback, (
+        f"RPO breach of the planned failback (RPO 0): {ledger.lost_after_fault} write(s) "
+        f"acknowledged after the fault and {len(by_failback)} before it that DR still held "
+        f"are missing from the final primary: {by_failback[:10]}"
+    )
+
+
+@then("the switchover's customer-visible outage stays within its target")
+def switchover_within_target(drill: Drill) -> None:
+    _finish(drill)
+    samples = drill.observation.samples() if drill.observation else []
+    outage = switchover_outage(drill.timeline, samples)
+    target = drill.config.failback.switchover_outage
+    drill.timeline.record(
+        NOTE,
+        "switchover_measured",
+        customer_visible_s=outage.seconds,
+        fence_to_writable_s=outage.target_seconds,
+        target_s=target,
+    )
+    attach_text(
+        f"customer-visible outage {outage.seconds} s (probes), fence → writable "
+        f"{outage.target_seconds} s (target), goal {target} s",
+        "Switchover outage",
+    )
+    assert outage.seconds is not None, "no switchover phase was timed"
+    assert outage.seconds <= target, (
+        f"switchover outage {human_duration(outage.seconds)} against "
+        f"{human_duration(target)} (fence → writable {outage.target_seconds} s)"
+    )
+
+
+@then("the error rate at each traffic step stays within its target")
+def steps_within_error_rate(drill: Drill) -> None:
+    _finish(drill)
+    samples = drill.observation.samples() if drill.observation else []
+    requests = drill.load.requests() if drill.load else []
+    rates = step_error_rates(drill.timeline, samples, requests)
+    limit = drill.config.failback.max_step_error_rate
+    report = [f"{r.percent} %: {r.errors}/{r.requests} ({r.rate:.1%}, {r.source})" for r in rates]
+    drill.timeline.record(NOTE, "traffic_step_error_rates", steps=report, limit=limit)
+    attach_text("\n".join(report), "Error rate per traffic step")
+    expected = list(drill.config.failback.traffic_steps)
+    assert [r.percent for r in rates] == expected, (
+        f"traffic steps run {report}, expected {expected}"
+    )
+    over = [line for r, line in zip(rates, report, strict=True) if r.rate > limit]
+    assert not over, f"traffic steps over the {limit:.0%} error rate: {over}"
+
+
+@then("every failback phase finishes within its target")
+def failback_phases_within_targets(drill: Drill) -> None:
+    summary = _finish(drill)
+    names = [p.name for p in FAILBACK_PHASES]
+    verdicts = {v.figure: v for v in summary.verdicts.items if v.figure in names}
+    assert sorted(verdicts) == sorted(names), f"failback phases timed: {sorted(verdicts)}"
+    late = [
+        f"{v.title} {human_duration(v.measured_s)}" for v in verdicts.values() if v.status == "fail"
+    ]
+    assert not late, f"failback phase over its target: {late}"
+
+
+@then("the platform is back in its original topology")
+def original_topology(drill: Drill) -> None:
+    target = needs(drill, FailbackTarget, "fail back")
+    assert target.serving_region() == "primary", (
+        f"the {target.serving_region()} database serves, expected the primary's"
+    )
+    lag = target.validate_standby("dr")
+    assert lag < drill.config.alarms.replica_lag
+    if isinstance(drill.target, RoutingObserver):
+        assert drill.target.answering_region() == "primary"
+    check = drill.target.verify_services()
+    assert check.ok, f"after the failback the platform is not healthy: {check.checks}"

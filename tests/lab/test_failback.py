@@ -1,0 +1,266 @@
+"""Failback on the real lab: after a region failure and the DR activation, the planned
+return home leaves the lab as ``lab up`` made it, with every write of the drill on board."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from drdrill.audit import AuditTrail
+from drdrill.config import DrillConfig
+from drdrill.errors import LabError
+from drdrill.http import call
+from drdrill.integrity import census
+from drdrill.lab import Lab
+from drdrill.targets.lab_target import LabTarget
+
+pytestmark = pytest.mark.lab
+MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
+BASE = int(os.environ.get("DRDRILL_FAILBACK_TEST_PORT", "27200"))
+"""This module uses BASE .. BASE+79 (one lab)."""
+
+
+@pytest.fixture(scope="module")
+def lab(make_lab_config: MakeConfig) -> Iterator[Lab]:
+    config, _ = make_lab_config(BASE)
+    lab = Lab.from_config(config)
+    lab.up()
+    yield lab
+    lab.down()
+
+
+def topology_of(lab: Lab) -> dict[str, Any]:
+    """What must be the same after a failback as after ``lab up``."""
+    status = lab.status()
+    state = json.loads(lab.topology.state_file.read_text())
+    return {
+        "roles": {r: status.role(r) for r in ("primary", "dr")},
+        "replication": (status["replication"]["state"], status["replication"]["standby"]),
+        "records": sorted((r["role"], r["region"], r["weight"]) for r in status["edge_records"]),
+        "workers": state["workers"],
+        "database_of": state["database_of"],
+        "promoted": state["promoted"],
+        "failures": state["failures"],
+    }
+
+
+class Writer:
+    """Writes orders through the global endpoint until stopped; the ids acknowledged."""
+
+    def __init__(self, lab: Lab, prefix: str) -> None:
+        self.url = f"{lab.edge_url}/orders"
+        self.prefix = prefix
+        self.acked: list[str] = []
+        self.acked_at: dict[str, float] = {}
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            order = f"{self.prefix}-{i}"
+            i += 1
+            reply = call("POST", self.url, {"id": order}, timeout=2.0)
+            if reply.status == 201:
+                self.acked.append(order)
+                self.acked_at[order] = time.monotonic()
+            else:
+                self.failed += 1
+            time.sleep(0.01)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+MARKS: list[tuple[float, str]] = []
+"""When each lab action of the current test started (to place a missing write in time)."""
+
+
+def mark(what: str) -> None:
+    MARKS.append((time.monotonic(), what))
+
+
+def placed(writer: Writer, ids: list[str]) -> list[str]:
+    """Each id with the last lab action started before it was acknowledged."""
+    out = []
+    for order in ids:
+        at = writer.acked_at.get(order, 0.0)
+        before = [w for t, w in MARKS if t <= at]
+        out.append(f"{order} acked {at:.3f} after {before[-1] if before else '-'}")
+    return out
+
+
+def missing_on(lab: Lab, region: str, ids: list[str]) -> list[str]:
+    with psycopg.connect(lab.db_dsn(region)) as conn:
+        rows = conn.execute("SELECT id FROM orders WHERE id = ANY(%s)", (ids,)).fetchall()
+    return sorted(set(ids) - {r[0] for r in rows})
+
+
+def activate(lab: Lab, mode: str) -> None:
+    """The primary region fails; the DR activation's actions (as dr-activation.json)."""
+    mark(f"fail_region {mode}")
+    lab.fail_region("primary", mode)
+    mark("fail_over_dns")
+    lab.fail_over_dns("dr")
+    lab.scale_region("dr", lab.settings.dr_scaled_workers)
+    mark("promote")
+    lab.promote_database("dr")
+    lab.repoint_applications("dr", "dr")
+    mark("activated")
+
+
+def fail_back(lab: Lab) -> dict[str, Any]:
+    """The failback, in the plan's order; what it measured."""
+    mark("restore_region")
+    lab.restore_region("primary")
+    # superseded by dr, whatever the failure: no write can be acknowledged by it now
+    assert lab.status().role("primary") == "down"
+    mark("rebuild")
+    rebuild = lab.rebuild_region_database("primary")
+    lab.catch_up("primary")
+    mark("shift_traffic")
+    lab.shift_traffic((10, 50, 100))
+    mark("switchover")
+    switch = lab.switchover("primary")
+    mark("scale_down")
+    lab.scale_down_region("dr")
+    lab.validate_standby("dr", max_lag_s=300)
+    mark("done")
+    return {"rebuild": rebuild, "switchover": switch}
+
+
+def test_a_failback_while_the_primary_region_is_down_refuses_and_changes_nothing(
+    lab: Lab,
+) -> None:
+    steady = topology_of(lab)
+    activate(lab, "power-off")
+    activated = topology_of(lab)
+    data_dir = sorted(p.name for p in lab.topology.data_dir("primary").iterdir())
+
+    for action, args in [
+        (lab.rebuild_region_database, ("primary",)),
+        (lab.switchover, ("primary",)),
+        (lab.set_traffic_weight, ("primary", 10)),
+    ]:
+        with pytest.raises(LabError, match=r"primary region is still down \(power-off\)"):
+            action(*args)  # type: ignore[operator]
+
+    assert topology_of(lab) == activated
+    assert sorted(p.name for p in lab.topology.data_dir("primary").iterdir()) == data_dir
+    fail_back(lab)
+    assert topology_of(lab) == steady
+
+
+@pytest.mark.parametrize("mode", ["power-off", "blackhole", "partition"])
+def test_the_failback_brings_every_write_of_the_drill_home(lab: Lab, mode: str) -> None:
+    steady = topology_of(lab)
+    assert steady["roles"] == {"primary": "primary", "dr": "standby"}
+    with Writer(lab, f"{mode}-drill") as writer:
+        time.sleep(0.3)
+        activate(lab, mode)
+        time.sleep(0.5)
+        during_dr = len(writer.acked)
+        measured = fail_back(lab)
+        time.sleep(0.3)
+    assert len(writer.acked) > during_dr > 0
+
+    assert topology_of(lab) == steady
+    assert placed(writer, missing_on(lab, "primary", writer.acked)) == []
+    lab.catch_up("dr")
+    assert missing_on(lab, "dr", writer.acked) == []
+    assert measured["rebuild"].method in ("rewind", "basebackup")
+    assert measured["switchover"].reattach.method in ("rewind", "basebackup")
+    assert 0 < measured["switchover"].fenced_s < 5
+
+
+def test_each_failback_action_is_idempotent(lab: Lab) -> None:
+    steady = topology_of(lab)
+    again = lab.switchover("primary")  # already serving from primary: nothing moves
+    assert (again.fenced_s, again.reattach and again.reattach.method) == (0.0, "already")
+    lab.shift_traffic((100,))
+    lab.scale_down_region("dr")
+    with pytest.raises(LabError, match="is the one serving"):
+        lab.rebuild_region_database("primary")
+    assert topology_of(lab) == steady
+
+
+def test_the_lab_target_fails_back_with_audited_calls_and_checks_consistency(
+    lab: Lab, tmp_path: Path
+) -> None:
+    config = DrillConfig.model_validate({"lab": lab.settings.model_dump()})
+    audit = AuditTrail(tmp_path / "audit.jsonl")
+    target = LabTarget(lab, config, audit)
+    steady = topology_of(lab)
+    with Writer(lab, "target-drill") as writer:
+        activate(lab, "power-off")
+        time.sleep(0.3)
+        target.restore_region("primary")
+        assert target.rebuild_database("primary")["method"] in ("rewind", "basebackup")
+        consistency = target.check_consistency([*writer.acked, "never-written"])
+        for percent in (10, 50, 100):
+            target.shift_traffic("primary", percent)
+        fenced_s = target.switchover("primary")
+        target.scale_down_region("dr")
+        lag = target.validate_standby("dr")
+
+    assert consistency.consistent and consistency.lost_before == ("never-written",)
+    assert consistency.missing == {"dr": (), "primary": ()}
+    assert consistency.only_in == {"dr": (), "primary": ()}
+    for region in ("primary", "dr"):  # the census from ids is the SQL census
+        assert consistency.censuses[region] == census(lab.db_dsn(region), consistency.as_of)
+    assert consistency.censuses["dr"].count > 0
+    assert 0 < fenced_s < 5 and 0 <= lag < config.alarms.replica_lag
+    assert topology_of(lab) == steady
+    assert missing_on(lab, "primary", writer.acked) == []
+    actions = [(r["action"], r["outcome"]) for r in audit.records()]
+    for action in ("rebuild_database", "shift_traffic", "switchover", "scale_down_region"):
+        assert (action, "succeeded") in actions, actions
+    assert any(a == "switchover_measured" for a, _ in actions)
+
+
+def test_the_lab_target_fails_back_in_place_and_re_creates_only_what_it_cannot(
+    lab: Lab, tmp_path: Path
+) -> None:
+    config = DrillConfig.model_validate({"lab": lab.settings.model_dump()})
+    audit = AuditTrail(tmp_path / "audit.jsonl")
+    target = LabTarget(lab, config, audit)
+    steady = topology_of(lab)
+    assert lab.steady_problems() == []
+    with Writer(lab, "in-place") as writer:
+        activate(lab, "blackhole")
+        time.sleep(0.3)
+        assert lab.steady_problems() != []
+        mark("target.fail_back")
+        target.fail_back()  # a drill's close after an activation: dr's data comes home
+        mark("done")
+    assert topology_of(lab) == steady
+    assert placed(writer, missing_on(lab, "primary", writer.acked)) == []
+    assert lab.fail_back() == "steady"
+
+    up_seconds = json.loads(lab.topology.state_file.read_text())["up_seconds"]
+    lab.fail_over_dns("dr")  # a partial drill's state: not an activation
+    with pytest.raises(LabError, match="neither in its steady state nor activated"):
+        lab.fail_back()
+    target.fail_back()  # ... so the lab is re-created
+    assert topology_of(lab) == steady
+    assert json.loads(lab.topology.state_file.read_text())["up_seconds"] != up_seconds
+    hows = [
+        r.get("how") or r.get("error")
+        for r in audit.records()
+        if r["action"] == "fail_back_in_place"
+    ]
+    assert hows[0] == "failed back" and "neither in its steady state" in hows[1]
