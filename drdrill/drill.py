@@ -346,17 +346,11 @@ class Drill:
         verdicts = judge(measurements, self.config, self.scenario)
         load_stats = self.load.stats().to_json() if self.load else {}
         self.summary = DrillSummary(
-            drill_id=self.drill_id,
-            scenario=self.scenario,
-            kind=self.kind,
-            target=self.target_name,
-            started_ns=self.started_ns,
-            failure_mode=self.failure_mode,
+            **self._identity(),
             measurements=measurements,
             verdicts=verdicts,
             load=load_stats,
             actor=self.audit.actor,
-            approved_by=self.approved_by,
         )
         self.report.write(
             self.summary,
@@ -393,18 +387,21 @@ class Drill:
             f"rollback failed: {describe(rollback_error)}" if rollback_error else None
         )
         ending = UnmeasuredDrill(
-            drill_id=self.drill_id,
-            scenario=self.scenario,
-            kind=self.kind,
-            target=self.target_name,
-            started_ns=self.started_ns,
-            failure_mode=self.failure_mode,
-            outcome=self.outcome,
-            reached=reached,
-            error=ended_by,
-            approved_by=self.approved_by,
+            **self._identity(), outcome=self.outcome, reached=reached, error=ended_by
         )
         self.report.conclude(self.summary, ending)
+
+    def _identity(self) -> dict[str, Any]:
+        """What names this drill in its summary and its history line, measured or not."""
+        return {
+            "drill_id": self.drill_id,
+            "scenario": self.scenario,
+            "kind": self.kind,
+            "target": self.target_name,
+            "started_ns": self.started_ns,
+            "failure_mode": self.failure_mode,
+            "approved_by": self.approved_by,
+        }
 
     def _advance(self, state: str) -> None:
         """Move to ``state`` (never back: ``reached`` is the furthest state)."""
