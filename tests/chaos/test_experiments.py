@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
 
 
-@pytest.mark.parametrize("name", ["region-failure.json", "dr-activation.json", "failback.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["region-failure.json", "dr-activation.json", "failback.json", "aws-region-failure.json"],
+)
 def test_plain_chaos_validate_accepts_the_experiment(name: str) -> None:
     done = subprocess.run(
         [str(CHAOS), "--no-log-file", "validate", str(ROOT / "experiments" / name)],
