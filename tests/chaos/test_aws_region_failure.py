@@ -264,3 +264,21 @@ def test_unconfirmed_or_another_account_starts_nothing_and_runs_no_rollback(
     assert rollbacks(journal) == {}
     assert platform.experiments() == []
     assert platform.node_states() == ["running", "stopped"]  # the rollback would have started it
+
+
+def _observations(ok: int, total: int) -> dict[str, Any]:
+    status = ["Success: HTTP Status Code 200, OK"] * ok + ["Failure: Connection timed out"] * (
+        total - ok
+    )
+    return {"HealthCheckObservations": [{"StatusReport": {"Status": s}} for s in status]}
+
+
+def test_route53s_rule_healthy_when_more_than_18_percent_of_checkers_see_success() -> None:
+    from drdrill.chaos.aws import health_check_healthy
+
+    assert health_check_healthy(_observations(2, 10))
+    assert health_check_healthy(_observations(16, 16))
+    assert not health_check_healthy(_observations(1, 10))
+    assert not health_check_healthy(_observations(0, 16))
+    assert not health_check_healthy({"HealthCheckObservations": []})
+    assert not health_check_healthy(None)
