@@ -15,6 +15,7 @@ only what chaostoolkit-aws has no activity for.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,10 +34,17 @@ HEALTHY_SHARE = 0.18
 _YES = frozenset({"1", "true", "yes"})
 
 
+def _inside_a_run() -> bool:
+    """chaoslib handles SIGUSR2 while an experiment runs; outside a run it would kill."""
+    usr2 = getattr(signal, "SIGUSR2", None)
+    return usr2 is not None and signal.getsignal(usr2) not in (signal.SIG_DFL, signal.SIG_IGN)
+
+
 def _refuse(reason: str) -> None:
     logger.error("refusing to touch AWS: %s", reason)
-    exit_ungracefully()  # SIGUSR2: chaoslib ends the run, rollbacks skipped
-    raise ActivityFailed(f"refusing to touch AWS: {reason}")  # (no SIGUSR2 on this platform)
+    if _inside_a_run():
+        exit_ungracefully()  # SIGUSR2: chaoslib ends the run, rollbacks skipped
+    raise ActivityFailed(f"refusing to touch AWS: {reason}")
 
 
 def account_allowed(

@@ -282,3 +282,14 @@ def test_route53s_rule_healthy_when_more_than_18_percent_of_checkers_see_success
     assert not health_check_healthy(_observations(0, 16))
     assert not health_check_healthy({"HealthCheckObservations": []})
     assert not health_check_healthy(None)
+
+
+def test_the_interlock_called_outside_a_run_refuses_without_ending_the_process() -> None:
+    from chaoslib.exceptions import ActivityFailed
+
+    from drdrill.chaos.aws import account_allowed
+
+    with pytest.raises(ActivityFailed, match="not confirmed"):
+        account_allowed(ACCOUNT, confirm="no")
+    with pytest.raises(ActivityFailed, match="no allowed account"):
+        account_allowed(" , ", confirm="true")
