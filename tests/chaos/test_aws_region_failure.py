@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,6 +229,36 @@ def test_an_interrupted_run_still_stops_the_experiment_and_starts_the_nodes(
         "start-cluster-nodes-left-stopped": "succeeded",
     }
     assert platform.status(experiment["id"]) == "stopped"
+    assert "stopped" not in platform.node_states()
+
+
+def test_drdrills_runner_plays_it_as_chaos_run_does(
+    moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process, through ``drdrill.chaos.runner`` (the drill's way): the same fault
+    and rollbacks, the strategies read from the experiment's ``runtime`` block."""
+    from drdrill.chaos.context import ChaosContext
+    from drdrill.chaos.runner import run
+    from drdrill.config import DrillConfig
+
+    platform = Platform(moto_url, "runner")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key, value in platform.env(fault_duration_s=1).items():
+        if key.startswith(("AWS_", "DRDRILL_")):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # chaostoolkit-aws sets it up
+    played: dict[str, Any] = {}
+    fis = threading.Thread(target=lambda: played.update(platform.play_fis()))
+    fis.start()
+    journal = run(EXPERIMENT, ChaosContext(target=None, config=DrillConfig()))  # type: ignore[arg-type]
+    fis.join(10)
+
+    assert journal["status"] == "completed"
+    assert rollbacks(journal) == {
+        "stop-this-runs-fis-experiments": "succeeded",
+        "start-cluster-nodes-left-stopped": "succeeded",
+    }
+    assert platform.status(played["id"]) == "stopped"
     assert "stopped" not in platform.node_states()
 
 
