@@ -1,4 +1,5 @@
-"""``experiments/aws-region-failure.json`` run by plain ``chaos run`` against moto's FIS.
+"""``experiments/aws-region-failure.json`` run by plain ``chaos run`` (and once by
+drdrill's runner, in-process) against moto's FIS.
 
 The experiment is chaostoolkit-aws's activities; ``AWS_ENDPOINT_URL`` sends its
 clients to a moto server (over HTTP, fake credentials), the way a user sends them to
