@@ -64,7 +64,8 @@ def test_stop_ends_the_whole_group_promptly_and_keeps_the_records(
     shop: Shop, tmp_path: Path
 ) -> None:
     run = LoadRun(shop.url, SETTINGS, tmp_path, max_seconds=300).start()
-    time.sleep(3)
+    run.wait_sending(60)  # Locust's start-up alone can take seconds on a busy machine
+    time.sleep(1)
     assert run.is_running()
     pgid = run.pid
     assert pgid is not None
