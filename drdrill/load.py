@@ -87,6 +87,8 @@ class LoadStats:
     duration_s: float
     sustained_rps: float = 0.0
     endpoints: tuple[EndpointStats, ...] = field(default_factory=tuple)
+    workers: int = 1
+    """Locust processes that generated the load (local and remote workers; 1: one process)."""
 
     @property
     def rps(self) -> float:
@@ -103,6 +105,7 @@ class LoadStats:
             "duration_s": round(self.duration_s, 3),
             "requests_per_s": round(self.rps, 1),
             "sustained_requests_per_s": round(self.sustained_rps, 1),
+            "workers": self.workers,
             "endpoints": [
                 {
                     "name": e.name,
@@ -454,9 +457,13 @@ class LoadRun:
         per-endpoint figures from Locust's ``--json-file`` when it was written."""
         requests = self.requests()
         endpoints = _endpoint_stats(self.stats_path)
+        workers = self.settings.expected_workers
         if not requests:
             return LoadStats(
-                sum(e.requests for e in endpoints), sum(e.failures for e in endpoints), 0.0
+                sum(e.requests for e in endpoints),
+                sum(e.failures for e in endpoints),
+                0.0,
+                workers=workers,
             )
         first, last = requests[0].t_ns, requests[-1].t_ns
         span = max((last - first) / 1e9, 1e-9)
@@ -466,6 +473,7 @@ class LoadRun:
             duration_s=span,
             sustained_rps=_sustained_rps(requests),
             endpoints=endpoints,
+            workers=workers,
         )
 
 

@@ -78,6 +78,7 @@ def test_two_workers_write_one_ledger_with_every_checkout_once(
     requests = run.requests()
     assert len(requests) == sum(e.requests for e in run.stats().endpoints) > len(ids)
     assert {r.ok for r in requests} == {True}
+    assert run.stats().to_json()["workers"] == 2
     # only the master writes the files; workers never got their paths
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "locust-ledger.jsonl",

@@ -58,6 +58,7 @@ def test_a_load_run_ends_by_itself_after_its_time(shop: Shop, tmp_path: Path) ->
     ledger = Ledger()
     assert run.add_writes_to(ledger) == len(entries) == len(ledger.writes())
     assert stats.to_json()["requests"] == stats.requests
+    assert stats.to_json()["workers"] == 1
 
 
 def test_stop_ends_the_whole_group_promptly_and_keeps_the_records(
