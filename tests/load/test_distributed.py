@@ -176,3 +176,30 @@ def test_a_master_whose_workers_never_come_fails_the_wait(
     finally:
         run.stop()
     assert shop.orders == {}
+
+
+def test_the_master_waits_for_local_and_remote_workers_and_locals_reach_it_on_loopback(
+    tmp_path: Path,
+) -> None:
+    run = LoadRun(
+        "http://127.0.0.1:9",
+        LoadSettings(workers=2, remote_workers=3, master_host="0.0.0.0", master_port=22999),
+        tmp_path,
+        max_seconds=30,
+    )
+    master, worker = run.argv(), run.worker_argv()
+
+    def after(argv: list[str], flag: str) -> str:
+        return argv[argv.index(flag) + 1]
+
+    assert "--master" in master and "--headless" in master
+    assert after(master, "--expect-workers") == "5"
+    assert after(master, "--master-bind-host") == "0.0.0.0"
+    assert after(master, "--master-bind-port") == "22999"
+    assert "--worker" in worker and "--headless" not in worker
+    assert after(worker, "--master-host") == "127.0.0.1"
+    assert after(worker, "--master-port") == "22999"
+    assert "--master" not in run.remote_worker_argv("10.0.0.5")
+    assert after(run.remote_worker_argv("10.0.0.5"), "--master-host") == "10.0.0.5"
+    single = LoadRun("http://127.0.0.1:9", LoadSettings(), tmp_path).argv()
+    assert "--master" not in single and "--processes" not in single
