@@ -105,6 +105,7 @@ def test_stopping_mid_run_keeps_every_workers_last_checkouts(
     assert len(ids) == len(set(ids)) > 0
     # the lines each worker held when the drill stopped it reached the master
     assert set(ids) == set(shop.orders)
+    assert len(ids) == locust_orders(run.stats_path)  # and so did Locust's own totals
     assert writer_pids(set(ids)) == set(run.worker_pids)
 
 

@@ -205,6 +205,11 @@ def _setup_distribution(environment: Any, **kwargs: Any) -> None:
         def flush_for_master(environment: Any, msg: Any) -> None:
             runner.stop()  # the users end first: no line is written after the last flush
             _flush()
+            # Locust's own totals too, before the master writes them (it would otherwise
+            # get them only with this worker's goodbye, which it may no longer read)
+            send_stats = getattr(runner, "_send_stats", None)
+            if callable(send_stats):
+                send_stats()
             runner.send_message("drdrill_flushed")
 
         def ship_when_asked(environment: Any, **kw: Any) -> None:
