@@ -20,7 +20,7 @@ so afterwards the run reads one set of files in ``out_dir`` whatever the workers
     run = LoadRun(lab.edge_url, config.load, report_dir, max_seconds=120).start()
     run.wait_sending()       # every worker connected, the first lines written
     ...                      # inject, activate, wait restored
-    run.stop()               # SIGTERM to the group, SIGKILL after the grace period
+    run.stop()               # SIGTERM (distributed: to the master), then SIGKILL to the group
     run.requests(), run.ledger_entries(), run.stats().to_json()
 """
 
