@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--url", action="append", required=True)
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--clients", type=int, default=1)
-    parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--max-orders", type=int, default=2000)
     parser.add_argument("--max-seconds", type=float, default=120.0)
     args = parser.parse_args()

@@ -43,7 +43,7 @@ class LabSettings(BaseModel):
     in_region_clients: int = Field(1, ge=0, le=8)
     """Clients inside a partitioned region that keep placing orders through its own entry
     point (split brain while DR is promoted); 0: none."""
-    in_region_interval: Seconds = Field(0.05, gt=0)
+    in_region_interval: Seconds = Field(0.1, gt=0)
     """Each in-region client's pause between orders."""
     in_region_max_orders: int = Field(2000, ge=1)
     """The in-region client group stops by itself after this many acknowledged orders..."""
