@@ -46,6 +46,8 @@ HISTORY_FIELDS = (
     "rpo_s",
     "lost_writes",
     "in_doubt_writes",
+    "divergent_writes",
+    "switchover_outage_s",
     "phases",
     "verdicts",
     "targets_s",
@@ -57,7 +59,8 @@ HISTORY_FIELDS = (
 """The keys of one line of ``reports/history.jsonl``: every drill that starts leaves one,
 measured or not (``outcome`` passed, failed, aborted, error or skipped; ``reached`` the
 furthest state of the drill; ``targets_s`` the targets it was judged against, for the
-trend picture)."""
+trend picture; ``divergent_writes`` and ``switchover_outage_s`` the failback's, None for a
+drill that did not fail back or a target that does not count divergent writes)."""
 
 NOT_A_DRILL = frozenset({"readiness"})
 """History ``kind`` values that are not drills (``drdrill check`` lines)."""
@@ -127,6 +130,12 @@ class DrillSummary:
             "rpo_bounds_s": [m.rpo_bounds.low_s, m.rpo_bounds.high_s],
             "lost_writes": m.ledger.lost,
             "in_doubt_writes": m.ledger.in_doubt,
+            "divergent_writes": None
+            if self.failback is None or self.failback.divergent is None
+            else len(self.failback.divergent),
+            "switchover_outage_s": None
+            if self.failback is None
+            else self.failback.switchover.seconds,
             "acked_writes": m.ledger.acked,
             "never_acked_writes": m.ledger.never_acked,
             "lost_after_fault": m.ledger.lost_after_fault,

@@ -12,7 +12,7 @@ import pytest
 from drdrill.config import DrillConfig, load_config
 from drdrill.failback import FailbackFigures, failback_figures, lost_by_failback
 from drdrill.measure import Request, phase_timings
-from drdrill.report.summary import DrillSummary, write_summary
+from drdrill.report.summary import DrillSummary, append_history, read_history, write_summary
 from drdrill.results import Bounds, LedgerSummary, Measurements
 from drdrill.sampling import CRITICAL_FLOW, Sample, accepts_writes_probe
 from drdrill.timeline import NOTE, PHASE_END, PHASE_START, Timeline
@@ -243,3 +243,13 @@ def test_the_findings_name_the_divergent_writes_and_the_split_brain(tmp_path: Pa
 def test_a_target_that_counts_no_divergent_writes_is_said_so(tmp_path: Path) -> None:
     markdown = summary(tmp_path, round_trip(divergent=False)).to_markdown()
     assert "- divergent writes: not counted by this target" in markdown
+
+
+def test_the_history_line_carries_the_divergent_writes_and_the_switchover_outage(
+    tmp_path: Path,
+) -> None:
+    append_history(summary(tmp_path, round_trip()), tmp_path)
+    append_history(summary(tmp_path, round_trip(divergent=False)), tmp_path)
+    rows = read_history(tmp_path).rows
+    assert [r["divergent_writes"] for r in rows] == [3, None]
+    assert rows[0]["switchover_outage_s"] == pytest.approx(0.3)
