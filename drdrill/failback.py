@@ -6,8 +6,9 @@
   ``switchover`` phase. 0 when every sample during it succeeded. The target's own
   figure (fence → writable, the ``switchover_outage`` note) is reported beside it.
 - **step error rate** — for each traffic step (``traffic_shift_<n>pct``, from its start
-  to its end, its hold included): failed / all Locust requests sent in it, or, without
-  Locust, failed / all critical-flow samples.
+  to its end, its hold included): failed / all Locust requests sent in it, or, when
+  Locust sent none in it (no Locust, or its run had ended), failed / all critical-flow
+  samples.
 - **consistency before traffic** — a ``consistency_checked`` note saying consistent,
   recorded before the first traffic step started.
 - **lost by the failback** — writes the ledger finds missing from the final primary
@@ -105,7 +106,7 @@ def step_error_rates(
             continue
         inside = [r.ok for r in requests if timing.start_ns <= r.t_ns < timing.end_ns]
         source = "locust"
-        if not requests:
+        if not inside:
             source = "probes"
             inside = [
                 s.ok

@@ -182,12 +182,12 @@ def _secondary(
     )
 
 
-def _ids(ids: Sequence[str], count: int) -> str:
+def _ids(ids: Sequence[str], count: int, where: str = "ledger.json") -> str:
     if not ids:
         return "ids not recorded"
     shown = ", ".join(ids[:IDS_SHOWN])
     more = count - min(len(ids), IDS_SHOWN)
-    return f"ids: {shown}" + (f" and {more} more (all in ledger.json)" if more > 0 else "")
+    return f"ids: {shown}" + (f" and {more} more (all in {where})" if more > 0 else "")
 
 
 def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Finding]:
@@ -251,7 +251,8 @@ def _failback_findings(figures: FailbackFigures) -> list[Finding]:
                 0,
                 "clients inside the partitioned region kept writing to the old primary while "
                 "DR was promoted (split brain); these are absent from the final primary, "
-                "counted before the rewind; " + _ids(ids, len(ids)),
+                "counted before the rewind; "
+                + _ids(ids, len(ids), "summary.json and timeline.jsonl"),
                 "writes",
             )
         )

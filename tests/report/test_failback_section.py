@@ -176,6 +176,29 @@ def test_the_failback_figures_gather_phases_switchover_steps_and_writes(tmp_path
     assert found.consistency_problem is None
 
 
+def test_a_step_locust_sent_nothing_in_is_measured_by_the_probes(tmp_path: Path) -> None:
+    config = load_config(root=tmp_path)
+    timeline = round_trip()
+    measured = measurements(timeline)
+    early = [r for r in requests() if r.t_ns < T0 + 14 * S]  # Locust's run ended in the 50 % step
+    found = failback_figures(
+        timeline,
+        samples(),
+        early,
+        measured.phases,
+        judge(measured, config),
+        LEDGER,
+        switchover_target_s=1.0,
+        max_step_error_rate=0.05,
+    )
+    assert found is not None
+    assert [(r.percent, r.requests, r.source) for r in found.steps] == [
+        (10, 100, "locust"),
+        (50, 10, "probes"),
+        (100, 10, "probes"),
+    ]
+
+
 def test_writes_lost_by_the_failback_leave_out_those_lost_to_the_disaster() -> None:
     timeline = round_trip()
     after_fault = LedgerSummary(
