@@ -31,16 +31,18 @@ from drdrill.config import DrillConfig
 from drdrill.drill_alerts import DrillAlerts
 from drdrill.drill_outcome import DRILL_STATES, describe, ending_error, outcome_of, shielded
 from drdrill.errors import DrillError
+from drdrill.failback import failback_figures
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
+from drdrill.split_brain import SplitBrainWatch
 from drdrill.stop_conditions import StopConditionWatch, StopRules
 from drdrill.stopping import StopButton
 from drdrill.targets import open_target
-from drdrill.targets.base import SelfProvisioning
+from drdrill.targets.base import REGIONS, SelfProvisioning, SplitBrainWitness
 from drdrill.timeline import (
     FAULT_INJECTED,
     NOTE,
@@ -100,6 +102,7 @@ class Drill:
         self._serving = "primary"
         self.observation: Observation | None = None
         self.stop_watch: StopConditionWatch | None = None
+        self.split_brain_watch: SplitBrainWatch | None = None
         self.load: LoadRun | None = None
         self.summary: DrillSummary | None = None
         self.outcome: str | None = None
@@ -164,11 +167,15 @@ class Drill:
             self.config.measurement,
             standby_dsn=self.target.database_dsn("dr"),
             alarms=self.config.alarms,
+            write_probes={region: self.target.database_dsn(region) for region in REGIONS},
         ).start()
         rules = StopRules.for_drill(self.config, self.scenario)
         observation = self.observation
         self.stop_watch = StopConditionWatch(
             lambda: observation.samples(), self.timeline, rules, self.stop
+        ).start()
+        self.split_brain_watch = SplitBrainWatch(
+            lambda: observation.samples(), self.timeline
         ).start()
         if with_load:
             marker = (
@@ -256,9 +263,25 @@ class Drill:
 
     def restore_region(self, region: str = "primary") -> None:
         """The failed region is back (its infrastructure works again, its data stale): what
-        a failback waits for. Nothing moves back to it yet."""
+        a failback waits for. Nothing moves back to it yet. A target that fences a
+        superseded old primary and counts what it wrote after the promotion
+        (``SplitBrainWitness``) has the divergent writes noted, by id, before any
+        failback can discard them."""
         self.target.restore_region(region)
         self.timeline.record(NOTE, "region_restored", region=region)
+        if isinstance(self.target, SplitBrainWitness):
+            writes = self.target.divergent_writes(region)
+            if writes is not None:
+                self.timeline.record(
+                    NOTE,
+                    "divergent_writes",
+                    region=region,
+                    count=len(writes),
+                    writes=[
+                        {"id": w.id, "ack_ns": w.ack_ns, "committed_ns": w.committed_ns}
+                        for w in writes
+                    ],
+                )
 
     def acknowledged_ids(self) -> list[str]:
         """The ids of every write customers were told succeeded so far (canary and Locust)."""
@@ -320,6 +343,8 @@ class Drill:
             self.load.stop()
         if self.observation is not None:
             self.observation.stop()
+        if self.split_brain_watch is not None:  # last: it takes a final look at every sample
+            self.split_brain_watch.stop()
 
     def finish(self, scenario: str | None = None) -> DrillSummary:
         """Stop observing, check the ledger against the surviving database, measure, judge
@@ -348,12 +373,23 @@ class Drill:
         )
         verdicts = judge(measurements, self.config, self.scenario)
         load_stats = self.load.stats().to_json() if self.load else {}
+        failback = failback_figures(
+            self.timeline,
+            samples,
+            requests,
+            measurements.phases,
+            verdicts,
+            measurements.ledger,
+            switchover_target_s=self.config.failback.switchover_outage,
+            max_step_error_rate=self.config.failback.max_step_error_rate,
+        )
         self.summary = DrillSummary(
             **self._identity(),
             measurements=measurements,
             verdicts=verdicts,
             load=load_stats,
             actor=self.audit.actor,
+            failback=failback,
         )
         self.report.write(
             self.summary,

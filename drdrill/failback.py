@@ -6,27 +6,47 @@
   ``switchover`` phase. 0 when every sample during it succeeded. The target's own
   figure (fence → writable, the ``switchover_outage`` note) is reported beside it.
 - **step error rate** — for each traffic step (``traffic_shift_<n>pct``, from its start
-  to its end, its hold included): failed / all Locust requests sent in it, or, without
-  Locust, failed / all critical-flow samples.
+  to its end, its hold included): failed / all Locust requests sent in it, or, when
+  Locust sent none in it (no Locust, or its run had ended), failed / all critical-flow
+  samples.
 - **consistency before traffic** — a ``consistency_checked`` note saying consistent,
   recorded before the first traffic step started.
+- **lost by the failback** — writes the ledger finds missing from the final primary
+  (acknowledged, absent) other than those the consistency check found on neither
+  database before the failback moved anything (``lost_before``: lost to the disaster,
+  the RPO's business). RPO 0 is the requirement of a planned failback.
+- **divergent writes** — acknowledged by the old primary after the promotion and absent
+  from the final primary (``drdrill.split_brain``): the ``divergent_writes`` note the
+  drill records when the failed region is restored, counted before the failback's
+  rewind discards them. None when the target did not count them.
+- **split brain** — the windows during which both databases accepted writes
+  (``drdrill.split_brain.split_brain_windows`` over the write probes).
+
+``failback_figures`` gathers all of these for the report's failback section.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from drdrill.measure import Request, phase_timings, probe_outages
-from drdrill.phases import split_step
-from drdrill.results import OutageWindow
+from drdrill.phases import FAILBACK_PHASES, split_step
+from drdrill.results import LedgerSummary, OutageWindow, PhaseTiming, Verdict, Verdicts
 from drdrill.sampling import CRITICAL_FLOW, Sample
+from drdrill.split_brain import DivergentWrite, split_brain_windows
 from drdrill.timeline import NOTE, PHASE_START, Timeline
 
 __all__ = [
+    "FailbackFigures",
+    "FailbackPhase",
     "StepErrorRate",
     "SwitchoverOutage",
     "consistency_before_traffic",
+    "divergent_writes",
+    "failback_figures",
+    "lost_by_failback",
     "step_error_rates",
     "switchover_outage",
 ]
@@ -86,7 +106,7 @@ def step_error_rates(
             continue
         inside = [r.ok for r in requests if timing.start_ns <= r.t_ns < timing.end_ns]
         source = "locust"
-        if not requests:
+        if not inside:
             source = "probes"
             inside = [
                 s.ok
@@ -110,3 +130,159 @@ def consistency_before_traffic(timeline: Timeline) -> str | None:
     if steps and steps[0].t_ns < first_check.t_ns:
         return f"traffic moved ({steps[0].name}) before the data consistency was checked"
     return None
+
+
+def lost_by_failback(timeline: Timeline, ledger: LedgerSummary) -> tuple[str, ...]:
+    """The ids of the writes the failback lost (module docstring), sorted."""
+    checks = [e for e in timeline.events(NOTE) if e.name == "consistency_checked"]
+    lost_before = set(checks[0].detail.get("lost_before", ())) if checks else set()
+    missing = {*ledger.lost_ids, *ledger.lost_after_fault_ids}
+    return tuple(sorted(missing - lost_before))
+
+
+def divergent_writes(timeline: Timeline) -> tuple[DivergentWrite, ...] | None:
+    """The divergent writes the drill noted (every ``divergent_writes`` note, in
+    acknowledgement order); None when none was noted (not counted)."""
+    notes = [e for e in timeline.events(NOTE) if e.name == "divergent_writes"]
+    if not notes:
+        return None
+    found = {
+        str(w["id"]): DivergentWrite(
+            str(w["id"]),
+            int(w["ack_ns"]),
+            None if w.get("committed_ns") is None else int(w["committed_ns"]),
+        )
+        for note in notes
+        for w in note.detail.get("writes", ())
+    }
+    return tuple(sorted(found.values(), key=lambda w: (w.ack_ns, w.id)))
+
+
+@dataclass(frozen=True)
+class FailbackPhase:
+    """One failback phase as it ran, against its target."""
+
+    name: str
+    title: str
+    seconds: float
+    target_s: float | None
+    status: str
+    """``pass``, ``warn``, ``fail`` (its verdict), or ``none`` (not judged)."""
+
+
+@dataclass(frozen=True)
+class FailbackFigures:
+    """The report's failback section: everything the planned failback is judged by."""
+
+    phases: tuple[FailbackPhase, ...]
+    switchover: SwitchoverOutage
+    switchover_target_s: float
+    steps: tuple[StepErrorRate, ...]
+    max_step_error_rate: float
+    lost_ids: tuple[str, ...]
+    """Lost by the failback (``lost_by_failback``)."""
+    divergent: tuple[DivergentWrite, ...] | None
+    """None: the target did not count them."""
+    split_brain: tuple[OutageWindow, ...]
+    consistency_problem: str | None
+    """``consistency_before_traffic``: None when the data was found consistent first."""
+
+    @property
+    def split_brain_s(self) -> float:
+        return sum(w.duration_s for w in self.split_brain)
+
+    def to_json(self) -> dict[str, Any]:
+        outage = self.switchover
+        return {
+            "phases": [
+                {
+                    "name": p.name,
+                    "seconds": round(p.seconds, 4),
+                    "target_s": p.target_s,
+                    "status": p.status,
+                }
+                for p in self.phases
+            ],
+            "switchover": {
+                "customer_visible_s": outage.seconds,
+                "fence_to_writable_s": outage.target_seconds,
+                "target_s": self.switchover_target_s,
+            },
+            "steps": [
+                {
+                    "name": r.name,
+                    "percent": r.percent,
+                    "requests": r.requests,
+                    "errors": r.errors,
+                    "rate": round(r.rate, 4),
+                    "source": r.source,
+                }
+                for r in self.steps
+            ],
+            "max_step_error_rate": self.max_step_error_rate,
+            "lost_writes": len(self.lost_ids),
+            "lost_ids": list(self.lost_ids),
+            "divergent_writes": None if self.divergent is None else len(self.divergent),
+            "divergent": None
+            if self.divergent is None
+            else [
+                {"id": w.id, "ack_ns": w.ack_ns, "committed_ns": w.committed_ns}
+                for w in self.divergent
+            ],
+            "split_brain": [
+                {"start_ns": w.start_ns, "end_ns": w.end_ns, "seconds": round(w.duration_s, 3)}
+                for w in self.split_brain
+            ],
+            "consistency_problem": self.consistency_problem,
+        }
+
+
+def _phases(phases: Sequence[PhaseTiming], verdicts: Verdicts) -> tuple[FailbackPhase, ...]:
+    timed = {p.name: p for p in phases}
+    judged: dict[str, Verdict] = verdicts.by_figure()
+    result = []
+    for phase in FAILBACK_PHASES:
+        timing = timed.get(phase.name)
+        if timing is None:
+            continue
+        verdict = judged.get(phase.name)
+        status = verdict.status if verdict is not None else ("none" if timing.ok else "fail")
+        result.append(
+            FailbackPhase(
+                phase.name,
+                phase.title,
+                timing.duration_s,
+                verdict.target_s if verdict is not None else None,
+                status,
+            )
+        )
+    return tuple(result)
+
+
+def failback_figures(
+    timeline: Timeline,
+    samples: Sequence[Sample],
+    requests: Sequence[Request],
+    phases: Sequence[PhaseTiming],
+    verdicts: Verdicts,
+    ledger: LedgerSummary,
+    *,
+    switchover_target_s: float,
+    max_step_error_rate: float,
+) -> FailbackFigures | None:
+    """The failback section of one drill (module docstring); None when no failback phase
+    ran (an activation-only or partial drill)."""
+    timed = _phases(phases, verdicts)
+    if not timed:
+        return None
+    return FailbackFigures(
+        phases=timed,
+        switchover=switchover_outage(timeline, samples),
+        switchover_target_s=switchover_target_s,
+        steps=step_error_rates(timeline, samples, requests),
+        max_step_error_rate=max_step_error_rate,
+        lost_ids=lost_by_failback(timeline, ledger),
+        divergent=divergent_writes(timeline),
+        split_brain=split_brain_windows(samples),
+        consistency_problem=consistency_before_traffic(timeline),
+    )

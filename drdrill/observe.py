@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from types import TracebackType
 
 from drdrill.canary import CanaryWriter
@@ -16,6 +17,8 @@ from drdrill.sampling import (
     REPLICATION_LAG,
     Sample,
     Sampler,
+    accepts_writes_check,
+    accepts_writes_probe,
     critical_flow_check,
     edge_record_check,
     health_check,
@@ -23,11 +26,16 @@ from drdrill.sampling import (
 )
 from drdrill.wait import poll
 
-__all__ = ["Observation"]
+__all__ = ["WRITE_PROBE_INTERVAL_S", "Observation"]
+
+WRITE_PROBE_INTERVAL_S = 0.2
+"""How often each region's write probe asks its database (a new connection each time:
+twice the critical flow's interval keeps two databases' connection churn small)."""
 
 
 class Observation:
-    """Probes (health, critical flow, edge record, optional replication lag) + canary writer.
+    """Probes (health, critical flow, edge record, optional replication lag, optional
+    write probe per region: ``drdrill.split_brain``) + canary writer.
 
     Use as a context manager, or ``start()``/``stop()``; ``stop()`` is idempotent.
     """
@@ -41,7 +49,10 @@ class Observation:
         alarms: Alarms | None = None,
         canary: bool = True,
         edge_record: bool = True,
+        write_probes: Mapping[str, str] | None = None,
     ) -> None:
+        """``write_probes``: region → the DSN of its database, asked whether it accepts
+        writes (both at once: split brain)."""
         self.endpoint = endpoint
         self.settings = settings
         self.ledger = Ledger()
@@ -56,6 +67,15 @@ class Observation:
             alarm = (alarms or Alarms()).replica_lag
             self._samplers.append(
                 Sampler(REPLICATION_LAG, replication_lag_check(standby_dsn, alarm), 1.0, timeout)
+            )
+        for region, dsn in (write_probes or {}).items():
+            self._samplers.append(
+                Sampler(
+                    accepts_writes_probe(region),
+                    accepts_writes_check(dsn),
+                    WRITE_PROBE_INTERVAL_S,
+                    timeout,
+                )
             )
         self._canary = (
             CanaryWriter(endpoint, self.ledger, settings.canary_interval, timeout)

@@ -9,11 +9,14 @@ failed at that time.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import psycopg
 
 from drdrill.clock import Clocked
 from drdrill.http import call
@@ -21,6 +24,7 @@ from drdrill.lab.replication import replication_state
 from drdrill.timeline import now_ns
 
 __all__ = [
+    "ACCEPTS_WRITES",
     "CRITICAL_FLOW",
     "EDGE_RECORD",
     "HEALTH",
@@ -28,6 +32,9 @@ __all__ = [
     "Check",
     "Sample",
     "Sampler",
+    "accepts_writes_check",
+    "accepts_writes_probe",
+    "accepts_writes_region",
     "critical_flow_check",
     "edge_record_check",
     "health_check",
@@ -38,6 +45,8 @@ HEALTH = "health"
 CRITICAL_FLOW = "critical_flow"
 EDGE_RECORD = "edge_record"
 REPLICATION_LAG = "replication_lag"
+ACCEPTS_WRITES = "accepts_writes"
+"""Prefix of the per-region write probes: ``accepts_writes_<region>``."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,45 @@ def replication_lag_check(dsn: str, alarm_s: float) -> Check:
         if replication.state == "down":
             return False, "unreachable"
         return replication.lag_s < alarm_s, f"lag_s={replication.lag_s:.3f}"
+
+    return check
+
+
+def accepts_writes_probe(region: str) -> str:
+    """The name of ``region``'s write probe."""
+    return f"{ACCEPTS_WRITES}_{region}"
+
+
+def accepts_writes_region(probe: str) -> str | None:
+    """The region a write probe's name is about (None: not a write probe)."""
+    prefix = f"{ACCEPTS_WRITES}_"
+    return probe[len(prefix) :] if probe.startswith(prefix) else None
+
+
+def accepts_writes_check(dsn: str) -> Check:
+    """Whether the database at ``dsn`` accepts writes now: it answers, is not in recovery
+    (a standby) and a new transaction is not read-only (a fenced primary). It asks and
+    writes nothing, so it may watch any target's databases. ok = accepts writes; a
+    database that does not answer in time is not evidence of either."""
+
+    def check(timeout: float) -> tuple[bool, str]:
+        try:
+            conn = psycopg.connect(dsn, connect_timeout=max(2, math.ceil(timeout)))
+        except psycopg.Error as exc:
+            return False, f"unreachable: {str(exc).strip()[:120]}"
+        try:
+            with conn:
+                conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
+                row = conn.execute(
+                    "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
+                ).fetchone()
+        except psycopg.Error as exc:
+            return False, f"unreachable: {str(exc).strip()[:120]}"
+        if row is None or row[0]:
+            return False, "standby"
+        if row[1] == "on":
+            return False, "read-only (fenced)"
+        return True, "accepts writes"
 
     return check
 

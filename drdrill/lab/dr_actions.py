@@ -7,6 +7,7 @@ lab's edge, order-service workers and standby database.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -91,7 +92,7 @@ def promote_database(topology: Topology, region: str) -> float:
     if role != "standby":
         raise LabError(f"the {region} database is not a standby (role {role})")
     seconds = pg.promote()
-    save_state(topology.state_file, state.with_promoted(region))
+    save_state(topology.state_file, state.with_promoted(region, time.time_ns()))
     return seconds
 
 

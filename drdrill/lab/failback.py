@@ -38,6 +38,7 @@ from drdrill.http import call
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.dr_actions import change_records, scale_region
 from drdrill.lab.faults import restore_region
+from drdrill.lab.fencing import fence_writes, unfence_writes
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.postgres import PgServer
 from drdrill.lab.replication import ReplicationState, replication_state
@@ -299,34 +300,6 @@ def catch_up(topology: Topology, standby_region: str, timeout: float = 10.0) -> 
     return _wait_replayed(databases.region(standby_region), lsn, timeout)
 
 
-def _fence(conn: psycopg.Connection[Any], timeout: float = 5.0) -> None:
-    """Make the server of ``conn`` refuse writes: read-only by default for every new
-    transaction, and every client session that began before ended (waited for: one still
-    ending could commit). ``pg_terminate_backend(pid, timeout)`` checks every 100 ms, so
-    the sessions are ended together and watched here."""
-    conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
-    conn.execute("SELECT pg_reload_conf()")
-    rows = conn.execute(
-        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-    ).fetchall()
-    ended = [row[0] for row in rows]
-
-    def gone() -> bool:
-        left = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
-        ).fetchone()
-        return left is not None and left[0] == 0
-
-    if ended and poll(lambda: gone() or None, timeout, interval_s=0.002) is None:
-        raise LabError(f"client sessions {ended} still run {timeout}s after the fence")
-
-
-def _unfence(conn: psycopg.Connection[Any]) -> None:
-    conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
-    conn.execute("SELECT pg_reload_conf()")
-
-
 def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.0) -> Switchover:
     """Planned switchover of the writable database to ``to_region`` (module docstring).
 
@@ -354,16 +327,21 @@ def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.
     fence = old.connect("postgres")
     fenced_at = time.monotonic()  # from here on writes fail: the outage starts
     try:
-        _fence(fence)
+        fence_writes(fence)
         catch_up_s = _wait_replayed(new, _wal_position(fence), catch_up_timeout)
     except BaseException:
-        _unfence(fence)
+        unfence_writes(fence)
         fence.close()
         raise
     fence.close()
     promote_s = new.promote()
     promoted = () if to_region == "primary" else (to_region,)
-    save_state(topology.state_file, _current(topology).replace(promoted=promoted))
+    save_state(
+        topology.state_file,
+        _current(topology).replace(
+            promoted=promoted, promoted_ns=time.time_ns() if promoted else None
+        ),
+    )
     _point_applications(topology, dict.fromkeys(REGIONS, to_region))
     fenced_s = time.monotonic() - fenced_at
     attached = rebuild_region_database(topology, from_region)

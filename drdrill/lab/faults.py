@@ -3,7 +3,15 @@
 - power-off: the region's processes are killed (its database with ``-9``).
 - blackhole: the region's processes are frozen (SIGSTOP): connections hang.
 - partition: the gateways cut every route into and out of the region, and the
-  other region's route only the partitioned region uses (its database port).
+  other region's route only the partitioned region uses (its database port). Inside
+  the region life goes on: its in-region client group keeps placing orders through its
+  own workers (``drdrill.lab.split_brain``), so once DR is promoted both sides write.
+
+Restoring a partitioned region whose database was superseded by a promoted standby
+fences that old primary first (it keeps running, refusing writes), then stops the
+in-region clients and counts the divergent writes from both databases, and only then
+heals the network: nothing it acknowledged after the promotion goes uncounted, and
+nothing commits there once traffic can come back.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import signal
 
 from drdrill.errors import LabError
 from drdrill.lab.databases import LabDatabases
+from drdrill.lab.fencing import fence_writes
 from drdrill.lab.launch import (
     spawn_gateway,
     spawn_worker,
@@ -21,6 +30,12 @@ from drdrill.lab.launch import (
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.pg_cleanup import cleanup_stale
 from drdrill.lab.processes import kill_recorded, signal_recorded
+from drdrill.lab.settings import LabSettings
+from drdrill.lab.split_brain import (
+    count_divergence,
+    start_in_region_clients,
+    stop_in_region_clients,
+)
 from drdrill.lab.state import LabState, save_state
 from drdrill.lab.topology import FAILURE_MODES, MAX_WORKERS, OTHER, REGIONS, Topology, check_region
 from drdrill.wait import wait_until
@@ -33,8 +48,11 @@ def _region_processes(state: LabState, region: str) -> list[str]:
     return [*workers, f"pg-{region}", f"gw-{region}"]
 
 
-def fail_region(topology: Topology, region: str, mode: str) -> None:
-    """Inject a region failure: power-off, blackhole or partition."""
+def fail_region(
+    topology: Topology, region: str, mode: str, settings: LabSettings | None = None
+) -> None:
+    """Inject a region failure: power-off, blackhole or partition (with ``settings``, a
+    partition starts the region's in-region client group)."""
     check_region(region)
     if mode not in FAILURE_MODES:
         raise LabError(f"unknown failure mode {mode!r}; expected one of {', '.join(FAILURE_MODES)}")
@@ -48,22 +66,27 @@ def fail_region(topology: Topology, region: str, mode: str) -> None:
         signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGSTOP)
     else:
         apply_cuts(topology, {**state.failures, region: mode})
+        if settings is not None:
+            start_in_region_clients(topology, settings, state, region)
     save_state(topology.state_file, state.with_failure(region, mode))
 
 
 def restore_region(topology: Topology, region: str) -> None:
     """Undo ``fail_region``. A database whose role was taken over by a promoted standby
-    is kept down, whatever the failure (no split brain): after a blackhole or partition
-    it is killed before the region comes back, or a write held in a frozen process or a
-    cut link would commit there, and be acknowledged, after the promotion."""
+    never takes a write again, whatever the failure: after a blackhole it is killed
+    before the region comes back (a write held in a frozen process would commit there,
+    and be acknowledged, after the promotion); after a partition it is fenced, and its
+    divergent writes counted, before the network heals (module docstring)."""
     check_region(region)
     state = require_up(topology)
     mode = state.failures[region]
     if mode is None:
         return
     superseded = region == "primary" and "dr" in state.promoted
-    if superseded and mode in ("blackhole", "partition"):
+    if superseded and mode == "blackhole":
         LabDatabases.of(topology, state).region(region).kill()
+    if mode == "partition":
+        _settle_partition(topology, state, region, superseded)
     if mode == "blackhole":
         signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGCONT)
     elif mode == "power-off":
@@ -86,6 +109,23 @@ def restore_region(topology: Topology, region: str) -> None:
     state = state.with_failure(region, None)
     apply_cuts(topology, state.failures)  # this region's gateway, and the other's
     save_state(topology.state_file, state)
+
+
+def _settle_partition(topology: Topology, state: LabState, region: str, superseded: bool) -> None:
+    """Before a partition heals: fence a superseded old primary, stop the in-region
+    clients (their last answers recorded), count what diverged. An old primary that no
+    longer runs is only made sure of (killed): it commits nothing, and holds nothing
+    that can be read before its rewind."""
+    old = LabDatabases.of(topology, state).region(region)
+    if not old.is_running():
+        old.kill()
+        stop_in_region_clients(topology, region)
+        return
+    if superseded:
+        with old.connect("postgres") as conn:
+            fence_writes(conn)
+    stop_in_region_clients(topology, region)
+    count_divergence(topology, state, region)
 
 
 def gateway_cuts(topology: Topology, failures: dict[str, str | None]) -> dict[str, list[int]]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from drdrill.lab import dr_actions, failback, faults, lifecycle
+from drdrill.lab import dr_actions, failback, faults, lifecycle, split_brain
 from drdrill.lab.backups import LabBackups
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.failback import Rebuild, Switchover
@@ -22,11 +22,12 @@ from drdrill.lab.objects import ObjectStore
 from drdrill.lab.processes import MARKER
 from drdrill.lab.replication import ReplicationState
 from drdrill.lab.settings import LabSettings
+from drdrill.lab.split_brain import Divergence
 from drdrill.lab.state import LabState
 from drdrill.lab.status import LabStatus
 from drdrill.lab.topology import Ports, Topology
 
-__all__ = ["Lab", "Rebuild", "Switchover"]
+__all__ = ["Divergence", "Lab", "Rebuild", "Switchover"]
 
 DEFAULT_TRAFFIC_STEPS: tuple[int, ...] = (10, 50, 100)
 """The plan's failback traffic shift: 10 %, 50 %, then all traffic back to the primary."""
@@ -118,12 +119,21 @@ class Lab:
     # -- region failures -----------------------------------------------------
 
     def fail_region(self, region: str, mode: str) -> None:
-        """Inject a region failure: power-off, blackhole or partition."""
-        faults.fail_region(self.topology, region, mode)
+        """Inject a region failure: power-off, blackhole or partition (its in-region
+        client group keeps writing through the region's own workers)."""
+        faults.fail_region(self.topology, region, mode, self.settings)
 
     def restore_region(self, region: str) -> None:
-        """Undo ``fail_region`` (a database superseded by a promoted standby stays down)."""
+        """Undo ``fail_region``. A database superseded by a promoted standby never writes
+        again: killed after a blackhole, fenced after a partition (and its divergent
+        writes counted: ``divergence``) before the network heals."""
         faults.restore_region(self.topology, region)
+
+    def divergence(self, region: str = "primary") -> Divergence | None:
+        """What ``region``'s old primary acknowledged to in-region clients after the
+        promotion that the promoted database lacks, as counted when its partition healed
+        (None: no partition of it healed since it was last partitioned)."""
+        return split_brain.load_divergence(self.topology, region)
 
     def destroy_primary_data(self) -> None:
         """Ransomware: the primary region goes down with its database, WAL archive and

@@ -40,6 +40,15 @@ class LabSettings(BaseModel):
     synchronous_commit: Literal["on", "off", "remote_write", "remote_apply", "local"] = "on"
     object_replication_delay: Seconds = 1.0
     products: int = Field(50, ge=1)
+    in_region_clients: int = Field(1, ge=0, le=8)
+    """Clients inside a partitioned region that keep placing orders through its own entry
+    point (split brain while DR is promoted); 0: none."""
+    in_region_interval: Seconds = Field(0.1, gt=0)
+    """Each in-region client's pause between orders."""
+    in_region_max_orders: int = Field(2000, ge=1)
+    """The in-region client group stops by itself after this many acknowledged orders..."""
+    in_region_max_seconds: Seconds = Field(120.0, gt=0)
+    """...or this long after the partition, whichever comes first."""
 
     @model_validator(mode="after")
     def _ports_outside_ephemeral_range(self) -> LabSettings:

@@ -53,6 +53,9 @@ class LabState:
     promoted: tuple[str, ...] = ()
     """Regions whose standby was promoted (their old primary must not come back)."""
     up_seconds: float | None = None
+    promoted_ns: int | None = None
+    """When the last promotion was seen taking writes (wall clock, ns): a write the old
+    primary commits after it is divergent (split brain)."""
 
     def __post_init__(self) -> None:
         if self.phase not in ("starting", "up"):
@@ -68,6 +71,10 @@ class LabState:
         for region, mode in _regions("failures", self.failures).items():
             if mode is not None and mode not in FAILURE_MODES:
                 raise ValueError(f"failures.{region}: unknown failure mode {mode!r}")
+        if self.promoted_ns is not None and (
+            not isinstance(self.promoted_ns, int) or isinstance(self.promoted_ns, bool)
+        ):
+            raise ValueError(f"promoted_ns: expected ns since the epoch, got {self.promoted_ns!r}")
         if not set(self.promoted) <= set(REGIONS):
             raise ValueError(f"promoted: expected regions, got {list(self.promoted)!r}")
 
@@ -82,8 +89,10 @@ class LabState:
     def with_database(self, region: str, database: str) -> LabState:
         return dataclasses.replace(self, database_of={**self.database_of, region: database})
 
-    def with_promoted(self, region: str) -> LabState:
-        return dataclasses.replace(self, promoted=tuple(sorted({*self.promoted, region})))
+    def with_promoted(self, region: str, at_ns: int | None = None) -> LabState:
+        return dataclasses.replace(
+            self, promoted=tuple(sorted({*self.promoted, region})), promoted_ns=at_ns
+        )
 
     def replace(self, **changes: Any) -> LabState:
         return dataclasses.replace(self, **changes)

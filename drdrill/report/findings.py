@@ -17,7 +17,13 @@ ended), never typed by hand:
   acknowledged yet present: not an error, recorded for the review — ``info``), each by id
   where the ledger has them;
 - a drill that **ended early** (aborted, an error, a failed check, a rollback that failed)
-  — ``critical`` (a skipped one, its target lacking a capability — ``info``).
+  — ``critical`` (a skipped one, its target lacking a capability — ``info``);
+- of a planned failback (``drdrill.failback``): **divergent writes** (acknowledged by the
+  old primary after the promotion, absent from the final primary, by id — ``critical``:
+  customers were told they succeeded), a **split brain** (both databases accepted writes
+  at once — ``warning``: the cause, the divergent writes its cost), writes **lost by the
+  failback** (by id — ``critical``: a planned failback's RPO is 0), a **switchover outage**
+  over its goal and a **traffic step** over its error-rate limit (``critical``).
 
 Each finding carries ``actual`` and ``target``: seconds for durations, counts for writes,
 ``None`` where there is no such figure. The list is most severe first; empty means the
@@ -30,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from drdrill.failback import FailbackFigures
 from drdrill.report.metrics_table import human_duration
 from drdrill.results import Measurements, OutageWindow, Verdict, Verdicts
 from drdrill.timeline import iso
@@ -95,15 +102,19 @@ def findings(
     *,
     outcome: str = "",
     error: str | None = None,
+    failback: FailbackFigures | None = None,
 ) -> tuple[Finding, ...]:
     """Every issue the drill encountered, most severe first (see the module docstring).
 
     ``outcome``/``error`` are how the drill ended (``DrillSummary.outcome``/``error``):
-    an error or an ending other than passed/failed is a finding of its own."""
+    an error or an ending other than passed/failed is a finding of its own; ``failback``
+    the planned failback's figures, when it ran."""
     found: list[Finding] = []
     found += [f for v in verdicts.items if (f := _verdict_finding(v)) is not None]
     found += _secondary_outages(measurements)
     found += _write_findings(measurements, verdicts)
+    if failback is not None:
+        found += _failback_findings(failback)
     found += ended_early(outcome, error)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     return tuple(sorted(found, key=lambda f: rank[f.severity]))
@@ -171,12 +182,12 @@ def _secondary(
     )
 
 
-def _ids(ids: Sequence[str], count: int) -> str:
+def _ids(ids: Sequence[str], count: int, where: str = "ledger.json") -> str:
     if not ids:
         return "ids not recorded"
     shown = ", ".join(ids[:IDS_SHOWN])
     more = count - min(len(ids), IDS_SHOWN)
-    return f"ids: {shown}" + (f" and {more} more (all in ledger.json)" if more > 0 else "")
+    return f"ids: {shown}" + (f" and {more} more (all in {where})" if more > 0 else "")
 
 
 def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Finding]:
@@ -223,6 +234,80 @@ def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Find
                 "writes",
             )
         )
+    return found
+
+
+def _failback_findings(figures: FailbackFigures) -> list[Finding]:
+    found = []
+    divergent = figures.divergent or ()
+    if divergent:
+        ids = [w.id for w in divergent]
+        found.append(
+            Finding(
+                "critical",
+                f"{len(ids)} divergent write(s): acknowledged by the old primary after the "
+                "promotion, discarded by the failback",
+                len(ids),
+                0,
+                "clients inside the partitioned region kept writing to the old primary while "
+                "DR was promoted (split brain); these are absent from the final primary, "
+                "counted before the rewind; "
+                + _ids(ids, len(ids), "summary.json and timeline.jsonl"),
+                "writes",
+            )
+        )
+    if figures.split_brain:
+        first = figures.split_brain[0]
+        found.append(
+            Finding(
+                "warning",
+                "split brain: both databases accepted writes at once",
+                round(figures.split_brain_s, 3),
+                None,
+                f"{len(figures.split_brain)} window(s) seen by the write probes, the first "
+                f"from {iso(first.start_ns)} for {human_duration(first.duration_s)}",
+                "s",
+            )
+        )
+    if figures.lost_ids:
+        found.append(
+            Finding(
+                "critical",
+                f"{len(figures.lost_ids)} write(s) lost by the failback",
+                len(figures.lost_ids),
+                0,
+                "acknowledged, held by DR when the failback began, absent from the final "
+                "primary (a planned failback's RPO is 0); "
+                + _ids(figures.lost_ids, len(figures.lost_ids)),
+                "writes",
+            )
+        )
+    outage = figures.switchover.seconds
+    fence_to_writable = human_duration(figures.switchover.target_seconds)
+    if outage is not None and outage > figures.switchover_target_s:
+        found.append(
+            Finding(
+                "critical",
+                "switchover outage over its goal",
+                outage,
+                figures.switchover_target_s,
+                f"customers could not place orders for {human_duration(outage)} during the "
+                f"switchover (fence → writable {fence_to_writable})",
+                "s",
+            )
+        )
+    found += [
+        Finding(
+            "critical",
+            f"error rate over its limit at the {step.percent} % traffic step",
+            None,
+            None,
+            f"{step.errors} of {step.requests} requests failed ({step.rate:.1%}, {step.source}) "
+            f"against {figures.max_step_error_rate:.0%}",
+        )
+        for step in figures.steps
+        if step.rate > figures.max_step_error_rate
+    ]
     return found
 
 

@@ -23,6 +23,7 @@ from drdrill.report.metrics_table import STATUS_LABEL, human_duration
 from drdrill.timeline import iso
 
 if TYPE_CHECKING:
+    from drdrill.failback import FailbackFigures
     from drdrill.report.summary import DrillSummary
 
 __all__ = ["ARTIFACTS", "IDS_SHOWN", "render_page"]
@@ -234,6 +235,7 @@ def _measured(summary: DrillSummary) -> dict[str, Any]:
         "phases": phases,
         "figures": figures,
         "load": load,
+        "failback": None if summary.failback is None else _failback(summary.failback),
         "ledger": {
             "acked": ledger.acked,
             "lost": ledger.lost,
@@ -257,6 +259,64 @@ def _measured(summary: DrillSummary) -> dict[str, Any]:
                 },
             ],
         },
+    }
+
+
+def _failback(figures: FailbackFigures) -> dict[str, Any]:
+    """The failback section: phases vs targets, switchover, traffic steps, lost and
+    divergent writes by id."""
+    divergent = None if figures.divergent is None else [w.id for w in figures.divergent]
+    windows = figures.split_brain
+    split = (
+        f"both databases accepted writes for {human_duration(figures.split_brain_s)} "
+        f"({len(windows)} window(s), the first from {iso(windows[0].start_ns)})"
+        if windows
+        else "never seen: the write probes never found both databases writable"
+    )
+    groups = []
+    for anchor, title, ids in (
+        ("failback-lost-ids", "Writes lost by the failback", list(figures.lost_ids)),
+        (
+            "divergent-ids",
+            "Divergent writes (acknowledged by the old primary after the promotion, "
+            "absent from the final primary)",
+            divergent,
+        ),
+    ):
+        shown, more = _ids(ids or [], len(ids or []))
+        groups.append(
+            {"anchor": anchor, "title": title, "ids": None if ids is None else shown, "more": more}
+        )
+    return {
+        "phases": [
+            {
+                "name": p.name,
+                "title": p.title,
+                "duration": human_duration(p.seconds),
+                "target": human_duration(p.target_s) if p.target_s is not None else "—",
+                "status": p.status,
+                "label": STATUS_LABEL.get(p.status, "Ran"),
+            }
+            for p in figures.phases
+        ],
+        "switchover": human_duration(figures.switchover.seconds),
+        "fence_to_writable": human_duration(figures.switchover.target_seconds),
+        "switchover_goal": human_duration(figures.switchover_target_s),
+        "consistency": figures.consistency_problem or "verified before any traffic moved",
+        "split_brain": split,
+        "limit": f"{figures.max_step_error_rate:.0%}",
+        "steps": [
+            {
+                "percent": r.percent,
+                "requests": r.requests,
+                "errors": r.errors,
+                "rate": f"{r.rate:.1%}",
+                "status": "fail" if r.rate > figures.max_step_error_rate else "pass",
+                "source": r.source,
+            }
+            for r in figures.steps
+        ],
+        "groups": groups,
     }
 
 
@@ -304,6 +364,7 @@ def render_page(
         "measured": summary is not None,
         "findings": _findings(safe.get("findings")),
         "phases": [],
+        "failback": None,
         "notes": [str(n) for n in safe.get("notes") or []],
         "judged_by": "",
         "readiness": (

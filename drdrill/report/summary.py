@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill import jsonl
+from drdrill.failback import FailbackFigures
 from drdrill.redaction import redact
 from drdrill.report import findings as findings_
 from drdrill.report.metrics_table import as_markdown, human_duration
@@ -45,6 +46,8 @@ HISTORY_FIELDS = (
     "rpo_s",
     "lost_writes",
     "in_doubt_writes",
+    "divergent_writes",
+    "switchover_outage_s",
     "phases",
     "verdicts",
     "targets_s",
@@ -56,7 +59,8 @@ HISTORY_FIELDS = (
 """The keys of one line of ``reports/history.jsonl``: every drill that starts leaves one,
 measured or not (``outcome`` passed, failed, aborted, error or skipped; ``reached`` the
 furthest state of the drill; ``targets_s`` the targets it was judged against, for the
-trend picture)."""
+trend picture; ``divergent_writes`` and ``switchover_outage_s`` the failback's, None for a
+drill that did not fail back or a target that does not count divergent writes)."""
 
 NOT_A_DRILL = frozenset({"readiness"})
 """History ``kind`` values that are not drills (``drdrill check`` lines)."""
@@ -83,6 +87,8 @@ class DrillSummary:
     """Set when the drill ended (``Drill.close``); until then the verdict alone speaks."""
     reached: str = "measured"
     error: str | None = None
+    failback: FailbackFigures | None = None
+    """The planned failback's figures, when the drill failed back (``drdrill.failback``)."""
 
     @property
     def passed(self) -> bool:
@@ -96,7 +102,11 @@ class DrillSummary:
     def findings(self) -> tuple[findings_.Finding, ...]:
         """The issues encountered (``drdrill.report.findings``), most severe first."""
         return findings_.findings(
-            self.measurements, self.verdicts, outcome=self.outcome, error=self.error
+            self.measurements,
+            self.verdicts,
+            outcome=self.outcome,
+            error=self.error,
+            failback=self.failback,
         )
 
     @property
@@ -120,6 +130,12 @@ class DrillSummary:
             "rpo_bounds_s": [m.rpo_bounds.low_s, m.rpo_bounds.high_s],
             "lost_writes": m.ledger.lost,
             "in_doubt_writes": m.ledger.in_doubt,
+            "divergent_writes": None
+            if self.failback is None or self.failback.divergent is None
+            else len(self.failback.divergent),
+            "switchover_outage_s": None
+            if self.failback is None
+            else self.failback.switchover.seconds,
             "acked_writes": m.ledger.acked,
             "never_acked_writes": m.ledger.never_acked,
             "lost_after_fault": m.ledger.lost_after_fault,
@@ -139,6 +155,7 @@ class DrillSummary:
             "reached": self.reached,
             "error": self.error,
             "findings": findings_.as_json(self.findings),
+            "failback": None if self.failback is None else self.failback.to_json(),
         }
 
     def to_markdown(self) -> str:
@@ -184,6 +201,8 @@ class DrillSummary:
                 f"| {p.name} | {human_duration(p.duration_s)} | {'ok' if p.ok else 'FAILED'} |"
                 for p in m.phases
             ]
+        if self.failback is not None:
+            lines += failback_markdown(self.failback)
         lines += [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
 
@@ -193,6 +212,68 @@ class DrillSummary:
         from drdrill.report.page import render_page
 
         return render_page(self.to_json(), report_dir, summary=self, readiness=readiness)
+
+
+_STATUS_WORD = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ FAIL", "none": "ran"}
+
+
+def failback_markdown(figures: FailbackFigures) -> list[str]:
+    """The summary's "Failback" section (its lines, heading included)."""
+    lines = [
+        "",
+        "## Failback",
+        "",
+        "| Phase | Duration | Target | Result |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p.title} | {human_duration(p.seconds)} | {human_duration(p.target_s)} | "
+        f"{_STATUS_WORD.get(p.status, p.status)} |"
+        for p in figures.phases
+    ]
+    outage = figures.switchover
+    lines += [
+        "",
+        f"- switchover outage: customer-visible **{human_duration(outage.seconds)}** "
+        f"(critical-flow probes), fence → writable {human_duration(outage.target_seconds)} "
+        f"(the target's own figure); goal {human_duration(figures.switchover_target_s)}",
+        f"- data consistency before traffic moved: {figures.consistency_problem or 'verified'}",
+    ]
+    steps = [
+        f"{r.percent} % {r.errors}/{r.requests} ({r.rate:.1%}, {r.source})" for r in figures.steps
+    ]
+    lines.append(
+        f"- error rate per traffic step (limit {figures.max_step_error_rate:.0%}): "
+        + ("; ".join(steps) if steps else "no traffic step ran")
+    )
+    lines.append(
+        f"- writes lost by the failback: **{len(figures.lost_ids)}**"
+        + (f" ({_shown(figures.lost_ids)})" if figures.lost_ids else "")
+    )
+    if figures.split_brain:
+        lines.append(
+            f"- split brain: both databases accepted writes for "
+            f"{human_duration(figures.split_brain_s)} "
+            f"({len(figures.split_brain)} window(s), from {iso(figures.split_brain[0].start_ns)})"
+        )
+    else:
+        lines.append("- split brain: never seen (the write probes never found both writable)")
+    if figures.divergent is None:
+        lines.append("- divergent writes: not counted by this target")
+    else:
+        ids = [w.id for w in figures.divergent]
+        lines.append(
+            f"- divergent writes (acknowledged by the old primary after the promotion, absent "
+            f"from the final primary, discarded by the rewind): **{len(ids)}**"
+            + (f" ({_shown(ids)})" if ids else "")
+        )
+    return [*lines, ""]
+
+
+def _shown(ids: Sequence[str], show: int = 20) -> str:
+    more = len(ids) - show
+    rest = f" and {more} more (summary.json)" if more > 0 else ""
+    return "ids: " + ", ".join(ids[:show]) + rest
 
 
 def write_summary(

@@ -174,6 +174,8 @@ class UnmeasuredDrill:
             "rpo_s": None,
             "lost_writes": None,
             "in_doubt_writes": None,
+            "divergent_writes": None,
+            "switchover_outage_s": None,
             "phases": {},
             "verdicts": {},
             "targets_s": {},

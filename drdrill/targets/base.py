@@ -9,7 +9,8 @@ own (lab processes, AWS regions). Every method blocks until the action is done
 optional capability, a ``Protocol`` of its own checked with ``isinstance``
 (never ``getattr``): ``BackupTarget``, ``ObjectStoreTarget``,
 ``ObjectReplicationTarget``, ``SelfProvisioning``, ``ReplicationMonitor``,
-``RoutingObserver``, ``DataDisasterTarget``, ``FailbackTarget``. A step that needs a capability the
+``RoutingObserver``, ``DataDisasterTarget``, ``FailbackTarget``,
+``SplitBrainWitness``. A step that needs a capability the
 target lacks says which and is skipped (``require``). Every change a target
 makes to data or infrastructure is one of its methods, so it is audited and a
 dry run can stop it; steps never write to a database themselves.
@@ -25,6 +26,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 from drdrill.backup_records import RestoredDatabase, Snapshot
 from drdrill.errors import CapabilityMissing
 from drdrill.integrity import Consistency
+from drdrill.split_brain import DivergentWrite
 
 __all__ = [
     "FAILURE_MODES",
@@ -45,6 +47,7 @@ __all__ = [
     "SelfProvisioning",
     "ServiceCheck",
     "Snapshot",
+    "SplitBrainWitness",
     "Target",
     "object_versions",
     "require",
@@ -324,6 +327,18 @@ class FailbackTarget(Protocol):
     def validate_standby(self, region: str) -> float:
         """``region``'s database replicates from the serving one with its lag under the
         plan's alarm; the lag in seconds (``TargetError`` otherwise)."""
+        ...
+
+
+@runtime_checkable
+class SplitBrainWitness(Protocol):
+    """A target whose ``restore_region`` fences a database superseded by a promoted replica
+    before the region's network heals, and counts what it acknowledged after the promotion
+    that the serving database lacks, before anything can discard it."""
+
+    def divergent_writes(self, region: str) -> tuple[DivergentWrite, ...] | None:
+        """The divergent writes of ``region``'s old primary counted when ``region`` was last
+        restored, in acknowledgement order (None: nothing was counted)."""
         ...
 
 

@@ -23,6 +23,7 @@ from drdrill.lab import Lab
 from drdrill.lab import backups as lab_backups
 from drdrill.lab.objects import BUCKETS, ObjectStore
 from drdrill.lab.topology import OTHER
+from drdrill.split_brain import DivergentWrite
 from drdrill.targets.base import (
     REGIONS,
     FailureMode,
@@ -98,7 +99,28 @@ class LabTarget:
         )
 
     def restore_region(self, region: str) -> None:
+        """Undo the region's failure; after a partition its superseded old primary is fenced
+        and its divergent writes counted first (audited: ``divergent_writes``)."""
         self._act("restore_region", lambda: self.lab.restore_region(region), region=region)
+        divergence = self.lab.divergence(region)
+        if divergence is not None and self.audit is not None:
+            self.audit.record(
+                "divergent_writes",
+                target=self.name,
+                outcome="counted",
+                parameters={"region": region},
+                count=divergence.count,
+                acknowledged_in_region=divergence.acknowledged,
+                ids=[w.id for w in divergence.writes],
+            )
+
+    def divergent_writes(self, region: str) -> tuple[DivergentWrite, ...] | None:
+        """What ``region``'s old primary acknowledged to in-region clients after the
+        promotion and DR lacks, counted when its partition healed (None: none healed)."""
+        divergence = self.lab.divergence(region)
+        if divergence is None:
+            return None
+        return tuple(DivergentWrite(w.id, w.ack_ns, w.committed_ns) for w in divergence.writes)
 
     def fail_over_dns(self, to_region: str) -> None:
         self._act("fail_over_dns", lambda: self.lab.fail_over_dns(to_region), to_region=to_region)
