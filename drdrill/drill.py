@@ -40,7 +40,7 @@ from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.stop_conditions import StopConditionWatch, StopRules
 from drdrill.stopping import StopButton
 from drdrill.targets import open_target
-from drdrill.targets.base import SelfProvisioning
+from drdrill.targets.base import Releasable, SelfProvisioning
 from drdrill.timeline import (
     FAULT_INJECTED,
     NOTE,
@@ -431,6 +431,9 @@ class Drill:
                 self.target.fail_back()
             except BaseException as exc:  # recorded, then re-raised below
                 rollback_error = exc
+            finally:
+                if isinstance(self.target, Releasable):
+                    self.target.release()
             self.outcome = outcome_of(error, self.summary, rollback_error)
             self._advance("done")
             try:
