@@ -14,6 +14,7 @@ What a drill is about changes only through declared transitions: ``inject`` /
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import time
@@ -36,6 +37,7 @@ from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
+from drdrill.report.target_calls import calls_by_phase
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.stop_conditions import StopConditionWatch, StopRules
 from drdrill.stopping import StopButton
@@ -351,6 +353,7 @@ class Drill:
             verdicts=verdicts,
             load=load_stats,
             actor=self.audit.actor,
+            calls=calls_by_phase(self.timeline, self.audit.records()),
         )
         self.report.write(
             self.summary,
@@ -389,6 +392,9 @@ class Drill:
         ending = UnmeasuredDrill(
             **self._identity(), outcome=self.outcome, reached=reached, error=ended_by
         )
+        if self.summary is not None:  # with the fail back's calls too
+            calls = calls_by_phase(self.timeline, self.audit.records())
+            self.summary = dataclasses.replace(self.summary, calls=calls)
         self.report.conclude(self.summary, ending)
 
     def _identity(self) -> dict[str, Any]:

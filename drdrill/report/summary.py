@@ -15,6 +15,7 @@ from typing import Any
 from drdrill import jsonl
 from drdrill.redaction import redact
 from drdrill.report import findings as findings_
+from drdrill.report import target_calls
 from drdrill.report.metrics_table import as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
@@ -83,6 +84,9 @@ class DrillSummary:
     """Set when the drill ended (``Drill.close``); until then the verdict alone speaks."""
     reached: str = "measured"
     error: str | None = None
+    calls: tuple[target_calls.PhaseCalls, ...] = ()
+    """The target's control-plane calls by phase, from the audit trail (the aws target's;
+    the lab makes none)."""
 
     @property
     def passed(self) -> bool:
@@ -139,6 +143,7 @@ class DrillSummary:
             "reached": self.reached,
             "error": self.error,
             "findings": findings_.as_json(self.findings),
+            "target_calls": [p.to_json() for p in self.calls],
         }
 
     def to_markdown(self) -> str:
@@ -184,6 +189,8 @@ class DrillSummary:
                 f"| {p.name} | {human_duration(p.duration_s)} | {'ok' if p.ok else 'FAILED'} |"
                 for p in m.phases
             ]
+        if self.calls:
+            lines += ["", *target_calls.as_markdown(self.calls)]
         lines += [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
 
