@@ -20,10 +20,11 @@ as Route 53's checkers would. Every lab action taken is audited (``twin_follow``
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,14 @@ class Desired:
     serving: str | None = None
     """The region the PRIMARY failover record points at."""
     promoted: set[str] = field(default_factory=set)
+    """Regions whose replica a ``PromoteReadReplica`` promoted since the last pass (an
+    event in the trail: followed once, so a later switchover is not undone)."""
     deployments: dict[str, list[Any]] = field(default_factory=dict)
 
 
 class Controller:
-    """Makes the lab follow the control plane, in a bounded background thread and on
-    demand (``follow_now``)."""
+    """Makes the lab follow the control plane: on demand (``follow_now``), and in a
+    thread bounded by a step (``following``)."""
 
     def __init__(
         self,
@@ -76,37 +79,46 @@ class Controller:
         self.audit = audit
         self.target_name = target_name
         self.errors: list[str] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()
         self._session = plane.session()
         self._clients: dict[tuple[str, str], Any] = {}
         self._apps: dict[str, Any] = {}
         self._trail_offset = plane.trail.stat().st_size if plane.trail.exists() else 0
-        self._promoted: set[str] = set()
         self._serving = "primary"
         self._given_up: set[tuple[Any, ...]] = set()
         self._database_of_instance: dict[str, str] = {
             side.rds_instance: str(r) for r, side in profile.regions.items()
         }
 
-    # -- lifecycle -------------------------------------------------------------
+    # -- when it runs ----------------------------------------------------------
+    #
+    # Only while a step is in flight (and once right after it): the controller shares the
+    # drill's process with the probes, and a pass (HTTP to the emulators, parsing their
+    # answers) held in the background would slow probes past ``slow_after`` and so show
+    # as outages that the platform never had.
 
-    def start(self) -> Controller:
-        self._thread = threading.Thread(target=self._run, name="aws-twin-controller", daemon=True)
-        self._thread.start()
-        return self
+    @contextlib.contextmanager
+    def following(self) -> Iterator[None]:
+        """Follow the control plane every ``interval_s`` while the block runs (a step that
+        waits on what only the controller provides, e.g. a rollout's readiness), then once
+        more at its end."""
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._run, args=(stop,), name="aws-twin-controller", daemon=True
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(60)
+        self.follow_now()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval_s):
             try:
                 self.follow_now()
-            except Exception as exc:  # noted; the next pass tries again
+            except Exception as exc:  # noted; the step's own follow_now raises it
                 self._note_error(f"{type(exc).__name__}: {exc}")
 
     def follow_now(self) -> None:
@@ -119,6 +131,18 @@ class Controller:
             new = self.errors[seen:]
         if new:
             raise TargetError(f"the lab did not follow the control plane: {'; '.join(new)}")
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No pass runs meanwhile: the twin changes the lab itself (a failback step the
+        aws target has no call for) and then tells the control plane, without this
+        controller undoing the first half in between."""
+        with self._lock:
+            yield
+
+    def assume_serving(self, region: str) -> None:
+        """The edge's failover records were set to ``region`` directly (inside ``paused``)."""
+        self._serving = region
 
     # -- reading the control plane ---------------------------------------------
 
@@ -173,8 +197,7 @@ class Controller:
             desired.deployments[region] = list(
                 self._apps_of(region).list_namespaced_deployment(side.namespace).items
             )
-        self._promoted |= self._promotions()
-        desired.promoted = set(self._promoted)
+        desired.promoted = self._promotions()
         return desired
 
     def _promotions(self) -> set[str]:
@@ -228,6 +251,8 @@ class Controller:
         for region in sorted(desired.promoted):
             if region not in state.promoted:
                 self._do("read replica promoted", "promote_database", region)
+            elif self.audit is not None:
+                self._record({"signal": "read replica promoted", "region": region}, "already")
         for region, deployments in desired.deployments.items():
             self._follow_deployments(region, deployments)
 

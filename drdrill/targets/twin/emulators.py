@@ -51,6 +51,12 @@ class ControlPlane:
     @classmethod
     def start(cls, lab: Lab, profile: AwsTwinProfile) -> ControlPlane:
         """Start moto and the Kubernetes emulators unless they run; where they answer."""
+        import importlib.util
+
+        if importlib.util.find_spec("kmock") is None:
+            raise TargetError(
+                "the AWS twin needs the Kubernetes API emulator kmock: pip install 'drdrill[twin]'"
+            )
         home = lab.dir / "twin"
         home.mkdir(parents=True, exist_ok=True)
         plane = cls(

@@ -34,7 +34,8 @@ class AwsTwinProfile(BaseModel):
     failure_method: Literal["scale-nodegroups", "fis"] = "scale-nodegroups"
     """How the aws target fails a region (what the twin's controller watches for)."""
     follow_interval: Seconds = Field(0.1, gt=0, le=5)
-    """How often the twin's controller reads the control plane (the lab's lag behind it)."""
+    """How often the twin's controller reads the control plane while a step waits on it
+    (a rollout's readiness); it also follows right after every step."""
     follow_timeout: Seconds = Field(60.0, gt=0)
     """How long one lab action that follows the control plane may take."""
 

@@ -262,7 +262,7 @@ def seed(plane: ControlPlane, lab: Lab, config: DrillConfig, twin: AwsTwinProfil
             # the emulators answer at once: poll them often, and give up soon
             "waiters": {
                 "poll_s": 1,
-                "kube_poll_s": 0.05,
+                "kube_poll_s": 0.1,
                 "nodegroup_s": 30,
                 "database_s": 30,
                 "snapshot_s": 30,

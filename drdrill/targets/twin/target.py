@@ -24,11 +24,14 @@ real controllers (EKS, Kubernetes, RDS) behave as this controller plays them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
+from drdrill.integrity import Consistency
 from drdrill.lab import Lab
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.target import AwsTarget
@@ -97,7 +100,7 @@ class AwsTwinTarget:
             failure_mode=lambda region: self._modes.get(region, "power-off"),
             audit=self.audit,
             target_name=self.name,
-        ).start()
+        )
         if self.audit is not None:
             self.audit.record(
                 "twin_started",
@@ -111,16 +114,26 @@ class AwsTwinTarget:
             )
         return target
 
+    @contextlib.contextmanager
+    def _step(self) -> Iterator[AwsTarget]:
+        """One step of the aws target; it returns once the lab does what the control plane
+        was told (the controller follows while the step runs, and once after it)."""
+        aws = self.aws
+        assert self._controller is not None
+        if self.dry_run:
+            yield aws
+            return
+        with self._controller.following():
+            yield aws
+
     def _follow(self) -> None:
-        """Return once the lab does what the control plane was told."""
         if self._controller is not None and not self.dry_run:
             self._controller.follow_now()
 
     def release(self) -> None:
-        """Stop the controller (the emulators stay with the lab: ``lab down`` ends them)."""
+        """Forget the control plane's clients (the emulators stay with the lab: ``lab
+        down`` ends them; the next drill seeds them afresh)."""
         with self._lock:
-            if self._controller is not None:
-                self._controller.stop()
             self._controller, self._aws = None, None
 
     # -- SelfProvisioning, and what the lab's data plane answers ------------------
@@ -159,28 +172,28 @@ class AwsTwinTarget:
         """The aws target's failure method (nodegroup to zero, or FIS); the lab region
         fails by ``mode`` once the control plane shows it."""
         self._modes[region] = mode
-        self.aws.fail_region(region, mode)
-        self._follow()
+        with self._step() as aws:
+            aws.fail_region(region, mode)
 
     def restore_region(self, region: str) -> None:
-        self.aws.restore_region(region)
-        self._follow()
+        with self._step() as aws:
+            aws.restore_region(region)
 
     def fail_over_dns(self, to_region: str) -> None:
-        self.aws.fail_over_dns(to_region)
-        self._follow()
+        with self._step() as aws:
+            aws.fail_over_dns(to_region)
 
     def scale_region(self, region: str, replicas: int | None = None) -> None:
-        self.aws.scale_region(region, replicas)
-        self._follow()
+        with self._step() as aws:
+            aws.scale_region(region, replicas)
 
     def promote_database(self, region: str) -> None:
-        self.aws.promote_database(region)
-        self._follow()
+        with self._step() as aws:
+            aws.promote_database(region)
 
     def repoint_applications(self, region: str, database_region: str) -> None:
-        self.aws.repoint_applications(region, database_region)
-        self._follow()
+        with self._step() as aws:
+            aws.repoint_applications(region, database_region)
 
     def fail_back(self) -> None:
         """The aws target's fail back (fault undone, DNS to primary, dr to standby
@@ -189,8 +202,8 @@ class AwsTwinTarget:
         the lab's steady state."""
         error: BaseException | None = None
         try:
-            self.aws.fail_back()
-            self._follow()
+            with self._step() as aws:
+                aws.fail_back()
         except Exception as exc:  # the lab is put back whatever the control plane did
             error = exc
         finally:
@@ -201,3 +214,63 @@ class AwsTwinTarget:
 
     def health_check_status(self) -> dict[str, Any]:
         return self.aws.health_check_status()
+
+    # -- the planned failback (FailbackTarget) -----------------------------------
+    #
+    # Through the aws target where it has the call (DNS back, the DR tier scaled down,
+    # the applications' DATABASE_URL); the database steps (rebuild the old primary as a
+    # replica, the planned switchover, consistency and lag checks) are the lab's own: the
+    # aws target has no call for them yet. The control plane is then told what the lab
+    # did, with the controller paused so it does not undo it halfway.
+
+    @contextlib.contextmanager
+    def _lab_first(self) -> Iterator[None]:
+        self.aws  # noqa: B018 (the control plane runs)
+        assert self._controller is not None
+        with self._controller.paused():
+            yield
+
+    def serving_region(self) -> str:
+        return self.data_plane.serving_region()
+
+    def rebuild_database(self, region: str) -> dict[str, Any]:
+        return self.data_plane.rebuild_database(region)
+
+    def check_consistency(self, acknowledged: Collection[str] = ()) -> Consistency:
+        return self.data_plane.check_consistency(acknowledged)
+
+    def shift_traffic(self, to_region: str, percent: int) -> None:
+        """100 %: the aws target's failover records, ``to_region`` PRIMARY. A partial step
+        needs weighted records, which the twin's failover records are not: the lab's edge
+        takes that step itself (audited as the lab's ``shift_traffic``)."""
+        if percent < 100:
+            self.data_plane.shift_traffic(to_region, percent)
+            return
+        with self._lab_first():
+            self.aws.fail_over_dns(to_region)
+            self.data_plane.shift_traffic(to_region, 100)
+            assert self._controller is not None
+            self._controller.assume_serving(to_region)
+        self._follow()
+
+    def switchover(self, to_region: str) -> float:
+        """The lab's planned switchover (fence, catch up, promote, repoint, re-attach),
+        then every region's ``DATABASE_URL`` set to ``to_region``'s database through the
+        aws target, as the switchover left the workers."""
+        with self._lab_first():
+            fenced = self.data_plane.switchover(to_region)
+            for region in ("primary", "dr"):
+                self.aws.repoint_applications(region, to_region)
+        self._follow()
+        return fenced
+
+    def scale_down_region(self, region: str) -> None:
+        """The region's nodegroup to its warm-standby scaling and its deployments to the
+        lab's warm-standby size, through the aws target."""
+        with self._step() as aws:
+            side = aws.profile.region(region)
+            aws.compute.scale_nodegroup(side, side.standby_scaling or side.scaling)
+            aws.compute.scale_deployments(side, self.lab.standby_size(region))
+
+    def validate_standby(self, region: str) -> float:
+        return self.data_plane.validate_standby(region)
