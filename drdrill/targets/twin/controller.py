@@ -9,9 +9,11 @@ them) — and makes the lab match it:
   fails (by the mode the drill asked for); capacity back, experiment stopped → restored;
 - the PRIMARY failover record's value → the edge's failover records;
 - ``PromoteReadReplica`` of a region's replica → that region's lab standby promoted;
-- a deployment's replicas → the region's workers; its ``DATABASE_URL`` → the workers
-  repointed; then the deployment's status says what the lab runs (kmock runs no
-  controllers, so without this no rollout would ever be ready).
+- a deployment's replicas changed → the region's workers; its ``DATABASE_URL`` changed
+  → the workers repointed (changes, not levels: the lab's own failback steps move
+  workers between databases without a rollout); then the deployment's status says what
+  the lab runs (kmock runs no controllers, so without this no rollout would ever be
+  ready).
 
 Route 53 health checks are not followed: the lab's edge checks its regions itself,
 as Route 53's checkers would. Every lab action taken is audited (``twin_follow``).
@@ -86,6 +88,14 @@ class Controller:
         self._trail_offset = plane.trail.stat().st_size if plane.trail.exists() else 0
         self._serving = "primary"
         self._given_up: set[tuple[Any, ...]] = set()
+        self._seen: dict[str, tuple[int | None, str | None]] = {}
+        """Each region's deployment (replicas, DATABASE_URL) as last seen: a rollout is a
+        change of it (the seeded state is the first)."""
+        for region, side in profile.regions.items():
+            found = self._apps_of(region).list_namespaced_deployment(side.namespace).items
+            if found:
+                d = found[0]
+                self._seen[region] = (d.spec.replicas, _env(d, profile.database_env_var))
         self._database_of_instance: dict[str, str] = {
             side.rds_instance: str(r) for r, side in profile.regions.items()
         }
@@ -257,19 +267,27 @@ class Controller:
             self._follow_deployments(region, deployments)
 
     def _follow_deployments(self, region: str, deployments: list[Any]) -> None:
+        """A rollout (replicas or ``DATABASE_URL`` changed since the last pass) → the lab's
+        workers. Changes, not levels: the lab's own failback steps move workers between
+        databases without a rollout, and must not be undone."""
         state = self.lab.require_up()
         if state.failures[region] is not None or not deployments:
-            return
+            return  # (a change waits until the region is back)
         # every deployment of the region stands for its order-service workers
         d = deployments[0]
-        replicas = min(max(d.spec.replicas or 0, 1), MAX_WORKERS)
-        if replicas != state.workers[region]:
+        now = (d.spec.replicas, _env(d, self.profile.database_env_var))
+        before = self._seen.get(region, now)
+        self._seen[region] = now
+        replicas = min(max(now[0] or 0, 1), MAX_WORKERS)
+        if now[0] != before[0] and replicas != state.workers[region]:
             self._do("deployment scaled", "scale_region", region, replicas)
-        url = _env(d, self.profile.database_env_var)
-        if url is not None:
-            database = self._database_of_instance.get(instance_of_url(url))
-            if database is not None and database != self.lab.require_up().database_of[region]:
-                self._do("DATABASE_URL rolled out", "repoint_applications", region, database)
+        database = self._database_of_instance.get(instance_of_url(now[1] or ""))
+        if (
+            now[1] != before[1]
+            and database is not None
+            and database != self.lab.require_up().database_of[region]
+        ):
+            self._do("DATABASE_URL rolled out", "repoint_applications", region, database)
         running = self.lab.require_up().workers[region]
         for deployment in deployments:
             self._report_status(region, deployment, running)
