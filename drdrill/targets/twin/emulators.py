@@ -49,6 +49,17 @@ class ControlPlane:
         )
 
     @classmethod
+    def of(cls, lab: Lab, profile: AwsTwinProfile) -> ControlPlane:
+        """Where the twin of ``lab`` answers (nothing is started)."""
+        home = lab.dir / "twin"
+        return cls(
+            aws_url=f"http://127.0.0.1:{profile.moto_port}",
+            kubeconfig=home / "kubeconfig.yaml",
+            trail=home / "control-plane-trail.jsonl",
+            contexts={region: f"twin-{region}" for region in profile.kube_ports},
+        )
+
+    @classmethod
     def start(cls, lab: Lab, profile: AwsTwinProfile) -> ControlPlane:
         """Start moto and the Kubernetes emulators unless they run; where they answer."""
         import importlib.util
@@ -57,14 +68,8 @@ class ControlPlane:
             raise TargetError(
                 "the AWS twin needs the Kubernetes API emulator kmock: pip install 'drdrill[twin]'"
             )
-        home = lab.dir / "twin"
-        home.mkdir(parents=True, exist_ok=True)
-        plane = cls(
-            aws_url=f"http://127.0.0.1:{profile.moto_port}",
-            kubeconfig=home / "kubeconfig.yaml",
-            trail=home / "control-plane-trail.jsonl",
-            contexts={region: f"twin-{region}" for region in profile.kube_ports},
-        )
+        plane = cls.of(lab, profile)
+        plane.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         live = recorded(lab.pid_dir)
         ours = {"twin-moto": [profile.moto_port], "twin-kube": list(profile.kube_ports.values())}
         taken = [p for n, ports in ours.items() if n not in live for p in ports if port_in_use(p)]

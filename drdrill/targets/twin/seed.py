@@ -27,6 +27,8 @@ __all__ = [
     "NAMESPACE",
     "database_url",
     "instance_of_url",
+    "planned_profile",
+    "profile_of",
     "seed",
 ]
 
@@ -118,8 +120,7 @@ def seed(plane: ControlPlane, lab: Lab, config: DrillConfig, twin: AwsTwinProfil
             ]
         },
     )
-    workers = {"primary": settings.primary_workers, "dr": settings.dr_scaled_workers}
-    regions: dict[str, Any] = {}
+    templates: dict[str, str] = {}
     source_arn = ""
     for region, aws_region in AWS_REGIONS.items():
         cluster = f"shop-{region}"
@@ -220,6 +221,28 @@ def seed(plane: ControlPlane, lab: Lab, config: DrillConfig, twin: AwsTwinProfil
                 },
             },
         )
+        templates[region] = template
+    return profile_of(lab, config, twin, plane, zone_id, checks, templates)
+
+
+def profile_of(
+    lab: Lab,
+    config: DrillConfig,
+    twin: AwsTwinProfile,
+    plane: ControlPlane,
+    zone_id: str,
+    checks: dict[str, str],
+    templates: dict[str, str],
+) -> AwsProfile:
+    """The aws profile of the twin whose emulators hold ``zone_id``, ``checks`` and
+    ``templates`` (placeholders for ``drdrill plan``: they are made at the drill's start)."""
+    settings = config.lab
+    topology = lab.topology
+    workers = {"primary": settings.primary_workers, "dr": settings.dr_scaled_workers}
+    regions: dict[str, Any] = {}
+    for region, aws_region in AWS_REGIONS.items():
+        cluster = f"shop-{region}"
+        template = templates[region]
         scaling = {"min_size": 1, "max_size": 8, "desired_size": workers[region]}
         regions[region] = {
             "name": aws_region,
@@ -272,3 +295,12 @@ def seed(plane: ControlPlane, lab: Lab, config: DrillConfig, twin: AwsTwinProfil
             "max_attempts": 3,
         }
     )
+
+
+def planned_profile(config: DrillConfig, twin: AwsTwinProfile) -> AwsProfile:
+    """The twin's aws profile as ``drdrill plan`` shows it: ids made at the drill's start
+    are placeholders; nothing is started or called."""
+    lab = Lab.from_config(config)
+    later = "<made at the drill's start>"
+    both = dict.fromkeys(AWS_REGIONS, later)
+    return profile_of(lab, config, twin, ControlPlane.of(lab, twin), later, both, both)
