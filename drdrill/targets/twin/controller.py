@@ -116,13 +116,18 @@ class Controller:
         thread = threading.Thread(
             target=self._run, args=(stop,), name="aws-twin-controller", daemon=True
         )
+        seen = len(self.errors)
         thread.start()
         try:
             yield
         finally:
             stop.set()
             thread.join(60)
-        self.follow_now()
+        with contextlib.suppress(TargetError):  # (its errors are among those below)
+            self.follow_now()
+        new = self.errors[seen:]
+        if new:
+            raise TargetError(f"the lab did not follow the control plane: {'; '.join(new)}")
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(self.interval_s):

@@ -202,8 +202,9 @@ class AwsTwinTarget:
         the lab's steady state."""
         error: BaseException | None = None
         try:
-            with self._step() as aws:
-                aws.fail_back()
+            if self._aws is not None:  # (else the aws target changed nothing to undo)
+                with self._step() as aws:
+                    aws.fail_back()
         except Exception as exc:  # the lab is put back whatever the control plane did
             error = exc
         finally:
