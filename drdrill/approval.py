@@ -17,6 +17,7 @@ from typing import Protocol
 
 from drdrill.config import DrillConfig
 from drdrill.errors import SafetyError
+from drdrill.targets import LOCAL_KINDS
 
 __all__ = ["MAX_LENGTH", "Terminal", "approver", "ask_approver", "needs_approval", "refusal"]
 
@@ -34,8 +35,9 @@ class Terminal(Protocol):
 def needs_approval(config: DrillConfig, target: str, *, confirm: bool, dry_run: bool) -> bool:
     """Whether a drill on ``target`` needs a named approver: a target that is not the lab,
     drilled for real (``--confirm``; without it nothing is mutated and the target's own
-    interlock refuses the drill)."""
-    return config.target(target).kind != "lab" and confirm and not dry_run
+    interlock refuses the drill). The lab and the AWS twin live on this machine: no
+    approver."""
+    return config.target(target).kind not in LOCAL_KINDS and confirm and not dry_run
 
 
 def approver(name: str) -> str:

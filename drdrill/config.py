@@ -33,12 +33,15 @@ from drdrill.lab.state_dir import default_state_dir
 from drdrill.lab.topology import MAX_WORKERS as LAB_MAX_WORKERS
 from drdrill.notify.settings import NotificationSettings
 from drdrill.targets.aws.profile import AwsProfile
+from drdrill.targets.twin.profile import AwsTwinProfile
 
 __all__ = [
+    "BUILT_IN_TARGETS",
     "DEFAULT_CONFIG_NAME",
     "LAB_MAX_WORKERS",
     "PLAN_SCENARIOS",
     "Alarms",
+    "AwsTwinProfile",
     "DrillConfig",
     "FailbackSettings",
     "LabProfile",
@@ -283,7 +286,12 @@ class LabProfile(_Model):
     kind: Literal["lab"] = "lab"
 
 
-TargetProfile = Annotated[LabProfile | AwsProfile, Field(discriminator="kind")]
+AnyProfile = LabProfile | AwsProfile | AwsTwinProfile
+TargetProfile = Annotated[AnyProfile, Field(discriminator="kind")]
+
+BUILT_IN_TARGETS = ("lab", "aws-twin")
+"""Targets every configuration has: the lab, and the lab behind an emulated AWS control
+plane (``drdrill.targets.twin``)."""
 
 
 def _default_modes() -> dict[str, Objective]:
@@ -293,8 +301,8 @@ def _default_modes() -> dict[str, Objective]:
     }
 
 
-def _default_targets() -> dict[str, LabProfile | AwsProfile]:
-    return {"lab": LabProfile()}
+def _default_targets() -> dict[str, AnyProfile]:
+    return {"lab": LabProfile(), "aws-twin": AwsTwinProfile()}
 
 
 class DrillConfig(_Model):
@@ -331,13 +339,16 @@ class DrillConfig(_Model):
 
     @field_validator("targets")
     @classmethod
-    def _lab_target_is_kept(
-        cls, targets: dict[str, LabProfile | AwsProfile]
-    ) -> dict[str, LabProfile | AwsProfile]:
-        # a ``targets:`` block adds profiles; it cannot take the embedded lab away
+    def _lab_target_is_kept(cls, targets: dict[str, AnyProfile]) -> dict[str, AnyProfile]:
+        # a ``targets:`` block adds profiles; it cannot take the built-in ones away
         if not isinstance(targets.get("lab", LabProfile()), LabProfile):
             raise ValueError("'lab' is the embedded lab's name; call the AWS profile otherwise")
-        return {"lab": LabProfile(), **targets}
+        if not isinstance(targets.get("aws-twin", AwsTwinProfile()), AwsTwinProfile):
+            raise ValueError(
+                "'aws-twin' is the built-in AWS twin's name (kind aws-twin); "
+                "call the AWS profile otherwise"
+            )
+        return {"lab": LabProfile(), "aws-twin": AwsTwinProfile(), **targets}
 
     def objective_for(self, scenario: str) -> ResolvedObjective:
         """The RTO/RPO that judge ``scenario``, each from the first that sets it: the
@@ -370,7 +381,7 @@ class DrillConfig(_Model):
             rpo_source=chosen["rpo"][1],
         )
 
-    def target(self, name: str) -> LabProfile | AwsProfile:
+    def target(self, name: str) -> AnyProfile:
         """The target profile called ``name``."""
         try:
             return self.targets[name]

@@ -14,6 +14,7 @@ What a drill is about changes only through declared transitions: ``inject`` /
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import time
@@ -37,12 +38,13 @@ from drdrill.load import LoadRun
 from drdrill.measure import measure, restoration_search_start
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
+from drdrill.report.target_calls import calls_by_phase
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.split_brain import SplitBrainWatch
 from drdrill.stop_conditions import StopConditionWatch, StopRules
 from drdrill.stopping import StopButton
 from drdrill.targets import open_target
-from drdrill.targets.base import REGIONS, SelfProvisioning, SplitBrainWitness
+from drdrill.targets.base import REGIONS, Releasable, SelfProvisioning, SplitBrainWitness
 from drdrill.timeline import (
     FAULT_INJECTED,
     NOTE,
@@ -390,6 +392,7 @@ class Drill:
             load=load_stats,
             actor=self.audit.actor,
             failback=failback,
+            calls=calls_by_phase(self.timeline, self.audit.records()),
         )
         self.report.write(
             self.summary,
@@ -428,6 +431,9 @@ class Drill:
         ending = UnmeasuredDrill(
             **self._identity(), outcome=self.outcome, reached=reached, error=ended_by
         )
+        if self.summary is not None:  # with the fail back's calls too
+            calls = calls_by_phase(self.timeline, self.audit.records())
+            self.summary = dataclasses.replace(self.summary, calls=calls)
         self.report.conclude(self.summary, ending)
 
     def _identity(self) -> dict[str, Any]:
@@ -470,6 +476,9 @@ class Drill:
                 self.target.fail_back()
             except BaseException as exc:  # recorded, then re-raised below
                 rollback_error = exc
+            finally:
+                if isinstance(self.target, Releasable):
+                    self.target.release()
             self.outcome = outcome_of(error, self.summary, rollback_error)
             self._advance("done")
             try:

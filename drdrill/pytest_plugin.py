@@ -168,8 +168,10 @@ def target_held(request: pytest.FixtureRequest, drill_config: DrillConfig) -> It
 def lab_for_session(
     request: pytest.FixtureRequest, drill_config: DrillConfig, target_held: None
 ) -> Iterator[None]:
-    """A lab this session brought up is taken down when the session ends."""
-    if request.config.getoption("--target") != "lab":
+    """A lab this session brought up is taken down when the session ends (also under
+    the AWS twin, whose emulators end with it, or alone when the lab was up before)."""
+    kind = drill_config.target(request.config.getoption("--target")).kind
+    if kind not in ("lab", "aws-twin"):
         yield
         return
     from drdrill.lab import Lab
@@ -179,6 +181,10 @@ def lab_for_session(
     yield
     if not was_running:
         lab.down()
+    elif kind == "aws-twin":
+        from drdrill.targets.twin.emulators import stop_control_plane
+
+        stop_control_plane(lab)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -23,6 +23,7 @@ from drdrill.errors import TargetError
 from drdrill.phases import ACTIVATION_PHASES, RESTORE_PHASES
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.profile import AwsProfile
+from drdrill.targets.twin.profile import AwsTwinProfile
 
 if TYPE_CHECKING:
     from drdrill.targets.aws.target import AwsTarget
@@ -172,12 +173,22 @@ def print_plan(config: DrillConfig, kind: str, target: str, time: datetime | Non
         return _lab(config, kind)
     from drdrill.targets.aws.target import AwsTarget
 
-    assert isinstance(profile, AwsProfile)
+    if isinstance(profile, AwsTwinProfile):
+        from drdrill.targets.twin.seed import planned_profile
+
+        profile = planned_profile(config, profile)
+        print(
+            "   the aws target's calls, to the twin's own emulators on 127.0.0.1 (moto, a "
+            "Kubernetes API per cluster); the lab follows them. safety: STS "
+            f"get_caller_identity must return {list(profile.allowed_account_ids)} (moto's)"
+        )
+    else:
+        assert isinstance(profile, AwsProfile)
+        print(
+            f"   safety: needs --confirm; STS get_caller_identity must return one of "
+            f"{list(profile.allowed_account_ids)} before the first change"
+        )
     aws = AwsTarget(profile, target, dry_run=True, clients=_NoCalls(profile))
-    print(
-        f"   safety: needs --confirm; STS get_caller_identity must return one of "
-        f"{list(aws.profile.allowed_account_ids)} before the first change"
-    )
     when = time or datetime.now(UTC)
     sections = _backups(aws, when) if kind == "backup_restore" else _activation(aws, kind)
     for title, action in sections:

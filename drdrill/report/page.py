@@ -365,6 +365,17 @@ def render_page(
         "findings": _findings(safe.get("findings")),
         "phases": [],
         "failback": None,
+        "target_calls": [
+            {
+                "phase": _text(p.get("phase")),
+                "calls": ", ".join(
+                    f"{a} ×{n}" if n != 1 else str(a) for a, n in (p.get("calls") or {}).items()
+                ),
+                "failed": _text(p.get("failed")),
+            }
+            for p in safe.get("target_calls") or []
+            if isinstance(p, Mapping)
+        ],
         "notes": [str(n) for n in safe.get("notes") or []],
         "judged_by": "",
         "readiness": (

@@ -16,6 +16,7 @@ from drdrill import jsonl
 from drdrill.failback import FailbackFigures
 from drdrill.redaction import redact
 from drdrill.report import findings as findings_
+from drdrill.report import target_calls
 from drdrill.report.metrics_table import as_markdown, human_duration
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
@@ -89,6 +90,9 @@ class DrillSummary:
     error: str | None = None
     failback: FailbackFigures | None = None
     """The planned failback's figures, when the drill failed back (``drdrill.failback``)."""
+    calls: tuple[target_calls.PhaseCalls, ...] = ()
+    """The target's control-plane calls by phase, from the audit trail (the aws target's;
+    the lab makes none)."""
 
     @property
     def passed(self) -> bool:
@@ -156,6 +160,7 @@ class DrillSummary:
             "error": self.error,
             "findings": findings_.as_json(self.findings),
             "failback": None if self.failback is None else self.failback.to_json(),
+            "target_calls": [p.to_json() for p in self.calls],
         }
 
     def to_markdown(self) -> str:
@@ -203,6 +208,8 @@ class DrillSummary:
             ]
         if self.failback is not None:
             lines += failback_markdown(self.failback)
+        if self.calls:
+            lines += ["", *target_calls.as_markdown(self.calls)]
         lines += [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
 

@@ -15,6 +15,18 @@ from drdrill.steps.capabilities import needs
 from drdrill.targets.base import RoutingObserver, ServiceCheck
 from drdrill.verdict import judge, restore_wait_s
 
+AUDITED_AS = {
+    "fail_region": {
+        "fail_region",
+        "eks:update_nodegroup_config",
+        "ec2:stop_instances",
+        "fis:start_experiment",
+    },
+    "fail_over_dns": {"fail_over_dns", "route53:change_resource_record_sets"},
+    "promote_database": {"promote_database", "rds:promote_read_replica"},
+}
+"""How each DR step shows in the audit trail: the lab's action, or the aws target's call."""
+
 
 def _finish(drill: Drill, scenario: str | None = None) -> DrillSummary:
     first = drill.summary is None
@@ -93,8 +105,9 @@ def recorded_in_audit(drill: Drill) -> None:
     _finish(drill)
     records = jsonl.read(drill.report_dir / "audit.jsonl").records
     actions = {r["action"] for r in records}
-    expected = {"drill_started", "fail_region", "fail_over_dns", "promote_database"}
-    assert expected <= actions, f"audit trail lacks {expected - actions}"
+    assert "drill_started" in actions, "audit trail lacks drill_started"
+    missing = [step for step, names in AUDITED_AS.items() if not names & actions]
+    assert not missing, f"audit trail lacks {missing} (as any of {AUDITED_AS})"
     assert all(r["actor"] and r["time"] for r in records)
     assert any(r["action"] == "drill_measured" and "rto_s" in r for r in records)
 

@@ -1,4 +1,4 @@
-"""Targets: the systems a drill can run against (``lab``, ``aws``).
+"""Targets: the systems a drill can run against (``lab``, ``aws``, ``aws-twin``).
 
 ``open_target`` is the one factory steps, experiments and the CLI use.
 """
@@ -15,7 +15,12 @@ if TYPE_CHECKING:
     from drdrill.config import DrillConfig
     from drdrill.targets.base import Target
 
-__all__ = ["lock_name", "open_target", "target_lock"]
+__all__ = ["LOCAL_KINDS", "lock_name", "open_target", "target_lock"]
+
+LOCAL_KINDS = frozenset({"lab", "aws-twin"})
+"""Target kinds that live on this machine: drilling them changes nothing real, so they
+need neither ``--confirm`` nor an approver (``aws-twin`` still passes the aws target's
+interlocks, against its own emulator: see ``drdrill.targets.twin``)."""
 
 
 def open_target(
@@ -36,6 +41,10 @@ def open_target(
         from drdrill.targets.lab_target import LabTarget
 
         return LabTarget.from_config(config, audit=audit)
+    if profile.kind == "aws-twin":
+        from drdrill.targets.twin.target import AwsTwinTarget
+
+        return AwsTwinTarget(profile, config, name=name, dry_run=dry_run, audit=audit)
     if not confirm and not dry_run:
         raise SafetyError(
             f"target {name!r} is not the lab: pass --confirm to drill it, "
@@ -49,10 +58,11 @@ def open_target(
 
 
 def lock_name(config: DrillConfig, name: str = "lab") -> str:
-    """What the lock of target ``name`` is named for: a lab by its port plan (two labs on
-    the same ports would collide anyway), any other target by its profile name."""
+    """What the lock of target ``name`` is named for: a lab (or the AWS twin, which drives
+    the lab) by its port plan (two labs on the same ports would collide anyway), any other
+    target by its profile name."""
     profile = config.target(name)
-    if profile.kind == "lab":
+    if profile.kind in LOCAL_KINDS:
         return f"lab-{config.lab.base_port}"
     return f"{profile.kind}-{name}"
 

@@ -10,7 +10,7 @@ optional capability, a ``Protocol`` of its own checked with ``isinstance``
 (never ``getattr``): ``BackupTarget``, ``ObjectStoreTarget``,
 ``ObjectReplicationTarget``, ``SelfProvisioning``, ``ReplicationMonitor``,
 ``RoutingObserver``, ``DataDisasterTarget``, ``FailbackTarget``,
-``SplitBrainWitness``. A step that needs a capability the
+``SplitBrainWitness``, ``Releasable``. A step that needs a capability the
 target lacks says which and is skipped (``require``). Every change a target
 makes to data or infrastructure is one of its methods, so it is audited and a
 dry run can stop it; steps never write to a database themselves.
@@ -41,6 +41,7 @@ __all__ = [
     "ObjectReplicationTarget",
     "ObjectStoreTarget",
     "ObjectVersion",
+    "Releasable",
     "ReplicationMonitor",
     "RestoredDatabase",
     "RoutingObserver",
@@ -252,6 +253,15 @@ class SelfProvisioning(Protocol):
     def process_marker(self) -> dict[str, str]:
         """Environment entries for a process a drill starts beside the platform (Locust):
         tearing the platform down then ends it too, whatever killed the drill."""
+        ...
+
+
+@runtime_checkable
+class Releasable(Protocol):
+    """A target that runs helpers of its own during a drill (the AWS twin's controller)."""
+
+    def release(self) -> None:
+        """End them: the drill is over (the platform itself stays as it is)."""
         ...
 
 

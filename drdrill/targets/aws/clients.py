@@ -41,9 +41,11 @@ class KubeApps:
 class Clients:
     """boto3 clients per (service, region) and Kubernetes clients per context."""
 
-    def __init__(self, profile: AwsProfile) -> None:
+    def __init__(self, profile: AwsProfile, session: boto3.session.Session | None = None) -> None:
+        """``session``: boto3's default chain unless given (the AWS twin gives one holding
+        its emulator's placeholder credentials, so no real credential ever leaves)."""
         self.profile = profile
-        self._session = boto3.session.Session()
+        self._session = session or boto3.session.Session()
         self._config = Config(
             retries={"mode": "adaptive", "total_max_attempts": profile.max_attempts},
             connect_timeout=profile.connect_timeout_s,

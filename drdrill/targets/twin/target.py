@@ -1,0 +1,277 @@
+"""The ``aws-twin`` target: the lab drilled through the aws target's calls.
+
+Every activation step is the aws target's (``drdrill.targets.aws``): its boto3 calls go
+to moto in server mode and its Kubernetes calls to an emulator per cluster, all on
+127.0.0.1 (``emulators``), seeded to mirror the lab (``seed``); a controller makes the
+lab follow what that control plane was told (``controller``). Customers, probes, the
+write ledger and so RTO and RPO stay on the lab's data plane, where they are measured.
+Each step returns once the lab has followed: a phase's time is the aws target's calls
+plus the lab doing what they asked.
+
+Safety: the inner aws target keeps every interlock. Its calls pass ``Guard.call``:
+audited, and refused unless STS answers with an allow-listed account — the twin's
+allow-list is moto's account only, and its clients are pinned to the twin's own
+emulator (``endpoint_url``, the twin's kubeconfig) with placeholder credentials from a
+session of their own, so no call and no credential can reach a real account. Like
+the lab, the twin lives on this machine: no ``--confirm`` and no approver (the twin
+confirms its inner target itself); a real ``kind: aws`` profile is untouched by this.
+
+What the twin cannot prove: AWS's own timings (Route 53 propagation and health-check
+intervals, node launches, RDS promotion — moto answers at once; ``drdrill plan``
+prints their floor), IAM permissions, service quotas and throttling, nor that the
+real controllers (EKS, Kubernetes, RDS) behave as this controller plays them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from drdrill.audit import AuditTrail
+from drdrill.config import DrillConfig
+from drdrill.integrity import Consistency
+from drdrill.lab import Lab
+from drdrill.targets.aws.clients import Clients
+from drdrill.targets.aws.target import AwsTarget
+from drdrill.targets.base import FailureMode, ServiceCheck
+from drdrill.targets.lab_target import LabTarget
+from drdrill.targets.twin.controller import Controller
+from drdrill.targets.twin.emulators import ControlPlane
+from drdrill.targets.twin.profile import AwsTwinProfile
+from drdrill.targets.twin.seed import seed
+
+__all__ = ["AwsTwinTarget"]
+
+
+class AwsTwinTarget:
+    """The lab behind an emulated AWS control plane, drilled by the aws target."""
+
+    def __init__(
+        self,
+        profile: AwsTwinProfile,
+        config: DrillConfig,
+        *,
+        name: str = "aws-twin",
+        dry_run: bool = False,
+        audit: AuditTrail | None = None,
+    ) -> None:
+        self.name = name
+        self.twin = profile
+        self.config = config
+        self.dry_run = dry_run
+        self.audit = audit
+        self.data_plane = LabTarget(Lab.from_config(config), config, audit)
+        self.lab = self.data_plane.lab
+        self._aws: AwsTarget | None = None
+        self._controller: Controller | None = None
+        self._modes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- the control plane ------------------------------------------------------
+
+    @property
+    def aws(self) -> AwsTarget:
+        """The aws target drilling the twin (its emulators started and seeded on first use)."""
+        with self._lock:
+            if self._aws is None:
+                self._aws = self._start()
+            return self._aws
+
+    def _start(self) -> AwsTarget:
+        self.lab.require_up()
+        plane = ControlPlane.start(self.lab, self.twin)
+        profile = seed(plane, self.lab, self.config, self.twin)
+        clients = Clients(profile, session=plane.session())
+        target = AwsTarget(
+            profile,
+            self.name,
+            confirm=True,
+            dry_run=self.dry_run,
+            audit=self.audit,
+            clients=clients,
+        )
+        self._controller = Controller(
+            self.lab,
+            plane,
+            profile,
+            interval_s=float(self.twin.follow_interval),
+            failure_mode=lambda region: self._modes.get(region, "power-off"),
+            audit=self.audit,
+            target_name=self.name,
+        )
+        if self.audit is not None:
+            self.audit.record(
+                "twin_started",
+                target=self.name,
+                outcome="succeeded",
+                parameters={
+                    "aws_endpoint": plane.aws_url,
+                    "kube_contexts": plane.contexts,
+                    "hosted_zone_id": profile.dns.hosted_zone_id,
+                },
+            )
+        return target
+
+    @contextlib.contextmanager
+    def _step(self) -> Iterator[AwsTarget]:
+        """One step of the aws target; it returns once the lab does what the control plane
+        was told (the controller follows while the step runs, and once after it)."""
+        aws = self.aws
+        assert self._controller is not None
+        if self.dry_run:
+            yield aws
+            return
+        with self._controller.following():
+            yield aws
+
+    def _follow(self) -> None:
+        if self._controller is not None and not self.dry_run:
+            self._controller.follow_now()
+
+    def release(self) -> None:
+        """Forget the control plane's clients (the emulators stay with the lab: ``lab
+        down`` ends them; the next drill seeds them afresh)."""
+        with self._lock:
+            self._controller, self._aws = None, None
+
+    # -- SelfProvisioning, and what the lab's data plane answers ------------------
+
+    def ensure_up(self) -> None:
+        """The lab up, then the twin's control plane started and seeded to mirror it."""
+        self.data_plane.ensure_up()
+        self.aws  # noqa: B018 (started on first use)
+
+    def process_marker(self) -> dict[str, str]:
+        return self.data_plane.process_marker()
+
+    def endpoint(self) -> str:
+        return self.lab.edge_url
+
+    def database_dsn(self, region: str) -> str:
+        """The lab's database: the write ledger and RPO are checked on the data plane."""
+        return self.data_plane.database_dsn(region)
+
+    def answering_region(self) -> str | None:
+        return self.data_plane.answering_region()
+
+    def replication_lag_s(self) -> float | None:
+        return self.data_plane.replication_lag_s()
+
+    def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
+        """The aws target's HTTP checks (its endpoints are the lab's edge and gateways);
+        the lab's own when the control plane is not running (after ``release``)."""
+        if self._aws is None:
+            return self.data_plane.verify_services(region, timeout_s)
+        return self._aws.verify_services(region, timeout_s)
+
+    # -- the target protocol, through the aws target ------------------------------
+
+    def fail_region(self, region: str, mode: FailureMode) -> None:
+        """The aws target's failure method (nodegroup to zero, or FIS); the lab region
+        fails by ``mode`` once the control plane shows it."""
+        self._modes[region] = mode
+        with self._step() as aws:
+            aws.fail_region(region, mode)
+
+    def restore_region(self, region: str) -> None:
+        with self._step() as aws:
+            aws.restore_region(region)
+
+    def fail_over_dns(self, to_region: str) -> None:
+        with self._step() as aws:
+            aws.fail_over_dns(to_region)
+
+    def scale_region(self, region: str, replicas: int | None = None) -> None:
+        with self._step() as aws:
+            aws.scale_region(region, replicas)
+
+    def promote_database(self, region: str) -> None:
+        with self._step() as aws:
+            aws.promote_database(region)
+
+    def repoint_applications(self, region: str, database_region: str) -> None:
+        with self._step() as aws:
+            aws.repoint_applications(region, database_region)
+
+    def fail_back(self) -> None:
+        """The aws target's fail back (fault undone, DNS to primary, dr to standby
+        capacity), followed by the lab; then the data carried home on the lab (the aws
+        target has no call for it yet) and the control plane seeded afresh to mirror
+        the lab's steady state."""
+        error: BaseException | None = None
+        try:
+            if self._aws is not None:  # (else the aws target changed nothing to undo)
+                with self._step() as aws:
+                    aws.fail_back()
+        except Exception as exc:  # the lab is put back whatever the control plane did
+            error = exc
+        finally:
+            self.release()
+            self.data_plane.fail_back()
+        if error is not None:
+            raise error
+
+    def health_check_status(self) -> dict[str, Any]:
+        return self.aws.health_check_status()
+
+    # -- the planned failback (FailbackTarget) -----------------------------------
+    #
+    # Through the aws target where it has the call (DNS back, the DR tier scaled down,
+    # the applications' DATABASE_URL); the database steps (rebuild the old primary as a
+    # replica, the planned switchover, consistency and lag checks) are the lab's own: the
+    # aws target has no call for them yet. The control plane is then told what the lab
+    # did, with the controller paused so it does not undo it halfway.
+
+    @contextlib.contextmanager
+    def _lab_first(self) -> Iterator[None]:
+        self.aws  # noqa: B018 (the control plane runs)
+        assert self._controller is not None
+        with self._controller.paused():
+            yield
+
+    def serving_region(self) -> str:
+        return self.data_plane.serving_region()
+
+    def rebuild_database(self, region: str) -> dict[str, Any]:
+        return self.data_plane.rebuild_database(region)
+
+    def check_consistency(self, acknowledged: Collection[str] = ()) -> Consistency:
+        return self.data_plane.check_consistency(acknowledged)
+
+    def shift_traffic(self, to_region: str, percent: int) -> None:
+        """100 %: the aws target's failover records, ``to_region`` PRIMARY. A partial step
+        needs weighted records, which the twin's failover records are not: the lab's edge
+        takes that step itself (audited as the lab's ``shift_traffic``)."""
+        if percent < 100:
+            self.data_plane.shift_traffic(to_region, percent)
+            return
+        with self._lab_first():
+            self.aws.fail_over_dns(to_region)
+            self.data_plane.shift_traffic(to_region, 100)
+            assert self._controller is not None
+            self._controller.assume_serving(to_region)
+        self._follow()
+
+    def switchover(self, to_region: str) -> float:
+        """The lab's planned switchover (fence, catch up, promote, repoint, re-attach),
+        then every region's ``DATABASE_URL`` set to ``to_region``'s database through the
+        aws target, as the switchover left the workers."""
+        with self._lab_first():
+            fenced = self.data_plane.switchover(to_region)
+            for region in ("primary", "dr"):
+                self.aws.repoint_applications(region, to_region)
+        self._follow()
+        return fenced
+
+    def scale_down_region(self, region: str) -> None:
+        """The region's nodegroup to its warm-standby scaling and its deployments to the
+        lab's warm-standby size, through the aws target."""
+        with self._step() as aws:
+            side = aws.profile.region(region)
+            aws.compute.scale_nodegroup(side, side.standby_scaling or side.scaling)
+            aws.compute.scale_deployments(side, self.lab.standby_size(region))
+
+    def validate_standby(self, region: str) -> float:
+        return self.data_plane.validate_standby(region)
