@@ -45,7 +45,8 @@ class Databases:
         self.restored: dict[str, AwsRegion] = {}
         """Instances restored by this target, by id (they may be repointed to)."""
 
-    def _wait_available(self, side: AwsRegion, instance: str) -> None:
+    def wait_available(self, side: AwsRegion, instance: str) -> None:
+        """The ``db_instance_available`` waiter on ``instance`` (nothing in dry-run)."""
         if self.guard.dry_run:
             return
         rds = self.clients.aws("rds", side.name)
@@ -71,7 +72,7 @@ class Databases:
             side.rds_instance,
             DBInstanceIdentifier=side.rds_instance,
         )
-        self._wait_available(side, side.rds_instance)
+        self.wait_available(side, side.rds_instance)
 
     def url_of(self, instance: str, template: AwsRegion, *, dsn: bool = False) -> str:
         """The database URL of a restored ``instance``: ``template``'s URL (its reader
@@ -167,7 +168,7 @@ class Databases:
             DBInstanceIdentifier=instance,
             DBSnapshotIdentifier=name,
         )
-        self._wait_available(side, instance)
+        self.wait_available(side, instance)
         self.restored[instance] = side
         return RestoredDatabase(
             instance, self.url_of(instance, side, dsn=True), time.monotonic() - started, None, name
@@ -188,7 +189,7 @@ class Databases:
             TargetDBInstanceIdentifier=instance,
             RestoreTime=when,
         )
-        self._wait_available(side, instance)
+        self.wait_available(side, instance)
         self.restored[instance] = side
         return RestoredDatabase(
             instance,
