@@ -62,6 +62,23 @@ class Databases:
             ),
         )
 
+    def describe(self, side: AwsRegion, instance: str) -> dict[str, Any] | None:
+        """The instance as RDS describes it, None when there is none (a dry run: None)."""
+        if self.guard.dry_run:
+            return None
+        rds = self.clients.aws("rds", side.name)
+        found = self.guard.read(
+            "rds",
+            "describe_db_instances",
+            side.name,
+            instance,
+            lambda: rds.describe_db_instances(
+                Filters=[{"Name": "db-instance-id", "Values": [instance]}]
+            ),
+        )
+        instances: list[dict[str, Any]] = found.get("DBInstances", [])
+        return instances[0] if instances else None
+
     def promote(self, side: AwsRegion) -> None:
         """``promote_read_replica`` on the region's replica, then wait until available."""
         rds = self.clients.aws("rds", side.name)
@@ -74,14 +91,18 @@ class Databases:
         )
         self.wait_available(side, side.rds_instance)
 
-    def url_of(self, instance: str, template: AwsRegion, *, dsn: bool = False) -> str:
+    def url_of(
+        self, instance: str, template: AwsRegion, *, dsn: bool = False, connect: bool = False
+    ) -> str:
         """The database URL of a restored ``instance``: ``template``'s URL (its reader
-        DSN without password if ``dsn``) with the instance's endpoint as host
-        (read-only; a placeholder host in dry-run)."""
+        DSN if ``dsn``: without password unless ``connect``, the harness's own
+        connection) with the instance's endpoint as host (read-only; a placeholder host
+        in dry-run)."""
         side = self.restored.get(instance, template)
+        password = not dsn or connect
         url = (side.reader_dsn or side.database_url) if dsn else side.database_url
         if self.guard.dry_run:
-            return with_host(url, f"<endpoint of {instance}>", None, password=not dsn)
+            return with_host(url, f"<endpoint of {instance}>", None, password=password)
         rds = self.clients.aws("rds", side.name)
         found = self.guard.read(
             "rds",
@@ -91,7 +112,7 @@ class Databases:
             lambda: rds.describe_db_instances(DBInstanceIdentifier=instance),
         )
         endpoint = found["DBInstances"][0].get("Endpoint") or {}
-        return with_host(url, endpoint["Address"], endpoint.get("Port"), password=not dsn)
+        return with_host(url, endpoint["Address"], endpoint.get("Port"), password=password)
 
     def snapshot(self, side: AwsRegion, logical: str, name: str) -> Snapshot:
         """``create_db_snapshot`` of the region's instance, waited until available."""

@@ -10,9 +10,7 @@ Definitions used here:
   ``failback.primary_instance``. The old one is never touched: what it holds (writes
   it took after the promotion, if a partition left clients writing to it) stays for
   the team to examine.
-- **fence** — the DR database refuses writes: ``default_transaction_read_only`` set to
-  on, applied immediately, in its own parameter group (``failback.fence_parameter_group``,
-  checked to be the DR instance's before it is changed), waited until in-sync.
+- **fence** — the DR database refuses writes (``drdrill.targets.aws.fence``).
 - **prepare** (``rebuild_database``) by ``failback.method``:
   ``snapshot`` (the plan's Step 1): fence, ``create_db_snapshot`` of the DR instance,
   ``copy_db_snapshot`` into the primary region (a snapshot lives in one region),
@@ -24,7 +22,8 @@ Definitions used here:
   Either way the primary region's applications then use the serving DR database, so
   traffic shifted to them writes where everyone writes.
 - **switchover** — fence (the snapshot method's is already on), wait until CloudWatch
-  reports ``ReplicaLag`` 0 for the new primary in a period after the fence (on a timeout
+  reports ``ReplicaLag`` 0 for the new primary in a period after the fence
+  (``drdrill.targets.aws.replication``; on a timeout
   the fence is lifted and nothing is promoted), ``promote_read_replica``, the database
   variable of both regions' deployments set to the new primary and rolled out; its
   outage is fence → rolled out. Then DR is re-attached: a cross-region read replica of
@@ -40,11 +39,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
-
-import psycopg
 
 from drdrill.audit import AuditTrail
 from drdrill.errors import ConfigError, TargetError
@@ -53,19 +50,17 @@ from drdrill.targets.aws.clients import Clients, waiter_config
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.database import Databases
 from drdrill.targets.aws.faults import Faults
+from drdrill.targets.aws.fence import WriteFence
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion
+from drdrill.targets.aws.replication import ReplicaLagMetric, wait_replayed
 from drdrill.targets.aws.safety import Guard
-from drdrill.wait import poll
 
-__all__ = ["READ_ONLY", "SNAPSHOT_LOSS", "Failback"]
+__all__ = ["SNAPSHOT_LOSS", "Failback"]
 
-READ_ONLY = "default_transaction_read_only"
 SNAPSHOT_LOSS = (
     "snapshot method: every write after the snapshot would be lost, so writes to the DR "
     "database are refused (fenced read-only) from before the snapshot until the switchover"
 )
-LAG_PERIOD_S = 60
-"""CloudWatch publishes RDS ``ReplicaLag`` once a minute."""
 
 
 def _host(url: str) -> str:
@@ -97,9 +92,10 @@ class Failback:
         self.audit = audit
         self.primary = profile.regions["primary"]
         self.dr = profile.regions["dr"]
-        self._fenced_at: float | None = None
-        """Monotonic time the fence took (this process), for the switchover's outage."""
-        self._fenced_wall: datetime | None = None
+        self.fence = WriteFence(profile, clients, guard, databases, name)
+        self.moved: dict[str, str] = {}
+        """Regions whose database is a new instance since this target's switchover, to it."""
+        self.lag = ReplicaLagMetric(profile, clients, guard)
 
     # -- names and checks ------------------------------------------------------
 
@@ -116,16 +112,6 @@ class Failback:
     def _key(self, key: str) -> str:
         return f"targets.{self.name}.failback.{key}"
 
-    def _fence_group(self) -> str:
-        group = self.profile.failback.fence_parameter_group
-        if group is None:
-            raise ConfigError(
-                "a failback fences writes on the DR database and needs its DB parameter "
-                "group (a custom one, the DR instance's only); expected a group name, got none",
-                key=self._key("fence_parameter_group"),
-            )
-        return group
-
     def check_ready(self, action: str) -> None:
         """Refuse, changing nothing, while the primary region is still failed by this
         target or a setting the failback needs is missing."""
@@ -136,7 +122,7 @@ class Failback:
                 "restored (restore_region('primary') first); nothing changed",
                 region=self.primary.name,
             )
-        self._fence_group()
+        self.fence.group()
         settings = self.profile.failback
         if settings.method == "snapshot" and not settings.freeze_writes:
             raise ConfigError(
@@ -152,25 +138,8 @@ class Failback:
 
     # -- RDS reads -------------------------------------------------------------
 
-    def _describe(self, side: AwsRegion, instance: str) -> dict[str, Any] | None:
-        """The instance as RDS describes it, None when there is none (a dry run: None)."""
-        if self.guard.dry_run:
-            return None
-        rds = self.clients.aws("rds", side.name)
-        found = self.guard.read(
-            "rds",
-            "describe_db_instances",
-            side.name,
-            instance,
-            lambda: rds.describe_db_instances(
-                Filters=[{"Name": "db-instance-id", "Values": [instance]}]
-            ),
-        )
-        instances: list[dict[str, Any]] = found.get("DBInstances", [])
-        return instances[0] if instances else None
-
     def _arn(self, side: AwsRegion, instance: str) -> str:
-        found = self._describe(side, instance)
+        found = self.databases.describe(side, instance)
         if found is not None:
             return str(found["DBInstanceArn"])
         if not self.guard.dry_run:
@@ -194,69 +163,6 @@ class Failback:
                 return "dr"
         return "primary"
 
-    # -- the fence -----------------------------------------------------------------
-
-    def fence(self) -> None:
-        """The DR database refuses writes (module docstring); idempotent."""
-        self._set_read_only(True)
-        self._fenced_at = time.monotonic()
-        self._fenced_wall = datetime.now(UTC)
-
-    def unfence(self) -> None:
-        """Lift the fence (a switchover that could not complete gives writes back to DR)."""
-        self._set_read_only(False)
-        self._fenced_at = self._fenced_wall = None
-
-    def _set_read_only(self, on: bool) -> None:
-        group = self._fence_group()
-        dr = self.dr
-        found = self._describe(dr, dr.rds_instance)
-        if found is not None:
-            groups = [g["DBParameterGroupName"] for g in found.get("DBParameterGroups", [])]
-            if group not in groups:
-                raise TargetError(
-                    f"the DR instance uses the parameter groups {groups}, not "
-                    f"{self._key('fence_parameter_group')} {group!r}: changing it would not "
-                    "fence the DR database; nothing changed",
-                    region=dr.name,
-                    resource=dr.rds_instance,
-                )
-        elif not self.guard.dry_run:
-            raise TargetError("no DR instance to fence", region=dr.name, resource=dr.rds_instance)
-        rds = self.clients.aws("rds", dr.name)
-        parameter = {
-            "ParameterName": READ_ONLY,
-            "ParameterValue": "1" if on else "0",
-            "ApplyMethod": "immediate",
-        }
-        self.guard.call(
-            rds,
-            "modify_db_parameter_group",
-            dr.name,
-            group,
-            DBParameterGroupName=group,
-            Parameters=[parameter],
-        )
-        if self.guard.dry_run:
-            return
-
-        def in_sync() -> bool | None:
-            now = self._describe(dr, dr.rds_instance) or {}
-            statuses = [
-                g.get("ParameterApplyStatus")
-                for g in now.get("DBParameterGroups", [])
-                if g["DBParameterGroupName"] == group
-            ]
-            return True if statuses == ["in-sync"] else None
-
-        waiters = self.profile.waiters
-        if poll(in_sync, waiters.database_s, interval_s=waiters.poll_s) is None:
-            raise TargetError(
-                f"parameter group {group} not in-sync after {waiters.database_s:g}s",
-                region=dr.name,
-                resource=dr.rds_instance,
-            )
-
     # -- 1. prepare the primary region --------------------------------------------
 
     def prepare(self, region: str) -> dict[str, Any]:
@@ -276,13 +182,13 @@ class Failback:
         if self.serving_region() == "primary":  # switched over already: nothing to prepare
             done.update(method="already", seconds=0.0)
             return done
-        if self._describe(self.primary, self.primary_instance) is not None:
+        if self.databases.describe(self.primary, self.primary_instance) is not None:
             done["method"] = "already"
             self.databases.wait_available(self.primary, self.primary_instance)
         elif method == "snapshot":
             done["write_freeze"] = SNAPSHOT_LOSS
             self._note("failback_write_freeze", region=self.dr.name, warning=SNAPSHOT_LOSS)
-            self.fence()
+            self.fence.on()
             done["snapshot"] = self._restore_from_snapshot()
         else:
             self._create_primary_replica()
@@ -392,50 +298,35 @@ class Failback:
             self._reader("primary", self.primary.reader_dsn)
             urls = {
                 "dr": self._reader("dr", self.dr.reader_dsn),
-                "primary": self.databases.url_of(self.primary_instance, self.primary, dsn=True),
+                "primary": self.databases.url_of(
+                    self.primary_instance, self.primary, dsn=True, connect=True
+                ),
             }
             replica = "primary"
         else:
             self._reader("dr", self.dr.reader_dsn)
             self.databases.restored[self.dr_replica_instance] = self.dr
             urls = {
-                "primary": self.databases.url_of(self.primary_instance, self.primary, dsn=True),
-                "dr": self.databases.url_of(self.dr_replica_instance, self.dr, dsn=True),
+                "primary": self.databases.url_of(
+                    self.primary_instance, self.primary, dsn=True, connect=True
+                ),
+                "dr": self.databases.url_of(
+                    self.dr_replica_instance, self.dr, dsn=True, connect=True
+                ),
             }
             replica = "dr"
         as_of = datetime.now(UTC)
         time.sleep(0.05)  # a commit stamped before as_of is in the WAL a moment later
         streams = serving == "primary" or self.profile.failback.method == "read-replica"
         if streams:
-            self._wait_replayed(urls[serving], urls[replica], replica)
+            waiters = self.profile.waiters
+            wait_replayed(
+                urls[serving], urls[replica], replica, waiters.database_s, waiters.kube_poll_s
+            )
         committed, present = {}, {}
         for region, url in urls.items():
             committed[region], present[region] = committed_ids(url, as_of)
         return compare_databases(as_of, committed, present, acknowledged)
-
-    def _wait_replayed(self, serving: str, replica: str, region: str) -> None:
-        try:
-            with psycopg.connect(serving, connect_timeout=5) as conn:
-                row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
-            position = row[0] if row else None
-
-            def replayed() -> bool | None:
-                with psycopg.connect(replica, connect_timeout=5) as conn:
-                    got = conn.execute(
-                        "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (position,)
-                    ).fetchone()
-                return True if got and got[0] else None
-
-            waiters = self.profile.waiters
-            done = poll(replayed, waiters.database_s, interval_s=waiters.kube_poll_s)
-        except psycopg.Error as exc:
-            raise TargetError(f"cannot compare replay positions: {exc}", region=region) from exc
-        if done is None:
-            raise TargetError(
-                f"the {region} database did not replay the serving one's WAL position "
-                f"{position} within {self.profile.waiters.database_s:g}s",
-                region=region,
-            )
 
     # -- 4. switchover --------------------------------------------------------------
 
@@ -449,10 +340,11 @@ class Failback:
             )
         self.check_ready("switch over")
         if self.serving_region() == "primary":
+            self.moved["primary"] = self.primary_instance
             self.reattach()
             return 0.0
         primary, new = self.primary, self.primary_instance
-        found = self._describe(primary, new)
+        found = self.databases.describe(primary, new)
         if found is None and not self.guard.dry_run:
             raise TargetError(
                 f"no new primary instance {new}: prepare the primary region first "
@@ -465,15 +357,20 @@ class Failback:
         replica = self.profile.failback.method == "read-replica" and (
             self.guard.dry_run or "ReadReplicaSourceDBInstanceIdentifier" in (found or {})
         )
-        if replica or self._fenced_at is None:
-            self.fence()
-        fenced_at = self._fenced_at or time.monotonic()
+        if replica or self.fence.fenced_at is None:
+            self.fence.on()
+        fenced_at = self.fence.fenced_at or time.monotonic()
         if replica:
-            try:
-                self._wait_lag_zero(primary, new, self._fenced_wall or datetime.now(UTC))
-            except TargetError:
-                self.unfence()
-                raise
+            since = self.fence.fenced_wall or datetime.now(UTC)
+            if not self.lag.wait_zero(primary, new, since):
+                self.fence.off()
+                raise TargetError(
+                    f"no ReplicaLag of 0 after the fence within "
+                    f"{self.profile.waiters.database_s:g}s: not promoted, the fence lifted "
+                    "(DR serves on)",
+                    region=primary.name,
+                    resource=new,
+                )
             rds = self.clients.aws("rds", primary.name)
             self.guard.call(
                 rds, "promote_read_replica", primary.name, new, DBInstanceIdentifier=new
@@ -484,53 +381,16 @@ class Failback:
         self.compute.set_database_url(primary, url)
         self.compute.set_database_url(self.dr, url)
         fenced_s = 0.0 if self.guard.dry_run else round(time.monotonic() - fenced_at, 3)
+        self.moved["primary"] = new
         self._note("switchover_measured", region=primary.name, resource=new, fenced_s=fenced_s)
         self.reattach()
         return fenced_s
-
-    def _lag_points(self, side: AwsRegion, instance: str, since: datetime) -> list[dict[str, Any]]:
-        cloudwatch = self.clients.aws("cloudwatch", side.name)
-        found = self.guard.read(
-            "cloudwatch",
-            "get_metric_statistics",
-            side.name,
-            instance,
-            lambda: cloudwatch.get_metric_statistics(
-                Namespace="AWS/RDS",
-                MetricName="ReplicaLag",
-                Dimensions=[{"Name": "DBInstanceIdentifier", "Value": instance}],
-                StartTime=(since + timedelta(seconds=1)).replace(microsecond=0),
-                EndTime=datetime.now(UTC) + timedelta(seconds=LAG_PERIOD_S),
-                Period=LAG_PERIOD_S,
-                Statistics=["Maximum"],
-            ),
-        )
-        points = [p for p in found.get("Datapoints", []) if p["Timestamp"] >= since]
-        return sorted(points, key=lambda p: p["Timestamp"])
-
-    def _wait_lag_zero(self, side: AwsRegion, instance: str, since: datetime) -> None:
-        """Until a ``ReplicaLag`` period after ``since`` (the fence) reports 0."""
-        if self.guard.dry_run:
-            return
-        waiters = self.profile.waiters
-
-        def caught_up() -> bool | None:
-            points = self._lag_points(side, instance, since)
-            return True if any(p["Maximum"] == 0 for p in points) else None
-
-        if poll(caught_up, waiters.database_s, interval_s=waiters.poll_s) is None:
-            raise TargetError(
-                f"no ReplicaLag of 0 after the fence within {waiters.database_s:g}s: not "
-                "promoted, the fence lifted (DR serves on)",
-                region=side.name,
-                resource=instance,
-            )
 
     def reattach(self) -> None:
         """DR's database becomes a cross-region read replica of the new primary."""
         settings = self.profile.failback
         dr, name = self.dr, self.dr_replica_instance
-        if self._describe(dr, name) is None:
+        if self.databases.describe(dr, name) is None:
             rds = self.clients.aws("rds", dr.name)
             self.guard.call(
                 rds,
@@ -549,6 +409,7 @@ class Failback:
             )
         self.databases.wait_available(dr, name)
         self.databases.restored[name] = dr
+        self.moved["dr"] = name
 
     # -- 5. scale down, 6. validate ---------------------------------------------------
 
@@ -571,7 +432,7 @@ class Failback:
         if self.guard.dry_run:
             return 0.0
         dr, name = self.dr, self.dr_replica_instance
-        found = self._describe(dr, name)
+        found = self.databases.describe(dr, name)
         source = (found or {}).get("ReadReplicaSourceDBInstanceIdentifier", "")
         if found is None or source.split(":")[-1] != self.primary_instance:
             raise TargetError(
@@ -580,21 +441,7 @@ class Failback:
                 region=dr.name,
                 resource=name,
             )
-        since = datetime.now(UTC) - timedelta(seconds=10 * LAG_PERIOD_S)
-        waiters = self.profile.waiters
-
-        def newest() -> dict[str, Any] | None:
-            points = self._lag_points(dr, name, since)
-            return points[-1] if points else None
-
-        latest = poll(newest, waiters.database_s, interval_s=waiters.poll_s)
-        if latest is None:
-            raise TargetError(
-                f"no ReplicaLag datapoint for {name} within {waiters.database_s:g}s",
-                region=dr.name,
-                resource=name,
-            )
-        lag = float(latest["Maximum"])
+        lag = self.lag.latest(dr, name)
         if lag > alarm_s:
             raise TargetError(
                 f"ReplicaLag {lag:g}s is over the alarm's {alarm_s:g}s",

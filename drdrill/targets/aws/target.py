@@ -170,15 +170,18 @@ class AwsTarget:
         return verify_http(base.rstrip("/"), region, timeout_s)
 
     def database_dsn(self, region: str) -> str:
-        """The region's reader DSN (for the write ledger)."""
-        dsn = self._region(region).reader_dsn
-        if dsn is None:
+        """The region's reader DSN (for the write ledger); after this target's failback
+        switched over, the one of the region's new instance."""
+        side = self._region(region)
+        if side.reader_dsn is None:
             raise TargetError(
                 f"targets.{self.name}.regions.{region}.reader_dsn is not set: "
                 "the write ledger cannot be checked",
                 region=region,
             )
-        return dsn
+        if region in self.failback.moved:
+            return self.databases.url_of(self.failback.moved[region], side, dsn=True, connect=True)
+        return side.reader_dsn
 
     def fail_back(self) -> None:
         """Back to steady state with the data DR holds carried home: the fault undone;

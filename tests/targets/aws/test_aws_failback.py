@@ -117,7 +117,12 @@ def mutations(trail: AuditTrail, outcome: str = "started") -> list[tuple[str, st
 def test_the_failback_carries_the_platform_home_through_a_cross_region_replica(
     moto_url: str, kube: Emulators, tmp_path: Path
 ) -> None:
-    profile, _ = activated(kube)
+    base, _ = activated(kube)
+    regions = {
+        r: side.model_copy(update={"reader_dsn": f"postgresql://reader:pw@{r}-db:5432/shop"})
+        for r, side in base.regions.items()
+    }
+    profile = base.model_copy(update={"regions": regions})
     audit = AuditTrail(tmp_path / "audit.jsonl")
     target = AwsTarget(profile, TARGET, confirm=True, audit=audit, replica_lag_alarm_s=300)
     primary, dr = profile.regions["primary"], profile.regions["dr"]
@@ -142,7 +147,9 @@ def test_the_failback_carries_the_platform_home_through_a_cross_region_replica(
             target.shift_traffic("primary", percent)
             steps[percent] = routing(profile)
 
+        ledger_before = target.database_dsn("primary")
         fenced_s = target.switchover("primary")
+        ledger_after = target.database_dsn("primary")
         promoted = instance("us-east-1", new_primary)
         dr_replica = instance("us-west-2", new_dr)
         fence = read_only(profile)
@@ -188,6 +195,9 @@ def test_the_failback_carries_the_platform_home_through_a_cross_region_replica(
     host = f"{promoted['Endpoint']['Address']}:{promoted['Endpoint']['Port']}"
     new_url = f"postgresql://app:pw@{host}/shop"
     assert 0 < fenced_s < 60
+    # the write ledger is checked against the new primary, not the old instance
+    assert ledger_before == "postgresql://reader:pw@primary-db:5432/shop"
+    assert ledger_after == f"postgresql://reader:pw@{host}/shop"
     assert target.serving_region() == "primary"
     assert dr_replica is not None
     assert dr_replica["ReadReplicaSourceDBInstanceIdentifier"].endswith(f":db:{new_primary}")
