@@ -34,9 +34,14 @@ import pytest
 import yaml
 
 from drdrill.audit import AuditTrail
+from drdrill.chaos import runner
+from drdrill.chaos.context import ChaosContext
+from drdrill.config import DrillConfig
+from drdrill.drill import EXPERIMENTS
 from drdrill.errors import ConfigError, TargetError
 from drdrill.targets.aws import AwsTarget
 from drdrill.targets.aws.profile import AwsProfile
+from drdrill.timeline import NOTE, Timeline
 
 from .conftest import Controller, Emulators, ReplicaLag, apps, client, make_platform, platform_state
 
@@ -374,3 +379,34 @@ def test_the_failback_plan_prints_the_runbook_and_mutates_nothing(
     assert "switchover outage of writes: >= 1 min" in out
     assert f"{len(calls)} mutating calls would be made; none was." in out
     assert platform_state(profile) == before
+
+
+def test_the_failback_experiment_prepares_then_stops_before_traffic_when_it_cannot_compare(
+    moto_url: str, kube: Emulators, shop: str, tmp_path: Path
+) -> None:
+    """The experiment file the lab runs, through the same runner, on aws: the primary is
+    prepared, then verification cannot compare the databases (no reader DSNs: moto runs
+    no database) — the failback stops there and no traffic moves."""
+    base, _ = activated(kube)
+    regions = {r: side.model_copy(update={"endpoint": shop}) for r, side in base.regions.items()}
+    profile = base.model_copy(update={"global_endpoint": shop, "regions": regions})
+    target = AwsTarget(profile, TARGET, confirm=True)
+    timeline = Timeline(tmp_path / "timeline.jsonl")
+    with Controller(kube.kubeconfig):
+        activate(target)
+        target.restore_region("primary")
+        before_traffic = routing(profile)
+        journal = runner.run(
+            EXPERIMENTS / "failback.json",
+            ChaosContext(target, DrillConfig(), timeline),
+            journal_path=tmp_path / "journal.json",
+        )
+
+    ran = {r["activity"]["name"]: r["status"] for r in journal["run"]}
+    assert ran == {"prepare_primary": "succeeded", "verify_primary": "failed"}, ran
+    assert "reader_dsn is not set" in json.dumps(journal["run"][1], default=str)
+    assert instance("us-east-1", f"{profile.regions['primary'].rds_instance}-new") is not None
+    rebuilt = [e.detail for e in timeline.events(NOTE) if e.name == "database_rebuilt"]
+    assert rebuilt and rebuilt[0]["method"] == "read-replica"
+    assert routing(profile) == before_traffic  # still failover, dr PRIMARY
+    assert before_traffic["Primary"] == ("failover", "PRIMARY", "dr-alb.example.com")
