@@ -1,5 +1,9 @@
 """drdrill's Chaos Toolkit extension: activities (``actions``, ``probes``) and a control.
 
+``aws`` holds the two probes the plain chaostoolkit-aws experiment
+(``aws-region-failure.json``) needs and chaostoolkit-aws lacks: the account/confirm
+interlock and Route 53's health rule as a tolerance.
+
 Activities reach the drill (target, timeline) through the experiment's
 ``drill`` configuration key, which the drill overrides with a ``ChaosContext``.
 Run by plain ``chaos run`` (no drill), they build the target from the
@@ -24,4 +28,5 @@ def discover(discover_system: bool = True) -> dict[str, object]:
     assert isinstance(activities, list)
     activities.extend(discover_actions("drdrill.chaos.actions"))
     activities.extend(discover_probes("drdrill.chaos.probes"))
+    activities.extend(discover_probes("drdrill.chaos.aws"))
     return discovery

@@ -39,12 +39,13 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def _as_activity_failure() -> Iterator[None]:
-    """A drdrill error inside an activity is that activity's failure in the journal."""
+def _as_activity_failure(doing: str = "") -> Iterator[None]:
+    """A drdrill error inside an activity is that activity's failure in the journal
+    (``doing``: what could not be done, said before the error)."""
     try:
         yield
     except DrillError as exc:
-        raise ActivityFailed(str(exc)) from exc
+        raise ActivityFailed(f"{doing}: {exc}" if doing else str(exc)) from exc
 
 
 def fail_region(
@@ -205,7 +206,7 @@ def verify_region_for_failback(
     ctx, target = _failback(configuration)
     services = verify_services(region, timeout_s, configuration, secrets)
     acknowledged = list(ctx.acknowledged()) if ctx.acknowledged is not None else []
-    with _as_activity_failure():
+    with _as_activity_failure("no traffic moved, the databases could not be compared"):
         consistency = target.check_consistency(acknowledged)
     if ctx.timeline is not None:
         ctx.timeline.record(

@@ -61,7 +61,7 @@ def after_activity_control(
     timeline = _timeline_of(configuration)
     name = str(context.get("name", ""))
     failed = state is not None and state.get("status") == "failed"
-    error = None if state is None else state.get("exception")
+    error = _error_message(None if state is None else state.get("exception"))
     if timeline is not None:
         ok = state is not None and state.get("status") == "succeeded"
         timeline.record(
@@ -69,8 +69,22 @@ def after_activity_control(
             name,
             ok=ok,
             failed=failed,
-            error="".join(error)[-500:] if error else None,
+            error=error,
         )
     if failed and context.get("type") == "action":
-        last = "".join(error).strip().splitlines()[-1] if error else "failed"
-        raise InterruptExecution(f"{name} failed, stopping here: {last}")
+        raise InterruptExecution(f"{name} failed, stopping here: {error or 'failed'}")
+
+
+_WRAPPERS = ("chaoslib.exceptions.ActivityFailed: ", "ActivityFailed: ")
+
+
+def _error_message(exception: list[str] | None) -> str | None:
+    """What went wrong, in one line: the last line of Chaos Toolkit's formatted
+    traceback (the journal keeps the whole of it), without its exception-class prefixes."""
+    if not exception:
+        return None
+    lines = "".join(exception).strip().splitlines()
+    last = lines[-1].strip() if lines else ""
+    while last.startswith(_WRAPPERS):
+        last = last.split(": ", 1)[1]
+    return last[:500] or None

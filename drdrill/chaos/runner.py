@@ -70,18 +70,25 @@ def run(
     *,
     variables: dict[str, Any] | None = None,
     journal_path: Path | None = None,
-    steady_state: str = "default",
-    rollbacks: str = "default",
+    steady_state: str | None = None,
+    rollbacks: str | None = None,
     adjust: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run the experiment at ``path`` with ``context`` as its ``drill`` configuration.
 
     ``steady_state`` is a Chaos Toolkit hypothesis strategy (default,
     before-method-only, ...); ``rollbacks`` a rollback strategy (default, always,
-    never, deviated); ``adjust`` changes the validated experiment before it runs (e.g.
-    ``with_steps``). The journal is returned and, with ``journal_path``, saved.
+    never, deviated); either, when None, is the one the experiment declares in its
+    ``runtime`` block, as ``chaos run`` reads it (else ``default``). ``adjust``
+    changes the validated experiment before it runs (e.g. ``with_steps``). The
+    journal is returned and, with ``journal_path``, saved.
     """
     experiment = load_experiment(path)
+    runtime = experiment.get("runtime") or {}
+    if steady_state is None:
+        steady_state = str(runtime.get("hypothesis", {}).get("strategy", "default"))
+    if rollbacks is None:
+        rollbacks = str(runtime.get("rollbacks", {}).get("strategy", "default"))
     if adjust is not None:
         experiment = adjust(experiment)
         ensure_experiment_is_valid(experiment)

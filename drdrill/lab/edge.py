@@ -4,7 +4,9 @@ Records (``PRIMARY``/``SECONDARY`` failover records, or ``WEIGHTED`` ones for a
 gradual failback) name a region; health checks probe every region's workers at
 ``interval`` and mark it unhealthy after ``threshold`` consecutive failures (and
 healthy again after as many successes). A failover answer is cached for the
-record ``ttl``: clients see a change only once it expires, as with DNS.
+record ``ttl``: clients see a change only once it expires, as with DNS. With no
+region healthy the edge answers 503 ("no healthy region") and caches nothing: the
+first region healthy again is answered at once (Route 53 would fail open instead).
 
 Admin API on the same port (the lab's ``change-resource-record-sets``)::
 
@@ -99,7 +101,10 @@ class EdgeState:
                     break
             if answer:
                 break
-        self._cached = (now, answer)
+        # An answer is cached; having none is not: Route 53 never answers "nothing" (with
+        # every record unhealthy it fails open), so the lab's 503 must end as soon as a
+        # region is healthy again, not a TTL later.
+        self._cached = (now, answer) if answer else None
         return answer
 
     def resolve(self) -> str | None:

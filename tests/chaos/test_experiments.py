@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -20,7 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
 
 
-@pytest.mark.parametrize("name", ["region-failure.json", "dr-activation.json", "failback.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["region-failure.json", "dr-activation.json", "failback.json", "aws-region-failure.json"],
+)
 def test_plain_chaos_validate_accepts_the_experiment(name: str) -> None:
     done = subprocess.run(
         [str(CHAOS), "--no-log-file", "validate", str(ROOT / "experiments" / name)],
@@ -143,3 +147,58 @@ def test_assessment_spaces_its_checks_start_to_start_and_does_not_wait_after_the
     assert all(gap >= max(0.1, takes_s) - 0.01 for gap in gaps), gaps
     # three checks, two gaps: no pause after the last one
     assert took < 2 * max(0.1, takes_s) + takes_s + 0.08, took
+
+
+def _interrupted_experiment(tmp_path: Path, runtime: dict[str, object] | None) -> Path:
+    """An experiment whose method is Ctrl-C and whose rollback leaves a directory."""
+    experiment: dict[str, object] = {
+        "title": "interrupted",
+        "description": "Ctrl-C in the method",
+        "configuration": {"drill": None},
+        "method": [
+            {
+                "type": "action",
+                "name": "ctrl-c",
+                "provider": {
+                    "type": "process",
+                    "path": "kill",
+                    "arguments": ["-INT", str(os.getpid())],
+                },
+            }
+        ],
+        "rollbacks": [
+            {
+                "type": "action",
+                "name": "leave-a-mark",
+                "provider": {
+                    "type": "process",
+                    "path": "mkdir",
+                    "arguments": [str(tmp_path / "rolled-back")],
+                },
+            }
+        ],
+    }
+    if runtime is not None:
+        experiment["runtime"] = runtime
+    path = tmp_path / "interrupted.json"
+    path.write_text(json.dumps(experiment))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("runtime", "rolled_back"),
+    [({"rollbacks": {"strategy": "always"}}, True), (None, False)],
+    ids=["declares-always", "declares-nothing"],
+)
+def test_the_runner_plays_the_rollback_strategy_the_experiment_declares(
+    tmp_path: Path, runtime: dict[str, object] | None, rolled_back: bool
+) -> None:
+    from drdrill.chaos.context import ChaosContext
+    from drdrill.chaos.runner import run
+    from drdrill.config import DrillConfig
+
+    context = ChaosContext(target=None, config=DrillConfig())  # type: ignore[arg-type]
+    journal = run(_interrupted_experiment(tmp_path, runtime), context)
+
+    assert journal["status"] == "interrupted"
+    assert (tmp_path / "rolled-back").is_dir() is rolled_back

@@ -46,6 +46,19 @@ def test_no_healthy_region_resolves_to_nothing() -> None:
     assert state.resolve() is None
 
 
+def test_having_no_healthy_region_is_not_cached_for_the_ttl() -> None:
+    # a planned switchover fences the one writable database: both regions fail their
+    # health checks until it is writable again; customers must not wait a TTL more
+    state = edge(ttl=30.0)
+    for region in ("primary", "dr"):
+        state.observe(region, False)
+        state.observe(region, False)
+    assert state.resolve() is None
+    state.observe("primary", True)
+    state.observe("primary", True)
+    assert state.resolve() == "primary"
+
+
 def test_clients_see_a_record_change_only_after_the_ttl() -> None:
     state = edge(ttl=0.3)
     assert state.resolve() == "primary"

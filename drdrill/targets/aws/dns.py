@@ -3,8 +3,10 @@
 ``fail_over`` UPSERTs both records of the global name in one change batch, like the
 plan's ``failover-to-dr.json``: with failover routing the serving region's record
 becomes PRIMARY (with its health check) and the other SECONDARY; with weighted
-routing the serving region gets weight 100 and the other 0. ``shift_traffic`` is
-the plan's gradual failback (10 %, 50 %, 100 %) on WEIGHTED records.
+routing the serving region gets weight 100 and the other 0. Every change is waited
+for until Route 53 reports it INSYNC (``waiters.dns_s``), the plan's "verify DNS
+propagation". ``shift_traffic`` is the plan's gradual failback (10 %, 50 %, 100 %) on
+WEIGHTED records.
 
 Route 53 allows one routing policy per name and type, so on a profile with failover
 routing the first traffic step replaces the failover records by weighted ones, and the
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drdrill.targets.aws.clients import Clients
+from drdrill.targets.aws.clients import Clients, waiter_config
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.aws.safety import Guard
 
@@ -170,20 +172,33 @@ class Dns:
         route53 = self.clients.aws("route53", ROUTE53_REGION)
         if self.guard.dry_run:
             planned = {r["SetIdentifier"]: r for r in self.current()}
-            for change in changes:
-                record = change["ResourceRecordSet"]
-                if change["Action"] == "DELETE":
+            for item in changes:
+                record = item["ResourceRecordSet"]
+                if item["Action"] == "DELETE":
                     planned.pop(record["SetIdentifier"], None)
                 else:
                     planned[record["SetIdentifier"]] = record
             self._planned = planned
-        self.guard.call(
+        changed = self.guard.call(
             route53,
             "change_resource_record_sets",
             "global",
             f"{zone}/{self.profile.dns.record_name}",
             HostedZoneId=zone,
             ChangeBatch=batch,
+        )
+        if changed is None:  # dry-run
+            return
+        change = str(changed["ChangeInfo"]["Id"])
+        waiters = self.profile.waiters
+        self.guard.read(
+            "route53",
+            "wait resource_record_sets_changed",
+            "global",
+            change,
+            lambda: route53.get_waiter("resource_record_sets_changed").wait(
+                Id=change, WaiterConfig=waiter_config(waiters.dns_s, waiters.poll_s)
+            ),
         )
 
     def health_check_status(self) -> dict[str, list[str]]:

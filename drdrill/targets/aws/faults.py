@@ -7,9 +7,21 @@
   restore starts them and waits until running.
 - ``fis``: an AWS FIS experiment started from the region's template (AZ power
   interruption, cross-region connectivity...), waited until running; restore
-  stops it. boto3 through the target's client factory, not chaostoolkit-aws's
-  ``fis`` actions: those build their own default-session client (no adaptive
-  retries or timeouts, the profile's endpoint ignored) and flatten every error.
+  stops it and waits until it is stopped.
+
+Why boto3 here and not chaostoolkit-aws's ``fis`` actions (which the plain Chaos
+Toolkit experiment ``aws-region-failure.json`` does use): inside a drill every
+change must pass the ``Guard`` (``--confirm``, the allow-listed account, the dry-run
+plan, the audit trail with exactly the parameters sent), and chaostoolkit-aws's
+actions make their calls themselves, out of its reach. Their client comes from
+``chaosaws.aws_client``: boto3's default session (set up once per process), none of
+the profile's settings — its ``endpoint_url``, ``max_attempts`` and connect/read
+timeouts are ignored (botocore's standard retry mode and 60 s timeouts, unless
+``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``/``AWS_ENDPOINT_URL`` say otherwise in the
+environment). Every error becomes a ``FailedActivity`` string (no error code, so no
+"throttled" diagnosis, no region or resource); ``start_experiment`` returns before
+the experiment runs (the fault's moment would be a guess); ``stop_experiments_by_tags``
+also stops ``completed`` experiments.
 """
 
 from __future__ import annotations

@@ -129,6 +129,9 @@ class Waiters(_Model):
     snapshot_s: float = Field(3600.0, gt=0)
     rollout_s: float = Field(900.0, gt=0)
     experiment_s: float = Field(600.0, gt=0)
+    dns_s: float = Field(600.0, gt=0)
+    """A Route 53 change until it is INSYNC (on every authoritative server): the
+    plan's "verify DNS propagation" in phase 2."""
     kube_poll_s: float = Field(2.0, gt=0)
 
 

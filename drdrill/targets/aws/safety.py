@@ -8,7 +8,9 @@ required, the caller identity is checked against the allow-list (once, before th
 first mutation), the call is audited before (``started``) and after
 (``succeeded``/``failed``) — datetimes as ISO 8601, secrets redacted — and a
 botocore or kubernetes error becomes one ``TargetError`` naming the region and
-the resource.
+the resource. Read-only calls (``Guard.read``) are audited too, once each after
+the call (``read`` / ``read-failed``, region, resource, duration): every call the
+target makes is in the trail.
 """
 
 from __future__ import annotations
@@ -192,14 +194,18 @@ class Guard:
     def read(
         self, service: str, operation: str, region: str, resource: str, call: Callable[[], T]
     ) -> T:
-        """A read-only call (also in dry-run): no interlock, errors wrapped once."""
+        """A read-only call (also in dry-run): no interlock, errors wrapped once, and one
+        audit record after it (outcome ``read``, or ``read-failed`` with the error), with
+        its region, resource and duration. A botocore waiter is one such call."""
+        action = f"{service}:{operation}"
+        where = {"region": region, "resource": resource}
+        started = time.monotonic()
         try:
-            return call()
-        except _BOTO_ERRORS as exc:
-            action = f"{service}:{operation}"
-            raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc
+            result = call()
         except Exception as exc:
-            if not _is_kubernetes_error(exc):
+            if not isinstance(exc, _BOTO_ERRORS) and not _is_kubernetes_error(exc):
                 raise
-            action = f"{service}:{operation}"
+            self._audit(action, {}, "read-failed", error=str(exc), **where)
             raise target_error(exc, action, region, resource, self.profile.max_attempts) from exc
+        self._audit(action, {}, "read", duration_s=round(time.monotonic() - started, 3), **where)
+        return result

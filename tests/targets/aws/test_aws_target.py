@@ -183,11 +183,27 @@ def test_a_drill_runs_every_phase_end_to_end(
     assert s3_primary.get_object(Bucket=bucket, Key="orders/2.json")["Body"].read() == (
         b'{"qty": 2}'
     )
-    # the audit trail: the account checked once, first; every change before and after
-    assert (trail[0]["action"], trail[0]["outcome"]) == ("sts:get_caller_identity", "succeeded")
+    # the audit trail: the account checked once, before the first change; every change
+    # before and after; every read after it, with its region and resource
+    changes = [r for r in trail if r["outcome"] not in ("read", "read-failed")]
+    assert (changes[0]["action"], changes[0]["outcome"]) == ("sts:get_caller_identity", "succeeded")
     started = [r["action"] for r in trail if r["outcome"] == "started"]
     succeeded = [r["action"] for r in trail if r["outcome"] == "succeeded"][1:]
     assert started == succeeded and len(started) == 31
+    reads = [r for r in trail if r["outcome"] == "read"]
+    assert all(r["region"] and r["resource"] and r["duration_s"] >= 0 for r in reads)
+    read_actions = {r["action"] for r in reads}
+    assert {
+        "eks:describe_nodegroup",
+        "route53:get_health_check_status",
+        "route53:wait resource_record_sets_changed",
+        "eks:wait nodegroup_active",
+        "rds:wait db_instance_available",
+        "s3:list_object_versions",
+        "kubernetes:read_namespaced_deployment_status",
+    } <= read_actions, read_actions
+    insync = [r for r in reads if r["action"] == "route53:wait resource_record_sets_changed"]
+    assert len(insync) == len([r for r in trail if r["action"].startswith("route53:change")]) // 2
     assert "hunter2" not in (tmp_path / "audit.jsonl").read_text()
     assert ":pw@" not in (tmp_path / "audit.jsonl").read_text()
 
@@ -258,7 +274,11 @@ def test_a_wrong_account_is_refused_and_nothing_is_mutated(
         target.promote_database("dr")
 
     assert platform_state(platform) == before
-    assert {r["outcome"] for r in audit.records()} == {"refused"}
+    # nothing but refusals, and the reads fail_region made first (the scaling to restore)
+    assert {r["outcome"] for r in audit.records() if r["outcome"] != "read"} == {"refused"}
+    assert {r["action"] for r in audit.records() if r["outcome"] == "read"} == {
+        "eks:describe_nodegroup"
+    }
 
 
 def test_without_confirm_nothing_is_mutated(platform: AwsProfile, tmp_path: Path) -> None:
@@ -275,7 +295,8 @@ def test_without_confirm_nothing_is_mutated(platform: AwsProfile, tmp_path: Path
         unconfirmed.fail_region("primary", "power-off")
 
     assert platform_state(platform) == before
-    assert [r["outcome"] for r in audit.records()] == ["refused", "refused"]
+    changes = [r["outcome"] for r in audit.records() if r["outcome"] != "read"]
+    assert changes == ["refused", "refused"]
 
 
 @pytest.mark.parametrize(
