@@ -298,6 +298,14 @@ def _print_failback_terms(profile: AwsProfile, refusals: list[str]) -> None:
         print("   failback: the new primary streams from DR; writes stop only for the switchover")
     for refusal in refusals:
         print(f"   REFUSES as configured: {refusal}")
+    primary, dr = profile.regions["primary"], profile.regions["dr"]
+    new_primary = settings.primary_instance or f"{primary.rds_instance}-new"
+    new_dr = settings.dr_replica_instance or f"{dr.rds_instance}-new"
+    print(
+        f"   afterwards: {new_primary} is the primary and {new_dr} its DR replica; "
+        f"{primary.rds_instance} is left untouched (never deleted) and {dr.rds_instance} "
+        "fenced; point regions.*.rds_instance and database_url at the new instances"
+    )
 
 
 def _print_failback_floor(config: DrillConfig, profile: AwsProfile) -> None:
