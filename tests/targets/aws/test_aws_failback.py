@@ -38,7 +38,7 @@ from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
 from drdrill.drill import EXPERIMENTS
-from drdrill.errors import ConfigError, TargetError
+from drdrill.errors import ConfigError, SafetyError, TargetError
 from drdrill.targets.aws import AwsTarget
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.timeline import NOTE, Timeline
@@ -272,6 +272,35 @@ def test_a_switchover_whose_replica_never_catches_up_promotes_nothing_and_lifts_
     assert read_only(profile) == "0"
     assert target.serving_region() == "dr"
     assert instance("us-west-2", f"{profile.regions['dr'].rds_instance}-new") is None
+
+
+def test_without_confirm_or_in_another_account_the_failback_changes_nothing(
+    moto_url: str, kube: Emulators, tmp_path: Path
+) -> None:
+    profile, _ = activated(kube)
+    with Controller(kube.kubeconfig):
+        activate(AwsTarget(profile, TARGET, confirm=True))
+    before = platform_state(profile)
+    audit = AuditTrail(tmp_path / "audit.jsonl")
+    elsewhere = profile.model_copy(update={"allowed_account_ids": ("000000000000",)})
+
+    for target in (
+        AwsTarget(profile, TARGET, confirm=False, audit=audit),
+        AwsTarget(elsewhere, TARGET, confirm=True, audit=audit),
+    ):
+        with pytest.raises(SafetyError):
+            target.rebuild_database("primary")
+        with pytest.raises(SafetyError):
+            target.shift_traffic("primary", 10)
+        with pytest.raises(SafetyError):
+            target.scale_down_region("dr")
+
+    assert platform_state(profile) == before
+    assert read_only(profile) in (None, "0")
+    assert mutations(audit, "succeeded") == []
+    refused = [r["action"] for r in audit.records() if r["outcome"] == "refused"]
+    assert "rds:create_db_instance_read_replica" in refused  # no --confirm
+    assert "sts:get_caller_identity" in refused  # another account
 
 
 def test_the_snapshot_method_refuses_without_a_write_freeze_and_changes_nothing(
