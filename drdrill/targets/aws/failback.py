@@ -112,9 +112,9 @@ class Failback:
     def _key(self, key: str) -> str:
         return f"targets.{self.name}.failback.{key}"
 
-    def check_ready(self, action: str) -> None:
+    def check_up(self, action: str) -> None:
         """Refuse, changing nothing, while the primary region is still failed by this
-        target or a setting the failback needs is missing."""
+        target."""
         down = self.faults.failed(self.primary)
         if down is not None:
             raise TargetError(
@@ -122,6 +122,10 @@ class Failback:
                 "restored (restore_region('primary') first); nothing changed",
                 region=self.primary.name,
             )
+
+    def check_ready(self, action: str) -> None:
+        """``check_up``, and refuse while a setting the failback needs is missing."""
+        self.check_up(action)
         self.fence.group()
         settings = self.profile.failback
         if settings.method == "snapshot" and not settings.freeze_writes:

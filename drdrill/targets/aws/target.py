@@ -217,8 +217,16 @@ class AwsTarget:
 
     def shift_traffic(self, to_region: str, percent: int) -> None:
         """The plan's gradual failback: ``percent`` % to ``to_region`` (weighted records;
-        100 with failover routing: the failover records back, ``to_region`` PRIMARY)."""
-        self._region(to_region)
+        100 with failover routing: the failover records back, ``to_region`` PRIMARY).
+        Refused while this target holds ``to_region`` failed."""
+        side = self._region(to_region)
+        down = self.faults.failed(side)
+        if down is not None:
+            raise TargetError(
+                f"cannot shift traffic to {to_region}: it is still down ({down}); expected "
+                f"it restored (restore_region({to_region!r}) first); nothing changed",
+                region=side.name,
+            )
         self.dns.shift_traffic(to_region, percent)
 
     def switchover(self, to_region: str) -> float:

@@ -139,6 +139,8 @@ def test_the_failback_carries_the_platform_home_through_a_cross_region_replica(
         before = platform_state(profile)
         with pytest.raises(TargetError, match="primary region is still down"):
             target.rebuild_database("primary")
+        with pytest.raises(TargetError, match="cannot shift traffic to primary: it is still"):
+            target.shift_traffic("primary", 10)
         assert platform_state(profile) == before
         target.restore_region("primary")
         audit_mark = len(audit.records())
