@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from drdrill.durations import Seconds, parse_duration
 from drdrill.errors import ConfigError
@@ -201,13 +209,65 @@ class MeasurementSettings(_Model):
 
 
 class LoadSettings(_Model):
-    """Locust load during a drill."""
+    """Locust load during a drill (``drdrill.load``).
+
+    One worker and no remote ones: a single plain Locust process. Anything else runs
+    Locust's distributed mode: a master bound to ``master_host:master_port``, ``workers``
+    ``--worker`` processes drdrill starts on this machine, and ``remote_workers`` started
+    elsewhere that attach to the master; the load starts once all of them are connected.
+    """
 
     users: int = Field(20, ge=1)
+    """Simulated customers in all, shared among the workers."""
     spawn_rate: float = Field(20.0, gt=0)
-    processes: int = Field(1, ge=1)
+    remote_workers: int = Field(0, ge=0, le=1000)
+    """Workers on other machines (or a Kubernetes Job per region) the master waits for."""
+    workers: int = Field(1, ge=0, le=64)
+    """Locust worker processes drdrill starts on this machine and ends with the drill."""
+    master_host: str = Field("127.0.0.1", min_length=1)
+    """The address the master binds (``0.0.0.0`` or a host's own address lets workers on
+    other machines in); local workers always reach it on the loopback when it is a wildcard."""
+    master_port: int = Field(5557, ge=1, le=65535)
+    workers_wait: Seconds = Field(60.0, gt=0)
+    """How long the master waits for every worker before it gives up (the drill fails)."""
     browse_weight: int = Field(3, ge=0)
     checkout_weight: int = Field(1, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _processes_means_workers(cls, raw: Any) -> Any:
+        # ``processes`` (Locust's --processes: N workers forked behind one master) was the
+        # earlier spelling of the same thing; ``workers`` starts them so drdrill owns each
+        if isinstance(raw, dict) and "processes" in raw:
+            raw = dict(raw)
+            processes = raw.pop("processes")
+            if "workers" in raw and raw["workers"] != processes:
+                raise ValueError(
+                    f"processes {processes!r} and workers {raw['workers']!r} disagree; "
+                    "processes is the old name of workers: keep workers only"
+                )
+            raw["workers"] = processes
+        return raw
+
+    @field_validator("workers")
+    @classmethod
+    def _some_worker(cls, workers: int, info: ValidationInfo) -> int:
+        if workers == 0 and info.data.get("remote_workers", 0) == 0:
+            raise ValueError(
+                "expected at least 1 worker here, or remote_workers >= 1 (load only from "
+                "other machines)"
+            )
+        return workers
+
+    @property
+    def distributed(self) -> bool:
+        """Whether this load runs as a Locust master with workers."""
+        return self.workers != 1 or self.remote_workers > 0
+
+    @property
+    def expected_workers(self) -> int:
+        """The workers the master waits for: local and remote."""
+        return self.workers + self.remote_workers
 
 
 class Backups(_Model):

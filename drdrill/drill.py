@@ -177,6 +177,9 @@ class Drill:
             self.load = LoadRun(
                 endpoint, self.config.load, self.report_dir, max_seconds=300, marker_env=marker
             ).start()
+            if self.config.load.distributed:
+                # no fault before every worker (local and remote) is connected and sending
+                self.load.wait_sending()
         self._advance("observing")
         time.sleep(warmup_s)
 

@@ -1,7 +1,12 @@
 """Locust load during a drill, run as its own process group (gevent stays out of the harness).
 
 ``LoadRun`` starts ``locust --headless`` against the global endpoint, bounded in
-time, and afterwards reads what the locustfile wrote into ``out_dir``:
+time. With ``load.workers: N`` (N != 1) or ``load.remote_workers`` it runs Locust's
+distributed mode instead: a ``--master`` and N local ``--worker`` processes, all in the
+master's process group, which ``stop()`` ends; remote workers attach to the master with
+``remote_worker_argv()``. Every worker sends its request and checkout lines to the master
+over Locust's own connection, and the master alone writes them (the locustfile says how),
+so afterwards the run reads one set of files in ``out_dir`` whatever the workers:
 
 - ``locust-requests.jsonl``: one record per request → ``requests()`` (the
   user-observed outage, ``drdrill.measure.user_outages``);
@@ -13,8 +18,9 @@ time, and afterwards reads what the locustfile wrote into ``out_dir``:
 ::
 
     run = LoadRun(lab.edge_url, config.load, report_dir, max_seconds=120).start()
+    run.wait_sending()       # every worker connected, the first lines written
     ...                      # inject, activate, wait restored
-    run.stop()               # SIGTERM to the group, SIGKILL after the grace period
+    run.stop()               # SIGTERM (distributed: to the master), then SIGKILL to the group
     run.requests(), run.ledger_entries(), run.stats().to_json()
 """
 
@@ -25,6 +31,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -47,6 +54,11 @@ __all__ = ["LOCUSTFILE", "EndpointStats", "LoadRun", "LoadStats"]
 LOCUSTFILE = stock.LOCUSTFILE
 _WATCHDOG_SLACK_S = 15.0
 """Locust gets ``-t max_seconds``; past that plus this slack the group is killed."""
+_COLLECT_WAIT_S = 5.0
+"""How long a quitting master waits for each worker's last lines (the locustfile's
+``DRDRILL_COLLECT_WAIT``); ``stop()`` grants it on top of its grace period."""
+_WILDCARDS = {"", "*", "0.0.0.0", "::"}
+_RECORD_FILES = {"DRDRILL_REQUESTS_JSONL", "DRDRILL_LEDGER_JSONL"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,8 @@ class LoadStats:
     duration_s: float
     sustained_rps: float = 0.0
     endpoints: tuple[EndpointStats, ...] = field(default_factory=tuple)
+    workers: int = 1
+    """Locust processes that generated the load (local and remote workers; 1: one process)."""
 
     @property
     def rps(self) -> float:
@@ -91,6 +105,7 @@ class LoadStats:
             "duration_s": round(self.duration_s, 3),
             "requests_per_s": round(self.rps, 1),
             "sustained_requests_per_s": round(self.sustained_rps, 1),
+            "workers": self.workers,
             "endpoints": [
                 {
                     "name": e.name,
@@ -131,13 +146,15 @@ class LoadRun:
         self.stats_path = self.out_dir / "locust-stats.json"
         self.log_path = self.out_dir / "locust.log"
         self._process: subprocess.Popen[bytes] | None = None
+        self._workers: list[subprocess.Popen[bytes]] = []
         self._watchdog: threading.Timer | None = None
         self._lock = threading.Lock()
 
     # -- running -------------------------------------------------------------
 
     def argv(self) -> list[str]:
-        """The Locust command line this run uses."""
+        """The command line of the Locust process drdrill starts first (the master when
+        distributed)."""
         argv = [
             sys.executable,
             "-m",
@@ -161,9 +178,55 @@ class LoadRun:
             "--json-file",
             str(self.stats_path.with_suffix("")),
         ]
-        if self.settings.processes > 1:
-            argv += ["--processes", str(self.settings.processes)]
+        if self.settings.distributed:
+            argv += [
+                "--master",
+                "--master-bind-host",
+                self.settings.master_host,
+                "--master-bind-port",
+                str(self.settings.master_port),
+                "--expect-workers",
+                str(self.settings.expected_workers),
+                "--expect-workers-max-wait",
+                str(max(1, math.ceil(self.settings.workers_wait))),
+            ]
         return argv
+
+    def worker_argv(self) -> list[str]:
+        """The command line of each local worker (distributed runs)."""
+        host = self.settings.master_host
+        return [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(self.locustfile),
+            "--worker",
+            "--master-host",
+            "127.0.0.1" if host in _WILDCARDS else host,
+            "--master-port",
+            str(self.settings.master_port),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ]
+
+    def remote_worker_argv(
+        self, master_address: str, locustfile: str = "locustfile.py"
+    ) -> list[str]:
+        """What a worker on another machine runs to join this run's master at
+        ``master_address`` (the address that machine reaches the master by). It needs the
+        same locustfile and nothing else: the options come from the master."""
+        return [
+            "locust",
+            "-f",
+            locustfile,
+            "--worker",
+            "--master-host",
+            master_address,
+            "--master-port",
+            str(self.settings.master_port),
+        ]
 
     def start(self) -> LoadRun:
         """Start Locust in its own process group; returns self. LoadError if it cannot run."""
@@ -171,22 +234,26 @@ class LoadRun:
             raise LoadError("this load run was already started")
         if not self.locustfile.exists():
             raise LoadError(f"locustfile not found: {self.locustfile}")
+        if self.settings.distributed:
+            self._check_master_port()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for stale in (self.requests_path, self.ledger_path, self.stats_path):
             stale.unlink(missing_ok=True)
-        env = dict(os.environ)
-        env.update(
-            {
-                "DRDRILL_REQUESTS_JSONL": str(self.requests_path),
-                "DRDRILL_LEDGER_JSONL": str(self.ledger_path),
-                "DRDRILL_BROWSE_WEIGHT": str(self.settings.browse_weight),
-                "DRDRILL_CHECKOUT_WEIGHT": str(self.settings.checkout_weight),
-                "DRDRILL_REQUEST_TIMEOUT": str(self.request_timeout_s),
-                # the locustfile quits when this process is gone (a killed drill)
-                "DRDRILL_PARENT_PID": str(os.getpid()),
-                **self.marker_env,
-            }
-        )
+        common = {
+            "DRDRILL_BROWSE_WEIGHT": str(self.settings.browse_weight),
+            "DRDRILL_CHECKOUT_WEIGHT": str(self.settings.checkout_weight),
+            "DRDRILL_REQUEST_TIMEOUT": str(self.request_timeout_s),
+            "DRDRILL_COLLECT_WAIT": str(_COLLECT_WAIT_S),
+            # the locustfile quits when this process is gone (a killed drill)
+            "DRDRILL_PARENT_PID": str(os.getpid()),
+            **self.marker_env,
+        }
+        env = {
+            **os.environ,
+            **common,
+            "DRDRILL_REQUESTS_JSONL": str(self.requests_path),
+            "DRDRILL_LEDGER_JSONL": str(self.ledger_path),
+        }
         try:
             with self.log_path.open("ab") as log:
                 # cwd = out_dir: no stray locust.conf / pyproject [tool.locust] is picked up
@@ -197,19 +264,91 @@ class LoadRun:
                     stderr=subprocess.STDOUT,
                     env=env,
                     cwd=self.out_dir,
-                    start_new_session=True,
+                    # a group of its own (not the terminal's: Ctrl-C reaches the drill, which
+                    # stops the load), in the drill's session: workers can join the group
+                    process_group=0,
                 )
+                # workers write no file: they send their lines to the master
+                worker_env = {
+                    k: v for k, v in {**os.environ, **common}.items() if k not in _RECORD_FILES
+                }
+                for _ in range(self.settings.workers if self.settings.distributed else 0):
+                    self._workers.append(
+                        subprocess.Popen(
+                            self.worker_argv(),
+                            stdin=subprocess.DEVNULL,
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            env=worker_env,
+                            cwd=self.out_dir,
+                            process_group=self._process.pid,
+                        )
+                    )
         except OSError as exc:
+            if self._process is not None:
+                self._kill()
             raise LoadError(f"cannot start Locust: {exc}") from exc
-        self._watchdog = threading.Timer(self.max_seconds + _WATCHDOG_SLACK_S, self._kill)
+        bound = self.max_seconds + _WATCHDOG_SLACK_S
+        if self.settings.distributed:
+            bound += self.settings.workers_wait + _COLLECT_WAIT_S
+        self._watchdog = threading.Timer(bound, self._kill)
         self._watchdog.daemon = True
         self._watchdog.start()
         return self
 
+    def wait_sending(self, timeout_s: float | None = None) -> None:
+        """Block until the load runs: the first request lines are written (distributed:
+        every worker connected first). LoadError, with Locust's last words, if Locust
+        ended or nothing was sent within ``timeout_s`` (default: ``load.workers_wait`` plus
+        half a minute for the processes to start)."""
+        if self._process is None:
+            raise LoadError("this load run was not started")
+        bound = self.settings.workers_wait + 30.0 if timeout_s is None else timeout_s
+
+        def sending() -> str | None:
+            with contextlib.suppress(OSError):
+                if self.requests_path.stat().st_size > 0:
+                    return "sending"
+            return "ended" if self._exit_status(0.0) is not None else None
+
+        outcome = poll(sending, bound, interval_s=0.1)
+        if outcome != "sending":
+            what = "ended" if outcome == "ended" else f"sent nothing in {bound:.0f} s"
+            expected = self.settings.expected_workers
+            workers = f" (waiting for {expected} workers)" if self.settings.distributed else ""
+            raise LoadError(f"Locust {what}{workers}: {self._log_tail()}")
+
+    def _check_master_port(self) -> None:
+        host = self.settings.master_host
+        address = "127.0.0.1" if host in _WILDCARDS else host
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((address, self.settings.master_port))
+            except OSError as exc:
+                raise LoadError(
+                    f"load.master_port {self.settings.master_port} on {host}: cannot bind "
+                    f"({exc.strerror}); expected a free port for the Locust master"
+                ) from exc
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "no log"
+        tail = [line for line in text.splitlines() if line.strip()][-lines:]
+        return " | ".join(tail) or "empty log"
+
     @property
     def pid(self) -> int | None:
-        """The Locust process id (= its process group id), None before start()."""
+        """The Locust process id (= its process group id; the master when distributed),
+        None before start()."""
         return self._process.pid if self._process else None
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The local workers' process ids (in the master's group); none unless distributed."""
+        return [worker.pid for worker in self._workers]
 
     def is_running(self) -> bool:
         return self._process is not None and self._exit_status(0.0) is None
@@ -219,24 +358,37 @@ class LoadRun:
         return None if self._process is None else self._exit_status(timeout_s)
 
     def stop(self, grace_s: float = 5.0) -> int | None:
-        """Stop the load: SIGTERM to its group, SIGKILL after ``grace_s``; the exit code
-        (negative: killed by that signal). Idempotent, and safe when Locust already ended."""
+        """Stop the load: SIGTERM to its group (distributed: to the master, which collects
+        every worker's last lines and tells them to quit), SIGKILL to the whole group after
+        ``grace_s`` (distributed: plus the time the master grants the workers); Locust's
+        exit code (negative: killed by that signal). Idempotent, and safe when Locust
+        already ended."""
         with self._lock:
             process = self._process
             if process is None:
                 return None
             if self._watchdog is not None:
                 self._watchdog.cancel()
-            if process.returncode is not None:
-                return process.returncode
-            if self._exit_status(0.0) is None:
-                self._signal(signal.SIGTERM)
-                if self._exit_status(grace_s) is None:
-                    self._signal(signal.SIGKILL)
-            # The leader is now a zombie, not yet reaped, so the group id cannot have been
-            # reused: workers of --processes that outlived it can be killed safely.
-            self._signal(signal.SIGKILL)
-            return process.wait()
+            if process.returncode is None:
+                if self._exit_status(0.0) is None:
+                    if self.settings.distributed:
+                        # not the workers: a worker told to quit first would send its last
+                        # lines after its goodbye, and the master would drop them
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(process.pid, signal.SIGTERM)
+                        grace_s += _COLLECT_WAIT_S
+                    else:
+                        self._signal(signal.SIGTERM)
+                    if self._exit_status(grace_s) is None:
+                        self._signal(signal.SIGKILL)
+                # The leader is now a zombie, not yet reaped, so the group id cannot have
+                # been reused: workers that outlived it can be killed safely.
+                self._signal(signal.SIGKILL)
+                process.wait()
+            for worker in self._workers:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.wait(timeout=5.0)
+            return process.returncode
 
     def _exit_status(self, timeout_s: float | None) -> int | None:
         """The leader's exit status once it has ended, WITHOUT reaping it (None: still
@@ -305,9 +457,13 @@ class LoadRun:
         per-endpoint figures from Locust's ``--json-file`` when it was written."""
         requests = self.requests()
         endpoints = _endpoint_stats(self.stats_path)
+        workers = self.settings.expected_workers
         if not requests:
             return LoadStats(
-                sum(e.requests for e in endpoints), sum(e.failures for e in endpoints), 0.0
+                sum(e.requests for e in endpoints),
+                sum(e.failures for e in endpoints),
+                0.0,
+                workers=workers,
             )
         first, last = requests[0].t_ns, requests[-1].t_ns
         span = max((last - first) / 1e9, 1e-9)
@@ -317,6 +473,7 @@ class LoadRun:
             duration_s=span,
             sustained_rps=_sustained_rps(requests),
             endpoints=endpoints,
+            workers=workers,
         )
 
 

@@ -182,3 +182,45 @@ def test_failback_steps_and_targets_are_overridable_and_checked(tmp_path: Path) 
     file.write_text("failback: {traffic_steps: [50, 10]}\n")
     with pytest.raises(ConfigError, match=r"failback.traffic_steps.*rising from 1 to a last step"):
         load_config(file)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("load: {workers: 0}", ["load.workers", "value 0", "at least 1 worker"]),
+        ("load: {workers: -2}", ["load.workers", "value -2", "greater than or equal to 0"]),
+        ("load: {workers: 100}", ["load.workers", "value 100", "less than or equal to 64"]),
+        ("load: {workers: two}", ["load.workers", "'two'", "valid integer"]),
+        ("load: {master_port: 70000}", ["load.master_port", "value 70000"]),
+        ("load: {remote_workers: -1}", ["load.remote_workers", "value -1"]),
+        ("load: {workers_wait: soon}", ["load.workers_wait", "'soon'"]),
+        ("load: {processes: 2, workers: 3}", ["load", "processes 2 and workers 3 disagree"]),
+    ],
+)
+def test_bad_load_workers_are_named_with_their_key(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    file = tmp_path / "drdrill.yaml"
+    file.write_text(text)
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+
+    message = str(caught.value)
+    assert str(file) in message
+    for part in expected:
+        assert part in message
+
+
+def test_load_workers_choose_between_one_process_and_a_master(tmp_path: Path) -> None:
+    def load(text: str) -> tuple[bool, int, int]:
+        file = tmp_path / "drdrill.yaml"
+        file.write_text(text)
+        settings = load_config(file).load
+        return settings.distributed, settings.workers, settings.expected_workers
+
+    assert load("load: {}") == (False, 1, 1)  # one plain Locust process, as before
+    assert load("load: {workers: 3}") == (True, 3, 3)
+    assert load("load: {processes: 2}") == (True, 2, 2)  # the old name of workers
+    assert load("load: {workers: 1, remote_workers: 2}") == (True, 1, 3)
+    assert load("load: {workers: 0, remote_workers: 4}") == (True, 0, 4)

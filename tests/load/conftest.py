@@ -80,6 +80,12 @@ def _app(shop: Shop) -> web.Application:
 
 
 @pytest.fixture
+def master_port() -> int:
+    """A free port in 22500-22999 for a Locust master."""
+    return _free_port()
+
+
+@pytest.fixture
 def shop() -> Iterator[Shop]:
     """A running order-service on 127.0.0.1 (port in 22500-22999)."""
     state = Shop()

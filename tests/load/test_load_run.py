@@ -58,13 +58,15 @@ def test_a_load_run_ends_by_itself_after_its_time(shop: Shop, tmp_path: Path) ->
     ledger = Ledger()
     assert run.add_writes_to(ledger) == len(entries) == len(ledger.writes())
     assert stats.to_json()["requests"] == stats.requests
+    assert stats.to_json()["workers"] == 1
 
 
 def test_stop_ends_the_whole_group_promptly_and_keeps_the_records(
     shop: Shop, tmp_path: Path
 ) -> None:
     run = LoadRun(shop.url, SETTINGS, tmp_path, max_seconds=300).start()
-    time.sleep(3)
+    run.wait_sending(60)  # Locust's start-up alone can take seconds on a busy machine
+    time.sleep(1)
     assert run.is_running()
     pgid = run.pid
     assert pgid is not None

@@ -22,9 +22,10 @@ import sys, time
 from pathlib import Path
 from drdrill.config import LoadSettings
 from drdrill.load import LoadRun
-run = LoadRun(sys.argv[1], LoadSettings(users=2, spawn_rate=2), Path(sys.argv[2]),
-              max_seconds=300).start()
-print(run.pid, flush=True)
+settings = LoadSettings(users=4, spawn_rate=4, workers=int(sys.argv[3]),
+                        master_port=int(sys.argv[4]))
+run = LoadRun(sys.argv[1], settings, Path(sys.argv[2]), max_seconds=300).start()
+print(run.pid, *run.worker_pids, flush=True)
 time.sleep(300)
 """
 
@@ -40,14 +41,21 @@ def _alive(pgid: int) -> bool:
     return False
 
 
-def test_locust_quits_when_its_drill_is_killed(shop: Shop, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "master-and-2-workers"])
+def test_locust_quits_when_its_drill_is_killed(
+    shop: Shop, master_port: int, tmp_path: Path, workers: int
+) -> None:
     drill = subprocess.Popen(
-        [sys.executable, "-c", DRILL, shop.url, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", DRILL, shop.url, str(tmp_path), str(workers), str(master_port)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert drill.stdout is not None
-    locust = int(drill.stdout.readline())
+    locust, *worker_pids = (int(pid) for pid in drill.stdout.readline().split())
+    assert len(worker_pids) == (workers if workers > 1 else 0)
+    assert all(os.getpgid(pid) == locust for pid in worker_pids)
     requests = tmp_path / "locust-requests.jsonl"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (requests.exists() and requests.stat().st_size):
         time.sleep(0.1)
     assert _alive(locust) and requests.stat().st_size > 0, "Locust never sent a request"
