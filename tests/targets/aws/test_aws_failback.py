@@ -27,6 +27,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,28 @@ def read_only(profile: AwsProfile) -> str | None:
 READ_ONLY = "default_transaction_read_only"
 
 
+def published(where: tuple[str, str], seconds: float, timeout_s: float = 20.0) -> None:
+    """Until moto holds a ``ReplicaLag`` datapoint of ``seconds`` for the instance (the
+    publisher thread may lag behind on a busy machine)."""
+    region, name = where
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = datetime.now(UTC)
+        found = client("cloudwatch", region).get_metric_statistics(
+            Namespace="AWS/RDS",
+            MetricName="ReplicaLag",
+            Dimensions=[{"Name": "DBInstanceIdentifier", "Value": name}],
+            StartTime=now - timedelta(minutes=10),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        if any(p["Maximum"] == seconds for p in found):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no ReplicaLag datapoint of {seconds} s for {name} published")
+
+
 def deployments(profile: AwsProfile, region: str) -> dict[str, tuple[int, str]]:
     """Each deployment's replicas and database variable."""
     api = apps(profile.kubeconfig, region)  # type: ignore[arg-type]
@@ -165,7 +188,7 @@ def test_the_failback_carries_the_platform_home_through_a_cross_region_replica(
         lag.instances.append(("us-west-2", new_dr))
         validated = target.validate_standby("dr")
         lag.seconds = 400.0
-        time.sleep(0.5)  # the publisher puts one datapoint every 0.2 s
+        published(("us-west-2", new_dr), 400.0)
         with pytest.raises(TargetError, match="ReplicaLag 400s is over the alarm's 300s"):
             target.validate_standby("dr")
         again = target.rebuild_database("primary")
