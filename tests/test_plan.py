@@ -88,7 +88,7 @@ def profile(port: int, failure_method: str, kubeconfig: Path) -> dict[str, objec
     }
 
 
-@pytest.mark.parametrize("kind", ["full", "partial", "backup_restore"])
+@pytest.mark.parametrize("kind", ["full", "partial", "backup_restore", "failback"])
 @pytest.mark.parametrize("failure_method", ["scale-nodegroups", "stop-instances", "fis"])
 def test_a_plan_makes_no_call_and_needs_no_kubeconfig_or_credentials(
     tmp_path: Path, listener: tuple[int, list[object]], kind: str, failure_method: str

@@ -1,4 +1,5 @@
-"""``drdrill plan full|partial|backup_restore --target PROFILE``: the runbook, executed nowhere.
+"""``drdrill plan full|partial|backup_restore|failback --target PROFILE``: the runbook,
+executed nowhere.
 
 Every call a drill would make, resolved against the real configuration, with its
 parameters, phase by phase (``drdrill.phases``) — the plan's tabletop exercise.
@@ -8,6 +9,11 @@ clients that refuse every call — no AWS client is created (creating one alread
 looks for credentials, on the network too) and no Kubernetes configuration is
 read, so a plan works on a laptop without credentials or kubeconfig. For the lab
 it prints the lab's steps.
+
+``failback`` is the plan's Failback Procedures: each phase with its target, the calls
+it would make, the expected floor, and — for the snapshot method — the data-loss
+warning. A failback the profile would refuse (the snapshot method without its write
+freeze, no fence parameter group) is still shown in full, its refusal said first.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from drdrill.config import DrillConfig, load_config
-from drdrill.errors import TargetError
-from drdrill.phases import ACTIVATION_PHASES, RESTORE_PHASES
+from drdrill.errors import DrillError, TargetError
+from drdrill.phases import ACTIVATION_PHASES, FAILBACK_PHASES, RESTORE_PHASES
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.twin.profile import AwsTwinProfile
@@ -50,8 +57,24 @@ _LAB_BACKUP_STEPS = (
 )
 
 
+_LAB_FAILBACK_STEPS = {
+    "prepare_primary": "pg_rewind of the old primary (else a fresh base backup) as dr's standby",
+    "verify_primary": "primary's gateway checks; order census + acknowledged writes on both",
+    "traffic_shift": "edge WEIGHTED records: {steps} % to primary",
+    "switchover": "fence dr, wait for replay, promote primary, repoint, re-attach dr",
+    "scale_down_dr": "dr order-service workers back to {dr_workers}",
+    "validate_dr": "dr streams from primary, lag under the alarm",
+}
+
+
 def _lab(config: DrillConfig, kind: str) -> int:
     lab = config.lab
+    if kind == "failback":
+        steps = " -> ".join(str(p) for p in config.failback.traffic_steps)
+        for phase in FAILBACK_PHASES:
+            step = _LAB_FAILBACK_STEPS[phase.name].format(steps=steps, dr_workers=lab.dr_workers)
+            print(f"{phase.number}. {phase.title}: {step}")
+        return 0
     if kind == "backup_restore":
         for number, step in enumerate(_LAB_BACKUP_STEPS, 1):
             print(f"{number}. {step}")
@@ -97,6 +120,64 @@ def _activation(target: AwsTarget, kind: str) -> list[Section]:
         sections.append((f"{phase.number}. {phase.title}", actions[phase.name]))
     sections.append(("Fail back to the steady state (always runs)", target.fail_back))
     return sections
+
+
+def _failback(target: AwsTarget, config: DrillConfig) -> list[Section]:
+    from drdrill.report.metrics_table import human_duration
+
+    profile = target.profile
+    primary, dr = profile.regions["primary"], profile.regions["dr"]
+    failback = target.failback
+
+    actions: dict[str, Callable[[], object]] = {
+        "prepare_primary": lambda: target.rebuild_database("primary"),
+        "verify_primary": lambda: _note(
+            f"HTTP health and critical flows through {primary.endpoint or '<primary endpoint>'}"
+            f"; order census and acknowledged writes of {dr.rds_instance} (dr reader_dsn) "
+            f"against {failback.primary_instance} (primary reader_dsn) at one moment"
+        ),
+        "switchover": lambda: target.switchover("primary"),
+        "scale_down_dr": lambda: target.scale_down_region("dr"),
+        "validate_dr": lambda: _note(
+            f"rds describe_db_instances: {failback.dr_replica_instance} replicates from "
+            f"{failback.primary_instance}; cloudwatch ReplicaLag under the alarm "
+            f"({human_duration(config.alarms.replica_lag)})"
+        ),
+    }
+    sections: list[Section] = []
+    dwell = human_duration(config.failback.step_dwell)
+    for phase in FAILBACK_PHASES:
+        goal = human_duration(config.phases.target_for(phase.name))
+        title = f"{phase.number}. {phase.title} (target {goal})"
+        if phase.name != "traffic_shift":
+            sections.append((title, actions[phase.name]))
+            continue
+        for percent in config.failback.traffic_steps:
+            step = f"{title}: {percent} % to primary, held {dwell} (failback.step_dwell)"
+            sections.append((step, partial(target.shift_traffic, "primary", percent)))
+    return sections
+
+
+def _plannable(profile: AwsProfile) -> tuple[AwsProfile, list[str]]:
+    """``profile`` with what a failback would refuse for filled in (so its runbook is
+    shown whole), and the refusals to say first."""
+    settings = profile.failback
+    refusals = []
+    update: dict[str, Any] = {}
+    if settings.fence_parameter_group is None:
+        refusals.append(
+            "failback.fence_parameter_group is not set: the failback refuses (it fences "
+            "writes on the DR database through its parameter group)"
+        )
+        update["fence_parameter_group"] = "<failback.fence_parameter_group>"
+    if settings.method == "snapshot" and not settings.freeze_writes:
+        refusals.append(
+            "failback.method snapshot without failback.freeze_writes: true: the failback "
+            "refuses (every write after the snapshot would be lost); set freeze_writes: "
+            "true or method: read-replica"
+        )
+        update["freeze_writes"] = True
+    return profile.model_copy(update={"failback": settings.model_copy(update=update)}), refusals
 
 
 def _backups(target: AwsTarget, when: datetime) -> list[Section]:
@@ -173,6 +254,7 @@ def print_plan(config: DrillConfig, kind: str, target: str, time: datetime | Non
         return _lab(config, kind)
     from drdrill.targets.aws.target import AwsTarget
 
+    twin = isinstance(profile, AwsTwinProfile)
     if isinstance(profile, AwsTwinProfile):
         from drdrill.targets.twin.seed import planned_profile
 
@@ -182,25 +264,83 @@ def print_plan(config: DrillConfig, kind: str, target: str, time: datetime | Non
             "Kubernetes API per cluster); the lab follows them. safety: STS "
             f"get_caller_identity must return {list(profile.allowed_account_ids)} (moto's)"
         )
-    else:
-        assert isinstance(profile, AwsProfile)
+    assert isinstance(profile, AwsProfile)
+    plannable, refusals = _plannable(profile)
+    aws = AwsTarget(plannable, target, dry_run=True, clients=_NoCalls(plannable))
+    if not twin:
         print(
             f"   safety: needs --confirm; STS get_caller_identity must return one of "
-            f"{list(profile.allowed_account_ids)} before the first change"
+            f"{list(aws.profile.allowed_account_ids)} before the first change"
         )
-    aws = AwsTarget(profile, target, dry_run=True, clients=_NoCalls(profile))
+        if kind in ("full", "failback"):
+            _print_failback_terms(profile, refusals)
     when = time or datetime.now(UTC)
-    sections = _backups(aws, when) if kind == "backup_restore" else _activation(aws, kind)
+    if kind == "backup_restore":
+        sections = _backups(aws, when)
+    elif kind == "failback":
+        sections = _failback(aws, config)
+    else:
+        sections = _activation(aws, kind)
     for title, action in sections:
         before = len(aws.plan)
         print(title)
-        action()
+        try:
+            action()
+        except DrillError as exc:
+            print(f"   refuses: {exc}")
         for call in aws.plan[before:]:
             print(f"   would call: {call}")
     print(f"{len(aws.plan)} mutating calls would be made; none was.")
-    if kind != "backup_restore":
+    if kind == "failback":
+        _print_failback_floor(config, profile)
+    elif kind != "backup_restore":
         _print_floor(config, profile, kind)
     return 0
+
+
+def _print_failback_terms(profile: AwsProfile, refusals: list[str]) -> None:
+    """How the failback carries the data home, its data-loss warning, its refusals."""
+    from drdrill.targets.aws.failback import SNAPSHOT_LOSS
+
+    settings = profile.failback
+    print(f"   failback: method {settings.method} (failback.method)")
+    if settings.method == "snapshot":
+        print(f"   WARNING data loss: {SNAPSHOT_LOSS}")
+    else:
+        print("   failback: the new primary streams from DR; writes stop only for the switchover")
+    for refusal in refusals:
+        print(f"   REFUSES as configured: {refusal}")
+    primary, dr = profile.regions["primary"], profile.regions["dr"]
+    new_primary = settings.primary_instance or f"{primary.rds_instance}-new"
+    new_dr = settings.dr_replica_instance or f"{dr.rds_instance}-new"
+    print(
+        f"   afterwards: {new_primary} is the primary and {new_dr} its DR replica; "
+        f"{primary.rds_instance} is left untouched (never deleted) and {dr.rds_instance} "
+        "fenced; point regions.*.rds_instance and database_url at the new instances"
+    )
+
+
+def _print_failback_floor(config: DrillConfig, profile: AwsProfile) -> None:
+    """Each failback phase's floor next to its target, and the switchover's outage floor
+    next to ``failback.switchover_outage``."""
+    from drdrill.report.metrics_table import human_duration as format_duration
+    from drdrill.targets.aws.floor import failback_floor, switchover_outage_floor
+
+    print("Expected floor on AWS (profile timings; the least each phase can take):")
+    for floor in failback_floor(profile, config.failback.traffic_steps):
+        target = config.phases.target_for(floor.phase)
+        verdict = "reachable" if floor.seconds <= target else "NOT reachable"
+        print(
+            f"   {floor.phase}: >= {format_duration(floor.seconds)} "
+            f"(target {format_duration(target)}: {verdict}) - {floor.why}"
+        )
+    outage, why = switchover_outage_floor(profile)
+    goal = config.failback.switchover_outage
+    verdict = "reachable" if outage <= goal else "NOT reachable"
+    print(
+        f"   switchover outage of writes: >= {format_duration(outage)} "
+        f"(failback.switchover_outage {format_duration(goal)}: {verdict}) - {why}"
+    )
 
 
 def _print_floor(config: DrillConfig, profile: AwsProfile, kind: str) -> None:
@@ -235,7 +375,7 @@ def _when(value: str) -> datetime:
 def register(sub: Any) -> None:
     """Add ``drdrill plan``."""
     parser = sub.add_parser("plan", help="print the resolved DR runbook; execute nothing")
-    parser.add_argument("kind", choices=["full", "partial", "backup_restore"])
+    parser.add_argument("kind", choices=["full", "partial", "backup_restore", "failback"])
     parser.add_argument("--target", default="lab", help="target profile (default: lab)")
     parser.add_argument(
         "--time",

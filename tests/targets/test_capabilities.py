@@ -43,7 +43,7 @@ def test_a_missing_capability_names_the_target_and_what_it_cannot_do() -> None:
     from drdrill.targets.aws import AwsTarget
 
     assert not issubclass(AwsTarget, DataDisasterTarget)  # no ransomware button on AWS
-    assert not issubclass(AwsTarget, FailbackTarget)  # its failback path is not built yet
+    assert issubclass(AwsTarget, FailbackTarget)  # the plan's failback through boto3
 
     class Bare:
         name = "bare"

@@ -109,6 +109,27 @@ class Compute:
         if not self.guard.dry_run:
             self.wait_ready(side)
 
+    def database_urls(self, side: AwsRegion) -> dict[str, str]:
+        """The database variable of every deployment of the region, as its first container
+        that sets it has it (a deployment without it is left out). Read-only."""
+        variable = self.profile.database_env_var
+        apps = self.clients.kube_apps(side.kube_context)
+        found = {}
+        for deployment in side.deployments:
+            current = self.guard.read(
+                "kubernetes",
+                "read_namespaced_deployment",
+                side.name,
+                f"{side.kube_context}/{side.namespace}/{deployment}",
+                partial(apps.read_namespaced_deployment, deployment, side.namespace),
+            )
+            for container in current.spec.template.spec.containers:
+                values = [e.value for e in container.env or [] if e.name == variable]
+                if values:
+                    found[deployment] = str(values[0])
+                    break
+        return found
+
     def wait_ready(self, side: AwsRegion, replicas: int | None = None) -> None:
         """Poll until every deployment is rolled out and ready (``replicas``: at least
         that many; None: its spec's), or raise after the rollout timeout."""

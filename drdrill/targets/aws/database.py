@@ -45,7 +45,8 @@ class Databases:
         self.restored: dict[str, AwsRegion] = {}
         """Instances restored by this target, by id (they may be repointed to)."""
 
-    def _wait_available(self, side: AwsRegion, instance: str) -> None:
+    def wait_available(self, side: AwsRegion, instance: str) -> None:
+        """The ``db_instance_available`` waiter on ``instance`` (nothing in dry-run)."""
         if self.guard.dry_run:
             return
         rds = self.clients.aws("rds", side.name)
@@ -61,6 +62,23 @@ class Databases:
             ),
         )
 
+    def describe(self, side: AwsRegion, instance: str) -> dict[str, Any] | None:
+        """The instance as RDS describes it, None when there is none (a dry run: None)."""
+        if self.guard.dry_run:
+            return None
+        rds = self.clients.aws("rds", side.name)
+        found = self.guard.read(
+            "rds",
+            "describe_db_instances",
+            side.name,
+            instance,
+            lambda: rds.describe_db_instances(
+                Filters=[{"Name": "db-instance-id", "Values": [instance]}]
+            ),
+        )
+        instances: list[dict[str, Any]] = found.get("DBInstances", [])
+        return instances[0] if instances else None
+
     def promote(self, side: AwsRegion) -> None:
         """``promote_read_replica`` on the region's replica, then wait until available."""
         rds = self.clients.aws("rds", side.name)
@@ -71,16 +89,20 @@ class Databases:
             side.rds_instance,
             DBInstanceIdentifier=side.rds_instance,
         )
-        self._wait_available(side, side.rds_instance)
+        self.wait_available(side, side.rds_instance)
 
-    def url_of(self, instance: str, template: AwsRegion, *, dsn: bool = False) -> str:
+    def url_of(
+        self, instance: str, template: AwsRegion, *, dsn: bool = False, connect: bool = False
+    ) -> str:
         """The database URL of a restored ``instance``: ``template``'s URL (its reader
-        DSN without password if ``dsn``) with the instance's endpoint as host
-        (read-only; a placeholder host in dry-run)."""
+        DSN if ``dsn``: without password unless ``connect``, the harness's own
+        connection) with the instance's endpoint as host (read-only; a placeholder host
+        in dry-run)."""
         side = self.restored.get(instance, template)
+        password = not dsn or connect
         url = (side.reader_dsn or side.database_url) if dsn else side.database_url
         if self.guard.dry_run:
-            return with_host(url, f"<endpoint of {instance}>", None, password=not dsn)
+            return with_host(url, f"<endpoint of {instance}>", None, password=password)
         rds = self.clients.aws("rds", side.name)
         found = self.guard.read(
             "rds",
@@ -90,7 +112,7 @@ class Databases:
             lambda: rds.describe_db_instances(DBInstanceIdentifier=instance),
         )
         endpoint = found["DBInstances"][0].get("Endpoint") or {}
-        return with_host(url, endpoint["Address"], endpoint.get("Port"), password=not dsn)
+        return with_host(url, endpoint["Address"], endpoint.get("Port"), password=password)
 
     def snapshot(self, side: AwsRegion, logical: str, name: str) -> Snapshot:
         """``create_db_snapshot`` of the region's instance, waited until available."""
@@ -167,7 +189,7 @@ class Databases:
             DBInstanceIdentifier=instance,
             DBSnapshotIdentifier=name,
         )
-        self._wait_available(side, instance)
+        self.wait_available(side, instance)
         self.restored[instance] = side
         return RestoredDatabase(
             instance, self.url_of(instance, side, dsn=True), time.monotonic() - started, None, name
@@ -188,7 +210,7 @@ class Databases:
             TargetDBInstanceIdentifier=instance,
             RestoreTime=when,
         )
-        self._wait_available(side, instance)
+        self.wait_available(side, instance)
         self.restored[instance] = side
         return RestoredDatabase(
             instance,

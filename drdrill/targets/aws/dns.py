@@ -5,15 +5,22 @@ plan's ``failover-to-dr.json``: with failover routing the serving region's recor
 becomes PRIMARY (with its health check) and the other SECONDARY; with weighted
 routing the serving region gets weight 100 and the other 0. Every change is waited
 for until Route 53 reports it INSYNC (``waiters.dns_s``), the plan's "verify DNS
-propagation". ``shift_traffic`` is
-the plan's gradual failback (10 %, 50 %, 100 %) on weighted records.
+propagation". ``shift_traffic`` is the plan's gradual failback (10 %, 50 %, 100 %) on
+WEIGHTED records.
+
+Route 53 allows one routing policy per name and type, so on a profile with failover
+routing the first traffic step replaces the failover records by weighted ones, and the
+100 % step puts the failover records back (the returning region PRIMARY) — each time
+DELETE of the old records (exactly as Route 53 lists them) and CREATE of the new in
+one change batch, which Route 53 applies atomically: no moment without a record. A
+dry run reads nothing: it assumes the records the activation left (DR serving) and
+follows its own planned batches from there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drdrill.errors import ConfigError
 from drdrill.targets.aws.clients import Clients, waiter_config
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.aws.safety import Guard
@@ -33,6 +40,8 @@ class Dns:
         self.clients = clients
         self.guard = guard
         self.name = name
+        self._planned: dict[str, dict[str, Any]] | None = None
+        """A dry run's records as its planned batches left them, by set identifier."""
 
     def record(
         self, region: str, *, failover: str | None = None, weight: int | None = None
@@ -82,18 +91,73 @@ class Dns:
         self._submit(changes, f"drdrill: fail over to {to_region}")
 
     def shift_traffic(self, to_region: str, percent: int) -> None:
-        """Send ``percent`` % of traffic to ``to_region`` (weighted routing only)."""
-        if self.profile.dns.routing != "weighted":
-            raise ConfigError(
-                "a gradual traffic shift needs weighted records",
-                key=f"targets.{self.name}.dns.routing",
-            )
+        """Send ``percent`` % of traffic to ``to_region`` with weighted records; with
+        failover routing, 100 % restores the failover records (``to_region`` PRIMARY)."""
         if not 0 <= percent <= 100:
             raise ValueError(f"percent must be 0..100, got {percent}")
-        self._change(
-            {to_region: percent, OTHER[to_region]: 100 - percent},
-            f"drdrill: {percent}% of traffic to {to_region}",
+        comment = f"drdrill: {percent}% of traffic to {to_region}"
+        weights = {to_region: percent, OTHER[to_region]: 100 - percent}
+        if self.profile.dns.routing == "weighted":
+            self._change(weights, comment)
+            return
+        if percent == 100:
+            wanted = [
+                self.record(to_region, failover="PRIMARY"),
+                self.record(OTHER[to_region], failover="SECONDARY"),
+            ]
+            self._replace("Weight", wanted, comment)
+        else:
+            wanted = [self.record(r, weight=w) for r, w in weights.items()]
+            self._replace("Failover", wanted, comment)
+
+    def current(self) -> list[dict[str, Any]]:
+        """The global name's records that carry a set identifier (a dry run: the ones it
+        assumes, see the module docstring)."""
+        if self.guard.dry_run:
+            if self._planned is None:
+                self._planned = {
+                    r["SetIdentifier"]: r for r in self._records_serving("dr", self.profile)
+                }
+            return list(self._planned.values())
+        dns = self.profile.dns
+        route53 = self.clients.aws("route53", ROUTE53_REGION)
+        found = self.guard.read(
+            "route53",
+            "list_resource_record_sets",
+            "global",
+            f"{dns.hosted_zone_id}/{dns.record_name}",
+            lambda: route53.list_resource_record_sets(
+                HostedZoneId=dns.hosted_zone_id,
+                StartRecordName=dns.record_name,
+                StartRecordType=dns.record_type,
+                MaxItems="20",
+            ),
         )
+        name = dns.record_name.rstrip(".").lower()
+        return [
+            r
+            for r in found.get("ResourceRecordSets", [])
+            if r["Name"].rstrip(".").lower() == name
+            and r["Type"] == dns.record_type
+            and "SetIdentifier" in r
+        ]
+
+    def _records_serving(self, region: str, profile: AwsProfile) -> list[dict[str, Any]]:
+        if profile.dns.routing == "weighted":
+            return [self.record(region, weight=100), self.record(OTHER[region], weight=0)]
+        return [
+            self.record(region, failover="PRIMARY"),
+            self.record(OTHER[region], failover="SECONDARY"),
+        ]
+
+    def _replace(self, old_kind: str, wanted: list[dict[str, Any]], comment: str) -> None:
+        """One batch: DELETE the records routed by ``old_kind`` (Failover or Weight), then
+        CREATE ``wanted`` in their place (UPSERT where nothing had to go)."""
+        old = [r for r in self.current() if old_kind in r]
+        changes = [{"Action": "DELETE", "ResourceRecordSet": r} for r in old]
+        action = "CREATE" if old else "UPSERT"
+        changes += [{"Action": action, "ResourceRecordSet": r} for r in wanted]
+        self._submit(changes, comment)
 
     def _change(self, weights: dict[str, int], comment: str) -> None:
         changes = [
@@ -106,6 +170,15 @@ class Dns:
         zone = self.profile.dns.hosted_zone_id
         batch = {"Comment": comment, "Changes": changes}
         route53 = self.clients.aws("route53", ROUTE53_REGION)
+        if self.guard.dry_run:
+            planned = {r["SetIdentifier"]: r for r in self.current()}
+            for item in changes:
+                record = item["ResourceRecordSet"]
+                if item["Action"] == "DELETE":
+                    planned.pop(record["SetIdentifier"], None)
+                else:
+                    planned[record["SetIdentifier"]] = record
+            self._planned = planned
         changed = self.guard.call(
             route53,
             "change_resource_record_sets",

@@ -66,6 +66,17 @@ class Faults:
             zero = Scaling(min_size=0, max_size=side.scaling.max_size, desired_size=0)
             self.compute.scale_nodegroup(side, zero)
 
+    def failed(self, side: AwsRegion) -> str | None:
+        """How this target failed ``side`` and has not restored it yet (None: it did not,
+        or restored it)."""
+        if side.name in self._experiments:
+            return f"FIS experiment {self._experiments[side.name]} running"
+        if self._stopped.get(side.name):
+            return f"instances {self._stopped[side.name]} stopped"
+        if side.name in self._scaling:
+            return f"nodegroup {side.nodegroup} scaled to 0"
+        return None
+
     def restore(self, side: AwsRegion) -> None:
         """Undo ``fail`` (in the dry-run plan: what undoing it would call)."""
         method = self.profile.failure_method

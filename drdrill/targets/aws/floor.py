@@ -16,16 +16,30 @@ floor under every phase that no runbook can beat:
 The figures are ``AwsProfile.timings`` (typical values by default; replace them with
 what your account measured). The floor is a lower bound of the customer-visible RTO:
 the phases run one after another.
+
+The failback has a floor too (``failback_floor``), by ``failback.method``:
+
+- **prepare_primary** — snapshot: the DR instance's snapshot, its copy into the primary
+  region and the restore (writes refused throughout); read-replica: the cross-region
+  replica's creation; then a rollout of the primary region's deployments;
+- **verify_primary** — one census of both databases: no floor of AWS's own;
+- **traffic_shift** — per step, resolvers follow the new weights only after the TTL;
+- **switchover** — the fence applied, a ``ReplicaLag`` period reported after it
+  (read-replica only) and the promotion, a rollout; then DR's new replica is created.
+  The customer-visible outage of writes is the part before the rollout ended
+  (``switchover_outage_floor``);
+- **scale_down_dr** — no floor of AWS's own (nodes and replicas only go);
+- **validate_dr** — one ``ReplicaLag`` period for a datapoint.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drdrill.phases import ACTIVATION_PHASES
+from drdrill.phases import ACTIVATION_PHASES, FAILBACK_PHASES
 from drdrill.targets.aws.profile import AwsProfile
 
-__all__ = ["PhaseFloor", "activation_floor"]
+__all__ = ["PhaseFloor", "activation_floor", "failback_floor", "switchover_outage_floor"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +95,51 @@ def activation_floor(profile: AwsProfile) -> list[PhaseFloor]:
         "service_verification": (0.0, "one round of checks: no floor of AWS's own"),
     }
     return [PhaseFloor(p.name, *floors[p.name]) for p in ACTIVATION_PHASES]
+
+
+def switchover_outage_floor(profile: AwsProfile) -> tuple[float, str]:
+    """The least the switchover's outage of writes can last: fence → rolled out."""
+    t = profile.timings
+    if profile.failback.method == "snapshot":
+        return t.rollout_s, (
+            f"writes already refused since the snapshot: rollout {t.rollout_s:g} s "
+            "(the freeze itself lasts the whole failback)"
+        )
+    return t.parameter_apply_s + t.metric_period_s + t.rds_promotion_s + t.rollout_s, (
+        f"fence {t.parameter_apply_s:g} s + a ReplicaLag period {t.metric_period_s:g} s + "
+        f"promotion {t.rds_promotion_s:g} s + rollout {t.rollout_s:g} s"
+    )
+
+
+def failback_floor(profile: AwsProfile, steps: tuple[int, ...]) -> list[PhaseFloor]:
+    """The floor of every failback phase, in the plan's order (``steps``: the traffic
+    steps' percentages)."""
+    t = profile.timings
+    if profile.failback.method == "snapshot":
+        prepare = t.rds_snapshot_s + t.rds_snapshot_copy_s + t.rds_restore_s + t.rollout_s
+        prepare_why = (
+            f"snapshot {t.rds_snapshot_s:g} s + cross-region copy {t.rds_snapshot_copy_s:g} s"
+            f" + restore {t.rds_restore_s:g} s + rollout {t.rollout_s:g} s"
+        )
+    else:
+        prepare = t.rds_replica_create_s + t.rollout_s
+        prepare_why = (
+            f"cross-region read replica {t.rds_replica_create_s:g} s + rollout {t.rollout_s:g} s"
+        )
+    outage, outage_why = switchover_outage_floor(profile)
+    ttl = float(profile.dns.ttl)
+    floors = {
+        "prepare_primary": (prepare, prepare_why),
+        "verify_primary": (0.0, "one census of both databases: no floor of AWS's own"),
+        "traffic_shift": (
+            ttl * len(steps),
+            f"{len(steps)} steps x record TTL {profile.dns.ttl} s (resolvers follow the weights)",
+        ),
+        "switchover": (
+            outage + t.rds_replica_create_s,
+            f"{outage_why}; then DR's new replica {t.rds_replica_create_s:g} s",
+        ),
+        "scale_down_dr": (0.0, "nodes and replicas only go: no floor of AWS's own"),
+        "validate_dr": (t.metric_period_s, f"a ReplicaLag datapoint ({t.metric_period_s:g} s)"),
+    }
+    return [PhaseFloor(p.name, *floors[p.name]) for p in FAILBACK_PHASES]

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "AwsFailback",
     "AwsProfile",
     "AwsRegion",
     "AwsTimings",
@@ -55,6 +56,9 @@ class AwsRegion(_Model):
     namespace: str = "production"
     deployments: tuple[str, ...] = ("order-service", "customer-service", "product-service")
     replicas: int = Field(9, ge=1)
+    standby_replicas: int = Field(1, ge=0)
+    """Replicas of each deployment while the region is a warm standby (what the failback's
+    scale-down leaves running)."""
     rds_instance: str
     """The primary instance (region primary) or its cross-region read replica (dr)."""
     database_url: str
@@ -151,6 +155,70 @@ class AwsTimings(_Model):
     """``promote-read-replica`` until the instance is available and writable."""
     rollout_s: float = Field(60.0, ge=0)
     """A rolling restart of the deployments with the new database variable."""
+    rds_snapshot_s: float = Field(900.0, ge=0)
+    """``create-db-snapshot`` of the serving instance until the snapshot is available."""
+    rds_snapshot_copy_s: float = Field(1800.0, ge=0)
+    """``copy-db-snapshot`` into the other region until the copy is available."""
+    rds_restore_s: float = Field(1200.0, ge=0)
+    """``restore-db-instance-from-db-snapshot`` until the new instance is available."""
+    rds_replica_create_s: float = Field(2400.0, ge=0)
+    """A cross-region ``create-db-instance-read-replica`` until the replica is available."""
+    parameter_apply_s: float = Field(10.0, ge=0)
+    """A dynamic parameter change (the write fence) until the instance reports in-sync."""
+    metric_period_s: float = Field(60.0, ge=0)
+    """CloudWatch's ``ReplicaLag`` period: a fresh datapoint comes once per period."""
+
+
+class AwsFailback(_Model):
+    """How the planned failback carries the data home (``drdrill.targets.aws.failback``).
+
+    ``method``: ``snapshot`` is the plan's Step 1 — a snapshot of the serving DR
+    instance, copied to the primary region and restored as a new instance. Every write
+    after the snapshot would be lost, so it refuses unless ``freeze_writes`` is true:
+    then the DR database is fenced read-only *before* the snapshot and stays so until
+    the switchover (writes are refused for the whole failback). ``read-replica`` makes
+    the new primary a cross-region read replica of the DR instance instead: it streams
+    every write, and writes stop only for the switchover itself.
+    """
+
+    method: Literal["snapshot", "read-replica"] = "snapshot"
+    freeze_writes: bool = False
+    """The snapshot method's explicit consent to refuse writes from the snapshot until
+    the switchover (the only way it loses nothing)."""
+    fence_parameter_group: str | None = None
+    """The DB parameter group of the DR instance (a custom one, used by that instance
+    only): the fence sets ``default_transaction_read_only`` there. Required to fail back."""
+    primary_instance: str | None = None
+    """The new primary instance; default ``<regions.primary.rds_instance>-new``."""
+    dr_replica_instance: str | None = None
+    """The new DR read replica of the new primary; default ``<regions.dr.rds_instance>-new``."""
+    snapshot_prefix: str = "pre-failback"
+    """Snapshot method: the snapshot is ``<prefix>-<UTC yyyymmddHHMMSS>`` (never reused)."""
+    instance_class: str | None = None
+    """New instances' class; default: RDS's (the source's, for a replica or restore)."""
+    db_subnet_group: str | None = None
+    """The primary region's DB subnet group for the new primary (default: RDS's)."""
+    dr_db_subnet_group: str | None = None
+    """The DR region's DB subnet group for the new DR replica (default: RDS's)."""
+    primary_parameter_group: str | None = None
+    """The new primary's DB parameter group (default: RDS's). Never the fenced group."""
+    standby_parameter_group: str | None = None
+    """The new DR replica's DB parameter group (default: RDS's). Never the fenced group:
+    promoted at the next activation it would refuse writes."""
+    multi_az: bool = True
+    """The new primary is Multi-AZ (the plan's primary is)."""
+    kms_key_id: str | None = None
+    """The primary region's KMS key for an encrypted source (cross-region copies need one)."""
+    dr_kms_key_id: str | None = None
+    """The DR region's KMS key for the new DR replica of an encrypted primary."""
+
+    @model_validator(mode="after")
+    def _fence_not_reused(self) -> AwsFailback:
+        fence = self.fence_parameter_group
+        for key in ("primary_parameter_group", "standby_parameter_group"):
+            if fence is not None and getattr(self, key) == fence:
+                raise ValueError(f"{key} must not be the fence_parameter_group {fence!r}")
+        return self
 
 
 class AwsProfile(_Model):
@@ -172,6 +240,8 @@ class AwsProfile(_Model):
     waiters: Waiters = Waiters()
     timings: AwsTimings = AwsTimings()
     """AWS's own durations, for the activation's expected floor (``drdrill plan``)."""
+    failback: AwsFailback = AwsFailback()
+    """How the planned failback rebuilds the primary's database and fences writes."""
     max_attempts: int = Field(8, ge=1)
     """botocore's total attempts per call (adaptive retry mode) before giving up."""
     connect_timeout_s: float = Field(5.0, gt=0)

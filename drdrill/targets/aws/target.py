@@ -4,14 +4,15 @@ Route 53 failover records for DNS failover (``dns``), EKS nodegroup and Kubernet
 deployment scaling for "scale DR" and the database variable set on the
 deployments to repoint (``compute``), RDS promotion, snapshots, copies and
 restores (``database``), S3 object versions (``objects``), region failures by
-the configured method (``faults``). Every mutating call passes the safety
-interlocks (``safety``); every wait has a timeout.
+the configured method (``faults``), the planned failback (``failback``). Every
+mutating call passes the safety interlocks (``safety``); every wait has a timeout.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drdrill.audit import AuditTrail
 from drdrill.errors import TargetError, UnknownRegionError
@@ -19,11 +20,13 @@ from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.database import Databases
 from drdrill.targets.aws.dns import Dns
+from drdrill.targets.aws.failback import Failback
 from drdrill.targets.aws.faults import Faults
 from drdrill.targets.aws.objects import Objects
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion
 from drdrill.targets.aws.safety import Guard, PlannedCall
 from drdrill.targets.base import (
+    Consistency,
     FailureMode,
     ObjectVersion,
     RestoredDatabase,
@@ -54,6 +57,7 @@ class AwsTarget:
         dry_run: bool = False,
         audit: AuditTrail | None = None,
         clients: Clients | None = None,
+        replica_lag_alarm_s: float = 300.0,
     ) -> None:
         self.profile = profile
         self.name = name
@@ -66,6 +70,18 @@ class AwsTarget:
         self.databases = Databases(profile, self.clients, self.guard)
         self.objects = Objects(profile, self.clients, self.guard)
         self.faults = Faults(profile, self.clients, self.guard, self.compute, name)
+        self.failback = Failback(
+            profile,
+            self.clients,
+            self.guard,
+            name,
+            compute=self.compute,
+            databases=self.databases,
+            faults=self.faults,
+            audit=audit,
+        )
+        self.replica_lag_alarm_s = replica_lag_alarm_s
+        """The plan's replica-lag alarm: DR is validated under it after a failback."""
 
     @classmethod
     def from_profile(
@@ -79,7 +95,14 @@ class AwsTarget:
         audit: AuditTrail | None = None,
     ) -> AwsTarget:
         """The target of profile ``name`` (what ``open_target`` calls)."""
-        return cls(profile, name, confirm=confirm, dry_run=dry_run, audit=audit)
+        return cls(
+            profile,
+            name,
+            confirm=confirm,
+            dry_run=dry_run,
+            audit=audit,
+            replica_lag_alarm_s=float(config.alarms.replica_lag),
+        )
 
     @property
     def plan(self) -> list[PlannedCall]:
@@ -114,11 +137,6 @@ class AwsTarget:
         self._region(to_region)
         self.dns.fail_over(to_region)
 
-    def shift_traffic(self, to_region: str, percent: int) -> None:
-        """The plan's gradual failback: ``percent`` % to ``to_region`` (weighted records)."""
-        self._region(to_region)
-        self.dns.shift_traffic(to_region, percent)
-
     def health_check_status(self) -> dict[str, list[str]]:
         """Route 53 health-check observations by check id (a read-only probe)."""
         return self.dns.health_check_status()
@@ -152,25 +170,80 @@ class AwsTarget:
         return verify_http(base.rstrip("/"), region, timeout_s)
 
     def database_dsn(self, region: str) -> str:
-        """The region's reader DSN (for the write ledger)."""
-        dsn = self._region(region).reader_dsn
-        if dsn is None:
+        """The region's reader DSN (for the write ledger); after this target's failback
+        switched over, the one of the region's new instance."""
+        side = self._region(region)
+        if side.reader_dsn is None:
             raise TargetError(
                 f"targets.{self.name}.regions.{region}.reader_dsn is not set: "
                 "the write ledger cannot be checked",
                 region=region,
             )
-        return dsn
+        if region in self.failback.moved:
+            return self.databases.url_of(self.failback.moved[region], side, dsn=True, connect=True)
+        return side.reader_dsn
 
     def fail_back(self) -> None:
-        """Back to steady state: primary restored and serving, dr back to standby
-        capacity. (The plan's multi-day failback — re-seeding the replica, repointing,
-        gradual traffic shift — is its own drill.)"""
+        """Back to steady state with the data DR holds carried home: the fault undone;
+        when DR serves, the primary's database prepared and switched over to (the
+        profile's ``failback`` settings; the snapshot method refuses without its write
+        freeze); DNS back to primary; DR scaled down to warm standby (when the profile
+        gives its ``standby_scaling``). The timed, stepped
+        return is the failback experiment (``FailbackTarget``)."""
         self.restore_region("primary")
+        if self.serving_region() == "dr":
+            self.rebuild_database("primary")
+            self.switchover("primary")
         self.fail_over_dns("primary")
-        dr = self._region("dr")
-        if dr.standby_scaling is not None:
-            self.compute.scale_nodegroup(dr, dr.standby_scaling)
+        if self.profile.regions["dr"].standby_scaling is not None:
+            self.scale_down_region("dr")
+
+    # -- failback (FailbackTarget) ---------------------------------------------
+
+    def serving_region(self) -> str:
+        """``dr`` while any application uses the DR database, else ``primary``."""
+        return self.failback.serving_region()
+
+    def rebuild_database(self, region: str) -> dict[str, Any]:
+        """A new primary instance holding what DR wrote: by snapshot (with the write
+        freeze) or as a cross-region read replica of DR (``failback.method``)."""
+        self._region(region)
+        return self.failback.prepare(region)
+
+    def check_consistency(self, acknowledged: Collection[str] = ()) -> Consistency:
+        """Order census and acknowledged writes of the serving and the other database,
+        through the regions' reader DSNs."""
+        return self.failback.check_consistency(acknowledged)
+
+    def shift_traffic(self, to_region: str, percent: int) -> None:
+        """The plan's gradual failback: ``percent`` % to ``to_region`` (weighted records;
+        100 with failover routing: the failover records back, ``to_region`` PRIMARY).
+        Refused while this target holds ``to_region`` failed."""
+        side = self._region(to_region)
+        down = self.faults.failed(side)
+        if down is not None:
+            raise TargetError(
+                f"cannot shift traffic to {to_region}: it is still down ({down}); expected "
+                f"it restored (restore_region({to_region!r}) first); nothing changed",
+                region=side.name,
+            )
+        self.dns.shift_traffic(to_region, percent)
+
+    def switchover(self, to_region: str) -> float:
+        """Fence DR, wait for the new primary to catch up, promote it, repoint every
+        deployment, re-attach DR as its replica; seconds fence → rolled out."""
+        self._region(to_region)
+        return self.failback.switchover(to_region)
+
+    def scale_down_region(self, region: str) -> None:
+        """The region's deployments to ``standby_replicas``, its nodegroup to
+        ``standby_scaling``."""
+        self.failback.scale_down(self._region(region), region)
+
+    def validate_standby(self, region: str) -> float:
+        """DR's new replica follows the new primary with ``ReplicaLag`` under the alarm."""
+        self._region(region)
+        return self.failback.validate(region, self.replica_lag_alarm_s)
 
     # -- backups -------------------------------------------------------------
 

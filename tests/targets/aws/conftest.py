@@ -6,8 +6,13 @@ deployment status itself. Ports 23000-23999 only: below the kernel's ephemeral r
 
 What these doubles cannot prove: moto records state and times nothing (a promotion's
 status never changes, nothing replicates, Route 53 answers no DNS query, health checks
-always report Success); kmock runs no controllers and sets no generation, so
-readiness and rollouts here are what the test's controller thread says they are.
+always report Success, CloudWatch holds only the metrics a test puts there);
+kmock runs no controllers and sets no generation, so readiness and rollouts here
+are what the test's controller thread says they are.
+
+``DRDRILL_TEST_AWS_PORT`` moves the whole block (moto, the throttling server, the
+stand-in shop, the emulators: base .. base+32) so that two checkouts can run these
+tests side by side.
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ from moto.server import ThreadedMotoServer
 
 from drdrill.targets.aws.profile import AwsProfile
 
-MOTO_PORT = 23000
-KUBE_PORTS = {"primary": 23501, "dr": 23502}
-SHOP_PORT = 23200
-THROTTLING_PORT = 23100
+_BASE_PORT = int(os.environ.get("DRDRILL_TEST_AWS_PORT", "23000"))
+MOTO_PORT = _BASE_PORT
+KUBE_PORTS = {"primary": _BASE_PORT + 31, "dr": _BASE_PORT + 32}
+SHOP_PORT = _BASE_PORT + 20
+THROTTLING_PORT = _BASE_PORT + 10
 ACCOUNT = "123456789012"  # moto's account id
 DEPLOYMENTS = ("order-service", "product-service")
 
@@ -178,13 +184,19 @@ def client(service: str, region: str = "us-east-1") -> Any:
 
 
 def make_platform(
-    kubeconfig: Path, suffix: str, *, failure_method: str = "scale-nodegroups"
+    kubeconfig: Path,
+    suffix: str,
+    *,
+    failure_method: str = "scale-nodegroups",
+    failback: dict[str, Any] | None = None,
 ) -> AwsProfile:
     """Create the plan's platform in moto + the emulators; its AWS profile.
 
     Route 53 zone with failover records and a health check per region, an EKS cluster
-    and nodegroup, RDS primary + cross-region read replica, a versioned S3 bucket,
-    two EC2 nodes and an FIS template per region, and the deployments in kmock.
+    and nodegroup, RDS primary + cross-region read replica (in its own parameter group:
+    the failback's fence), a versioned S3 bucket, two EC2 nodes and an FIS template
+    per region, and the deployments in kmock. ``failback``: the profile's failback
+    settings (default: read-replica, fenced through the DR replica's parameter group).
     """
     r53 = client("route53")
     zone = r53.create_hosted_zone(Name=f"shop-{suffix}.example.com", CallerReference=suffix)
@@ -222,6 +234,7 @@ def make_platform(
         )
     regions: dict[str, Any] = {}
     source_arn = ""
+    fence_group = f"shop-{suffix}-dr-params"
     for region, aws_region in (("primary", "us-east-1"), ("dr", "us-west-2")):
         cluster = f"shop-{suffix}-{region}"
         eks = client("eks", aws_region)
@@ -278,6 +291,11 @@ def make_platform(
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         rds = client("rds", aws_region)
         db = f"shop-{suffix}-{region}"
+        rds.create_db_parameter_group(
+            DBParameterGroupName=f"shop-{suffix}-{region}-new-params",
+            DBParameterGroupFamily="postgres16",
+            Description="the failback's new instance in this region",
+        )
         if region == "primary":
             rds.create_db_instance(
                 DBInstanceIdentifier=db,
@@ -292,8 +310,15 @@ def make_platform(
                 "DBInstanceArn"
             ]
         else:
+            rds.create_db_parameter_group(
+                DBParameterGroupName=fence_group,
+                DBParameterGroupFamily="postgres16",
+                Description="the DR instance's own parameters (the failback's fence)",
+            )
             rds.create_db_instance_read_replica(
-                DBInstanceIdentifier=db, SourceDBInstanceIdentifier=source_arn
+                DBInstanceIdentifier=db,
+                SourceDBInstanceIdentifier=source_arn,
+                DBParameterGroupName=fence_group,
             )
         api = apps(kubeconfig, region)
         for name in DEPLOYMENTS:
@@ -356,11 +381,58 @@ def make_platform(
             },
             "regions": regions,
             "failure_method": failure_method,
+            "failback": {
+                "method": "read-replica",
+                "fence_parameter_group": fence_group,
+                "primary_parameter_group": f"shop-{suffix}-primary-new-params",
+                "standby_parameter_group": f"shop-{suffix}-dr-new-params",
+                **(failback or {}),
+            },
             "kubeconfig": str(kubeconfig),
-            "waiters": {"poll_s": 1, "kube_poll_s": 0.2, "nodegroup_s": 10, "rollout_s": 15},
+            "waiters": {
+                "poll_s": 1,
+                "kube_poll_s": 0.2,
+                "nodegroup_s": 10,
+                "rollout_s": 15,
+                "database_s": 10,
+            },
             "max_attempts": 3,
         }
     )
+
+
+class ReplicaLag:
+    """Plays CloudWatch's RDS ``ReplicaLag`` publisher (moto publishes nothing): every
+    0.2 s a datapoint of ``seconds`` for each instance of ``instances`` (region, id)."""
+
+    def __init__(self, instances: list[tuple[str, str]], seconds: float = 0.0) -> None:
+        self.instances = instances
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ReplicaLag:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            for region, instance in self.instances:
+                client("cloudwatch", region).put_metric_data(
+                    Namespace="AWS/RDS",
+                    MetricData=[
+                        {
+                            "MetricName": "ReplicaLag",
+                            "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": instance}],
+                            "Value": self.seconds,
+                            "Unit": "Seconds",
+                        }
+                    ],
+                )
 
 
 def platform_state(profile: AwsProfile) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from drdrill.redaction import redact
 from drdrill.targets.aws import AwsTarget
 from drdrill.targets.aws.profile import AwsProfile
 
-from .conftest import Controller, Emulators, apps, make_platform
+from .conftest import Controller, Emulators, ReplicaLag, apps, make_platform
 
 pytestmark = pytest.mark.aws
 _suffix = itertools.count()
@@ -95,6 +95,42 @@ def test_every_audited_mutation_has_exactly_the_parameters_sent(
     (started,) = audited(trail, "rds:restore_db_instance_to_point_in_time", "started")
     assert started["RestoreTime"] == when.isoformat()  # ... the trail reads it in ISO 8601
     assert pitr["TargetDBInstanceIdentifier"] == started["TargetDBInstanceIdentifier"]
+
+
+def test_every_failback_mutation_is_audited_with_the_parameters_sent(
+    platform: AwsProfile, tmp_path: Path
+) -> None:
+    trail = AuditTrail(tmp_path / "audit.jsonl")
+    target = AwsTarget(platform, "aws-test", confirm=True, audit=trail)
+    primary, dr = platform.regions["primary"], platform.regions["dr"]
+    sent = Sent()
+    for service, region in (("rds", primary.name), ("rds", dr.name), ("route53", "us-east-1")):
+        sent.watch(target, service, region)
+    new_primary = f"{primary.rds_instance}-new"
+
+    with (
+        Controller(platform.kubeconfig),  # type: ignore[arg-type]
+        ReplicaLag([(primary.name, new_primary)]),
+    ):
+        target.promote_database("dr")
+        target.repoint_applications("dr", "dr")
+        target.rebuild_database("primary")
+        target.shift_traffic("primary", 10)
+        target.shift_traffic("primary", 100)
+        target.switchover("primary")
+
+    for action, count in (
+        ("rds:create_db_instance_read_replica", 2),  # the new primary, then DR's replica
+        ("route53:change_resource_record_sets", 2),
+        ("rds:modify_db_parameter_group", 1),
+        ("rds:promote_read_replica", 2),  # the activation's, then the new primary's
+    ):
+        expected = [redact(as_json(params)) for params in sent.of(action)]
+        assert len(expected) == count, action
+        assert audited(trail, action, "started") == expected, action
+        assert audited(trail, action, "succeeded") == expected, action
+    created = audited(trail, "rds:create_db_instance_read_replica", "started")
+    assert [c["SourceRegion"] for c in created] == [dr.name, primary.name]
 
 
 def test_a_failed_call_is_audited_with_what_was_sent_and_wrapped_once(

@@ -38,6 +38,7 @@ from .conftest import (
     THROTTLING_PORT,
     Controller,
     Emulators,
+    ReplicaLag,
     apps,
     client,
     make_platform,
@@ -97,7 +98,11 @@ def test_a_drill_runs_every_phase_end_to_end(
     s3_primary.put_object(Bucket=bucket, Key="orders/1.json", Body=b'{"qty": 0, "bad": 1}')
     copy = s3_dr.put_object(Bucket=dr_bucket, Key="orders/2.json", Body=b'{"qty": 2}')
 
-    with Controller(profile.kubeconfig):  # type: ignore[arg-type]
+    new_primary = f"{profile.regions['primary'].rds_instance}-new"
+    with (
+        Controller(profile.kubeconfig),  # type: ignore[arg-type]
+        ReplicaLag([("us-east-1", new_primary)]),
+    ):
         target.fail_region("primary", "power-off")
         assert desired(profile, "primary") == 0
         checks = target.health_check_status()  # phase 1: a read-only probe
@@ -112,6 +117,7 @@ def test_a_drill_runs_every_phase_end_to_end(
         from_copy = target.restore_snapshot("pre-migration", "from-dr-copy", region="dr")
         pitr = target.restore_to_point_in_time(datetime.now(UTC), "before-corruption")
         target.repoint_applications("primary", "before-corruption")
+        on_pitr = env_of(profile, "primary")
         versions = target.list_object_versions(bucket, "orders/")
         older = [v for v in versions if not v.is_latest]
         target.restore_object_version(bucket, "orders/1.json", older[0].version_id)
@@ -148,18 +154,22 @@ def test_a_drill_runs_every_phase_end_to_end(
         if r["action"] == "eks:update_nodegroup_config" and r["outcome"] == "succeeded"
     ]
     assert scalings == [("us-east-1", 0), ("us-west-2", 9), ("us-east-1", 9), ("us-west-2", 3)]
-    for replicas, env in env_of(profile, "dr").values():
-        assert (replicas, env) == (
-            9,
-            {"DATABASE_URL": "postgresql://app:pw@dr-db:5432/shop", "LOG_LEVEL": "info"},
-        )
+    # fail_back carried the data home: dr at warm standby, everyone on the new primary (a
+    # cross-region replica of dr, promoted after the fence); dr its new replica
+    new_url = f"postgresql://app:pw@{new_primary}.aaaaaaaaaa.us-east-1.rds.amazonaws.com:5432/shop"
+    for region, size in (("dr", 1), ("primary", 3)):
+        for replicas, env in env_of(profile, region).values():
+            assert (replicas, env) == (size, {"DATABASE_URL": new_url, "LOG_LEVEL": "info"})
     restored_host = "before-corruption.aaaaaaaaaa.us-east-1.rds.amazonaws.com:5432"
-    for _, env in env_of(profile, "primary").values():
+    for _, env in on_pitr.values():
         assert env["DATABASE_URL"] == f"postgresql://app:pw@{restored_host}/shop"
     # database: promotion called on the replica; snapshot, copy, restores exist in moto
     promoted = [r for r in trail if r["action"] == "rds:promote_read_replica"]
-    assert [r["outcome"] for r in promoted] == ["started", "succeeded"]
-    assert promoted[0]["parameters"]["DBInstanceIdentifier"] == profile.regions["dr"].rds_instance
+    assert [r["outcome"] for r in promoted] == ["started", "succeeded"] * 2
+    assert [r["parameters"]["DBInstanceIdentifier"] for r in promoted[::2]] == [
+        profile.regions["dr"].rds_instance,
+        new_primary,
+    ]
     east, west = platform_state(profile)["primary"], platform_state(profile)["dr"]
     assert snapshot.name in east["snapshots"] and "pre-migration" in west["snapshots"]
     assert "from-dr-copy" in west["db_instances"] and "before-corruption" in east["db_instances"]
@@ -179,7 +189,7 @@ def test_a_drill_runs_every_phase_end_to_end(
     assert (changes[0]["action"], changes[0]["outcome"]) == ("sts:get_caller_identity", "succeeded")
     started = [r["action"] for r in trail if r["outcome"] == "started"]
     succeeded = [r["action"] for r in trail if r["outcome"] == "succeeded"][1:]
-    assert started == succeeded and len(started) == 19
+    assert started == succeeded and len(started) == 31
     reads = [r for r in trail if r["outcome"] == "read"]
     assert all(r["region"] and r["resource"] and r["duration_s"] >= 0 for r in reads)
     read_actions = {r["action"] for r in reads}
@@ -440,15 +450,23 @@ def test_plan_prints_every_call_and_mutates_nothing(platform: AwsProfile, tmp_pa
         *[["kubernetes", "patch_namespaced_deployment_scale"]] * 2,
         ["rds", "promote_read_replica"],
         *[["kubernetes", "patch_namespaced_deployment"]] * 2,
+        # fail back: the fault undone, the data carried home (read-replica), DNS, standby
         ["eks", "update_nodegroup_config"],
+        ["rds", "create_db_instance_read_replica"],
+        *[["kubernetes", "patch_namespaced_deployment"]] * 2,
+        ["rds", "modify_db_parameter_group"],
+        ["rds", "promote_read_replica"],
+        *[["kubernetes", "patch_namespaced_deployment"]] * 4,
+        ["rds", "create_db_instance_read_replica"],
         ["route53", "change_resource_record_sets"],
+        *[["kubernetes", "patch_namespaced_deployment_scale"]] * 2,
         ["eks", "update_nodegroup_config"],
     ]
     assert f"rds promote_read_replica [us-west-2] DBInstanceIdentifier={dr.rds_instance}" in full
     assert "'desiredSize': 0" in calls[0] and "'desiredSize': 9" in calls[2]
     assert "{'name': 'DATABASE_URL', 'value': 'postgresql://app:***@dr-db:5432/shop'}" in full
     assert "2. DNS Failover" in full and "6. Service Verification" in full
-    assert "11 mutating calls would be made; none was." in full
+    assert "23 mutating calls would be made; none was." in full
     assert "3. Scale DR Infrastructure" not in partial
     assert "rds promote_read_replica" in partial
     for operation in (

@@ -10,7 +10,7 @@ import yaml
 
 from drdrill.cli.plan import print_plan
 from drdrill.config import load_config
-from drdrill.targets.aws.floor import activation_floor
+from drdrill.targets.aws.floor import activation_floor, failback_floor, switchover_outage_floor
 from drdrill.targets.aws.profile import AwsProfile
 from tests.test_plan import profile
 
@@ -55,6 +55,45 @@ def test_warm_nodes_enough_means_only_the_replicas_start(tmp_path: Path) -> None
     floor = {f.phase: f for f in activation_floor(AwsProfile.model_validate(raw))}
     assert floor["scale_dr"].seconds == AwsProfile.model_validate(raw).timings.pod_start_s
     assert "already at 3 nodes" in floor["scale_dr"].why
+
+
+@pytest.mark.parametrize("method", ["read-replica", "snapshot"])
+def test_each_failback_phase_floor_comes_from_the_profile_and_its_method(
+    tmp_path: Path, method: str
+) -> None:
+    raw = _profile(
+        tmp_path,
+        timings={
+            "rds_promotion_s": 200,
+            "rollout_s": 40,
+            "rds_snapshot_s": 300,
+            "rds_snapshot_copy_s": 600,
+            "rds_restore_s": 500,
+            "rds_replica_create_s": 1000,
+            "parameter_apply_s": 5,
+            "metric_period_s": 60,
+        },
+        failback={"method": method},
+    )
+    raw["dns"]["ttl"] = 30  # type: ignore[index]
+    aws = AwsProfile.model_validate(raw)
+
+    floors = {f.phase: f.seconds for f in failback_floor(aws, (10, 50, 100))}
+    outage, _ = switchover_outage_floor(aws)
+
+    if method == "read-replica":
+        prepare, expected_outage = 1000 + 40, 5 + 60 + 200 + 40  # fence, a lag period, ...
+    else:
+        prepare, expected_outage = 300 + 600 + 500 + 40, 40  # writes frozen since the snapshot
+    assert outage == expected_outage
+    assert floors == {
+        "prepare_primary": prepare,
+        "verify_primary": 0.0,
+        "traffic_shift": 90.0,  # 3 steps x the TTL
+        "switchover": expected_outage + 1000,  # then DR's new replica
+        "scale_down_dr": 0.0,
+        "validate_dr": 60.0,
+    }
 
 
 @pytest.mark.parametrize(("rto", "verdict"), [("30m", "reachable"), ("5m", "NOT reachable")])
