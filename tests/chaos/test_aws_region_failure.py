@@ -166,6 +166,13 @@ class Platform:
         return env
 
 
+def _ctrl_c_as_on_a_terminal() -> None:
+    """In the child: SIGINT does what it does under a terminal, even when this test
+    session was started in the background (where a shell makes its jobs ignore SIGINT,
+    and an ignored signal stays ignored across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def chaos_run(env: dict[str, str], journal: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(CHAOS), "--no-log-file", "run", "--journal-path", str(journal), str(EXPERIMENT)],
@@ -174,6 +181,7 @@ def chaos_run(env: dict[str, str], journal: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_ctrl_c_as_on_a_terminal,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -198,7 +199,13 @@ def test_the_runner_plays_the_rollback_strategy_the_experiment_declares(
     from drdrill.config import DrillConfig
 
     context = ChaosContext(target=None, config=DrillConfig())  # type: ignore[arg-type]
-    journal = run(_interrupted_experiment(tmp_path, runtime), context)
+    # Ctrl-C as under a terminal, even in a session started in the background (where
+    # the shell made SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        journal = run(_interrupted_experiment(tmp_path, runtime), context)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
     assert journal["status"] == "interrupted"
     assert (tmp_path / "rolled-back").is_dir() is rolled_back
