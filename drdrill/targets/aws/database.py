@@ -149,8 +149,11 @@ class Databases:
         snapshots = [_snapshot(s, logical) for s in found.get("DBSnapshots", [])]
         return sorted(snapshots, key=lambda s: s.created)
 
-    def copy(self, source: AwsRegion, target: AwsRegion, logical: str, name: str) -> Snapshot:
-        """``copy_db_snapshot`` of ``name`` from ``source``'s region into ``target``'s."""
+    def copy(
+        self, source: AwsRegion, target: AwsRegion, logical: str, name: str, **options: Any
+    ) -> Snapshot:
+        """``copy_db_snapshot`` of ``name`` from ``source``'s region into ``target``'s
+        (``options``: more of its parameters, e.g. ``KmsKeyId``)."""
         if self.guard.dry_run:
             account = self.guard.account or "/".join(self.profile.allowed_account_ids)
             arn = f"arn:aws:rds:{source.name}:{account}:snapshot:{name}"
@@ -174,6 +177,7 @@ class Databases:
             SourceDBSnapshotIdentifier=arn,
             TargetDBSnapshotIdentifier=name,
             SourceRegion=source.name,
+            **options,
         )
         return Snapshot(name, logical, datetime.now().astimezone(), None, arn)
 

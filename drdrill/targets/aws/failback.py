@@ -208,29 +208,8 @@ class Failback:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         name = f"{settings.snapshot_prefix}-{stamp}"
         self.databases.snapshot(dr, "dr", name)
-        source_arn = f"arn:aws:rds:{dr.name}:<account>:snapshot:{name}"
-        if not self.guard.dry_run:
-            found = self.guard.read(
-                "rds",
-                "describe_db_snapshots",
-                dr.name,
-                name,
-                lambda: self.clients.aws("rds", dr.name).describe_db_snapshots(
-                    DBSnapshotIdentifier=name
-                ),
-            )
-            source_arn = found["DBSnapshots"][0]["DBSnapshotArn"]
+        self.databases.copy(dr, primary, "dr", name, **self._options(KmsKeyId=settings.kms_key_id))
         rds = self.clients.aws("rds", primary.name)
-        self.guard.call(
-            rds,
-            "copy_db_snapshot",
-            primary.name,
-            name,
-            SourceDBSnapshotIdentifier=source_arn,
-            TargetDBSnapshotIdentifier=name,
-            SourceRegion=dr.name,
-            **self._options(KmsKeyId=settings.kms_key_id),
-        )
         if not self.guard.dry_run:
             waiters = self.profile.waiters
             self.guard.read(
