@@ -479,7 +479,13 @@ class Drill:
             finally:
                 if isinstance(self.target, Releasable):
                     self.target.release()
-            self.outcome = outcome_of(error, self.summary, rollback_error)
+            self.outcome = outcome_of(
+                error,
+                self.summary,
+                rollback_error,
+                measurable=self.observation is not None
+                and self.timeline.first(FAULT_INJECTED) is not None,
+            )
             self._advance("done")
             try:
                 self._conclude(reached, error, rollback_error)

@@ -57,8 +57,14 @@ def outcome_of(
     error: BaseException | None,
     summary: DrillSummary | None,
     rollback_error: BaseException | None = None,
+    *,
+    measurable: bool = True,
 ) -> str:
-    """How a drill ended (see ``Drill.close``): the same truth pytest reports, and more."""
+    """How a drill ended (see ``Drill.close``): the same truth pytest reports, and more.
+    A drill with nothing to measure — no fault, or no customers observed through it (a
+    backup's integrity check, documents counted in the DR bucket) — is judged by its
+    scenario's own checks: it passes when nothing failed. A drill that observed customers
+    through a fault and never measured them did not pass."""
     if isinstance(error, KeyboardInterrupt | DrillAborted):
         return "aborted"
     if isinstance(error, CapabilityMissing):
@@ -68,7 +74,7 @@ def outcome_of(
     if error is not None or rollback_error is not None:
         return "failed"
     if summary is None:
-        return "error"  # nothing judged: no verdict to trust
+        return "error" if measurable else "passed"  # measurable, nothing judged: no verdict
     lost_after = summary.measurements.ledger.lost_after_fault
     return "passed" if summary.verdicts.passed and lost_after == 0 else "failed"
 

@@ -191,15 +191,22 @@ class UnmeasuredDrill:
         return findings_.ended_early(self.outcome, self.error)
 
     def to_markdown(self) -> str:
+        checks_only = self.outcome == "passed"  # (no fault: its scenario's checks passed)
+        how = (
+            "PASSED its checks, no fault injected"
+            if checks_only
+            else f"{self.outcome.upper()} before measurement"
+        )
+        ended = self.error or ("its last step" if checks_only else "nothing recorded")
         return (
-            f"# DR drill {self.drill_id}: {self.outcome.upper()} before measurement\n\n"
+            f"# DR drill {self.drill_id}: {how}\n\n"
             f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
             + (f", failure mode `{self.failure_mode}`" if self.failure_mode else "")
             + f"\n- started: {iso(self.started_ns)}"
             + (f", approved by **{self.approved_by}**" if self.approved_by else "")
             + "\n"
             f"- reached: `{self.reached}`\n"
-            f"- ended by: {self.error or 'nothing recorded'}\n"
+            f"- ended by: {ended}\n"
             "- no RTO or RPO was measured: this drill proves nothing about the objectives\n\n"
             + "\n".join(findings_.as_markdown(self.findings(), measured=False))
         )

@@ -55,7 +55,8 @@ class LabTarget:
     def from_config(cls, config: DrillConfig, audit: AuditTrail | None = None) -> LabTarget:
         return cls(Lab.from_config(config), config, audit)
 
-    def _act(self, action: str, call: Callable[[], T], **parameters: Any) -> T:
+    def act(self, action: str, call: Callable[[], T], **parameters: Any) -> T:
+        """``call``, audited as the lab's ``action`` (started, then succeeded or failed)."""
         if self.audit is not None:
             self.audit.record(action, target=self.name, outcome="started", parameters=parameters)
         started = time.monotonic()
@@ -91,17 +92,17 @@ class LabTarget:
     def ensure_up(self) -> None:
         """Bring the lab up unless it runs."""
         if not self.lab.is_running():
-            self._act("lab_up", self.lab.up)
+            self.act("lab_up", self.lab.up)
 
     def fail_region(self, region: str, mode: FailureMode) -> None:
-        self._act(
+        self.act(
             "fail_region", lambda: self.lab.fail_region(region, mode), region=region, mode=mode
         )
 
     def restore_region(self, region: str) -> None:
         """Undo the region's failure; after a partition its superseded old primary is fenced
         and its divergent writes counted first (audited: ``divergent_writes``)."""
-        self._act("restore_region", lambda: self.lab.restore_region(region), region=region)
+        self.act("restore_region", lambda: self.lab.restore_region(region), region=region)
         divergence = self.lab.divergence(region)
         if divergence is not None and self.audit is not None:
             self.audit.record(
@@ -123,7 +124,7 @@ class LabTarget:
         return tuple(DivergentWrite(w.id, w.ack_ns, w.committed_ns) for w in divergence.writes)
 
     def fail_over_dns(self, to_region: str) -> None:
-        self._act("fail_over_dns", lambda: self.lab.fail_over_dns(to_region), to_region=to_region)
+        self.act("fail_over_dns", lambda: self.lab.fail_over_dns(to_region), to_region=to_region)
 
     def scale_region(self, region: str, replicas: int | None = None) -> None:
         """Run ``replicas`` workers in ``region`` (None: the configured serving size,
@@ -131,7 +132,7 @@ class LabTarget:
         count = replicas or (
             self.config.lab.dr_scaled_workers if region == "dr" else self.config.lab.primary_workers
         )
-        self._act(
+        self.act(
             "scale_region",
             lambda: self.lab.scale_region(region, count),
             region=region,
@@ -139,10 +140,10 @@ class LabTarget:
         )
 
     def promote_database(self, region: str) -> None:
-        self._act("promote_database", lambda: self.lab.promote_database(region), region=region)
+        self.act("promote_database", lambda: self.lab.promote_database(region), region=region)
 
     def repoint_applications(self, region: str, database_region: str) -> None:
-        self._act(
+        self.act(
             "repoint_applications",
             lambda: self.lab.repoint_applications(region, database_region),
             region=region,
@@ -184,7 +185,7 @@ class LabTarget:
         return self.lab.backups()
 
     def snapshot(self, name: str, region: str = "primary") -> Snapshot:
-        return self._act(
+        return self.act(
             "snapshot", lambda: self._backups().snapshot(name, region), name=name, region=region
         )
 
@@ -192,7 +193,7 @@ class LabTarget:
         return self._backups().list_snapshots(region)
 
     def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
-        return self._act(
+        return self.act(
             "copy_snapshot",
             lambda: self._backups().copy_snapshot(name, to_region),
             name=name,
@@ -202,7 +203,7 @@ class LabTarget:
     def restore_snapshot(
         self, name: str, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        return self._act(
+        return self.act(
             "restore_snapshot",
             lambda: self._backups().restore_snapshot(name, instance, region),
             name=name,
@@ -213,7 +214,7 @@ class LabTarget:
     def restore_to_point_in_time(
         self, when: datetime, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        return self._act(
+        return self.act(
             "restore_to_point_in_time",
             lambda: self._backups().restore_to_point_in_time(when, instance, region),
             when=when.isoformat(),
@@ -235,7 +236,7 @@ class LabTarget:
 
     def put_object(self, bucket: str, key: str, body: bytes) -> str:
         s3 = self._objects().client()
-        reply = self._act(
+        reply = self.act(
             "put_object",
             lambda: s3.put_object(Bucket=bucket, Key=key, Body=body),
             bucket=bucket,
@@ -254,7 +255,7 @@ class LabTarget:
 
     def delete_object(self, bucket: str, key: str) -> None:
         s3 = self._objects().client()
-        self._act(
+        self.act(
             "delete_object",
             lambda: s3.delete_object(Bucket=bucket, Key=key),
             bucket=bucket,
@@ -271,7 +272,7 @@ class LabTarget:
         """Make ``version_id`` (of ``source_bucket``, default ``bucket``) current again."""
         s3 = self._objects().client()
         source = {"Bucket": source_bucket or bucket, "Key": key, "VersionId": version_id}
-        self._act(
+        self.act(
             "restore_object_version",
             lambda: s3.copy_object(Bucket=bucket, Key=key, CopySource=source),
             bucket=bucket,
@@ -287,7 +288,7 @@ class LabTarget:
         return self._objects().wait_replicated(keys, timeout_s)
 
     def stop_object_replication(self) -> None:
-        self._act("stop_object_replication", self._objects().fail_primary)
+        self.act("stop_object_replication", self._objects().fail_primary)
 
     # -- data disasters (DataDisasterTarget) -----------------------------------
 
@@ -304,12 +305,12 @@ class LabTarget:
                 ).rowcount
             return deleted + zeroed
 
-        touched: int = self._act("corrupt_orders", bad_change, region=region)
+        touched: int = self.act("corrupt_orders", bad_change, region=region)
         return touched
 
     def destroy_primary_data(self) -> None:
         """Ransomware on the lab: primary database, WAL archive and local backups destroyed."""
-        self._act("destroy_primary_data", self.lab.destroy_primary_data)
+        self.act("destroy_primary_data", self.lab.destroy_primary_data)
 
     # -- failback (FailbackTarget) ---------------------------------------------
 
@@ -318,7 +319,7 @@ class LabTarget:
 
     def rebuild_database(self, region: str) -> dict[str, Any]:
         """pg_rewind of the old data dir when its timeline allows, else a fresh base backup."""
-        done = self._act(
+        done = self.act(
             "rebuild_database", lambda: self.lab.rebuild_region_database(region), region=region
         )
         return {
@@ -342,7 +343,7 @@ class LabTarget:
         return compare_databases(as_of, committed, present, acknowledged)
 
     def shift_traffic(self, to_region: str, percent: int) -> None:
-        self._act(
+        self.act(
             "shift_traffic",
             lambda: self.lab.set_traffic_weight(to_region, percent),
             to_region=to_region,
@@ -350,7 +351,7 @@ class LabTarget:
         )
 
     def switchover(self, to_region: str) -> float:
-        done = self._act("switchover", lambda: self.lab.switchover(to_region), to_region=to_region)
+        done = self.act("switchover", lambda: self.lab.switchover(to_region), to_region=to_region)
         if self.audit is not None:
             self.audit.record(
                 "switchover_measured",
@@ -366,7 +367,7 @@ class LabTarget:
 
     def scale_down_region(self, region: str) -> None:
         """Back to the region's ``lab up`` size (dr: ``lab.dr_workers``, the warm standby)."""
-        self._act(
+        self.act(
             "scale_down_region",
             lambda: self.lab.scale_down_region(region),
             region=region,
@@ -403,4 +404,4 @@ class LabTarget:
             self.lab.reset()
             return "re-created"
 
-        self._act("fail_back", back)
+        self.act("fail_back", back)

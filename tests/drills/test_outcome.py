@@ -53,6 +53,16 @@ def test_a_drill_that_never_measured_anything_did_not_pass() -> None:
     assert outcome_of(None, None) == "error"
 
 
+def test_a_drill_with_nothing_to_measure_is_judged_by_its_scenarios_checks() -> None:
+    # a backup's integrity check: no customers observed through a fault, the restore
+    # matched its census
+    assert outcome_of(None, None, measurable=False) == "passed"
+    assert outcome_of(AssertionError("restore does not match"), None, measurable=False) == (
+        "failed"
+    )
+    assert outcome_of(None, None, LabError("fail back"), measurable=False) == "failed"
+
+
 @pytest.mark.parametrize(
     "after_the_press",
     [

@@ -131,3 +131,52 @@ def test_the_full_drill_on_the_twin_is_measured_on_the_labs_data_plane() -> None
     assert summary["t_restored"] is not None
     fault = datetime.fromisoformat(summary["t_fault"]).timestamp()
     assert summary["rto_s"] >= repointed / 1e9 - fault - 0.1  # (to the probe interval)
+
+
+def test_the_monthly_backup_drill_on_the_twin_restores_through_rds_calls() -> None:
+    """``pytest -k backup_restore --target <twin>``: every snapshot, copy and restore is
+    the aws target's RDS call, followed by the lab's own backup action; what the drill
+    checks (the census of a restored database, the orders customers acknowledged) is
+    read from the real PostgreSQL the lab restored."""
+    done, reports = _drill(["-k", "backup_restore"], base_port=26300)
+
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "7 passed" in done.stdout, done.stdout[-3000:]
+    found = [json.loads(p.read_text()) for p in reports.glob("*/summary.json")]
+    assert len(found) == 7
+    by_scenario: dict[str, list[dict[str, Any]]] = {}
+    for summary in found:
+        by_scenario.setdefault(summary["scenario"], []).append(summary)
+    follows: list[str] = []
+    calls: dict[str, int] = {}
+    for summary in found:
+        for record in _audit(reports, summary["drill_id"]):
+            if record["action"] == "twin_follow":
+                assert record["outcome"] == "succeeded", record
+                follows.append(record["parameters"]["lab_action"])
+            elif ":" in record["action"] and record["outcome"] == "succeeded":
+                calls[record["action"]] = calls.get(record["action"], 0) + 1
+    # integrity (snapshot, restore), PITR, primary + DR copy, ransomware (snapshot, copy,
+    # restore of the isolated copy), data corruption (PITR): each an RDS call, followed
+    assert calls["rds:create_db_snapshot"] == follows.count("snapshot") == 3
+    assert calls["rds:copy_db_snapshot"] == follows.count("copy_snapshot") == 2
+    assert calls["rds:restore_db_instance_from_db_snapshot"] == 4
+    assert follows.count("restore_snapshot") == 4
+    assert calls["rds:restore_db_instance_to_point_in_time"] == 2
+    assert follows.count("restore_to_point_in_time") == 2
+    assert calls["s3:copy_object"] >= 10  # object versions restored by the aws target
+    # the scenarios without a fault passed on their checks alone
+    assert {s["outcome"] for s in by_scenario["region_failure"]} == {"passed"}
+    [ransomware] = by_scenario["ransomware"]
+    assert ransomware["outcome"] == "passed"
+    ransom_calls = _calls(ransomware)
+    assert ransom_calls["database_restore"] == {"rds:restore_db_instance_from_db_snapshot": 1}
+    assert ransom_calls["repoint_applications"] == {"kubernetes:patch_namespaced_deployment": 1}
+    # measured on the lab's data plane: writes acknowledged through its edge
+    assert ransomware["acked_writes"] > 0 and ransomware["rto_s"] is not None
+    [corruption] = by_scenario["data_corruption"]
+    assert _calls(corruption)["database_restore"] == {
+        "sts:get_caller_identity": 1,  # its first change: the allow-list is checked
+        "rds:restore_db_instance_to_point_in_time": 1,
+    }
+    assert corruption["rto_s"] is not None

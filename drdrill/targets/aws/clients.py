@@ -2,7 +2,8 @@
 
 boto3 clients: one per (service, region), botocore retries in **adaptive** mode with
 the profile's attempt budget, connect/read timeouts, and the endpoint from the profile
-or, when it has none, boto3's own resolution (which honours ``AWS_ENDPOINT_URL``).
+(the service's own in ``service_endpoints``, else ``endpoint_url``) or, when it has
+none, boto3's own resolution (which honours ``AWS_ENDPOINT_URL``).
 Kubernetes: one ``AppsV1Api`` per kube context, built on first use.
 """
 
@@ -64,7 +65,9 @@ class Clients:
                     service,  # type: ignore[call-overload]
                     region_name=region,
                     config=self._config,
-                    endpoint_url=self.profile.endpoint_url,
+                    endpoint_url=self.profile.service_endpoints.get(
+                        service, self.profile.endpoint_url
+                    ),
                 )
             return self._aws[key]
 

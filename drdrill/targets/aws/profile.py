@@ -237,6 +237,9 @@ class AwsProfile(_Model):
     endpoint_url: str | None = None
     """Send every AWS call here (an emulator); default: boto3's own resolution, which
     honours ``AWS_ENDPOINT_URL``."""
+    service_endpoints: dict[str, str] = {}
+    """Per-service endpoints that win over ``endpoint_url`` for that service (``s3:`` an
+    S3 VPC endpoint, or the AWS twin's S3 on the lab's object store)."""
     waiters: Waiters = Waiters()
     timings: AwsTimings = AwsTimings()
     """AWS's own durations, for the activation's expected floor (``drdrill plan``)."""

@@ -2,18 +2,21 @@
 
 Each pass reads the control plane — Route 53's failover records, the EKS nodegroups'
 scaling, running FIS experiments, the deployments' replicas and ``DATABASE_URL``, and
-the control-plane trail for read-replica promotions (moto's state does not show
-them) — and makes the lab match it:
+the control-plane trail (``trail``) for read-replica promotions (moto's state does not
+show them) and backups — and makes the lab match it:
 
 - a region's nodegroup at zero, or an FIS experiment running on it → the lab region
   fails (by the mode the drill asked for); capacity back, experiment stopped → restored;
 - the PRIMARY failover record's value → the edge's failover records;
 - ``PromoteReadReplica`` of a region's replica → that region's lab standby promoted;
+- ``CreateDBSnapshot`` / ``CopyDBSnapshot`` / ``RestoreDBInstanceFromDBSnapshot`` /
+  ``RestoreDBInstanceToPointInTime`` → the lab's backups take, copy and restore the
+  same (named as RDS was told; a restored instance is a real PostgreSQL of the lab);
 - a deployment's replicas changed → the region's workers; its ``DATABASE_URL`` changed
-  → the workers repointed (changes, not levels: the lab's own failback steps move
-  workers between databases without a rollout); then the deployment's status says what
-  the lab runs (kmock runs no controllers, so without this no rollout would ever be
-  ready).
+  → the workers repointed, to a region's database or an instance the lab restored
+  (changes, not levels: the lab's own failback steps move workers between databases
+  without a rollout); then the deployment's status says what the lab runs (kmock runs
+  no controllers, so without this no rollout would ever be ready).
 
 Route 53 health checks are not followed: the lab's edge checks its regions itself,
 as Route 53's checkers would. Every lab action taken is audited (``twin_follow``).
@@ -21,28 +24,33 @@ as Route 53's checkers would. Every lab action taken is audited (``twin_follow``
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from drdrill.audit import AuditTrail
+from drdrill.backup_records import RestoredDatabase
 from drdrill.errors import TargetError
 from drdrill.lab import Lab
 from drdrill.lab.topology import MAX_WORKERS
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.twin.emulators import ControlPlane
-from drdrill.targets.twin.seed import NAMESPACE, instance_of_url
+from drdrill.targets.twin.seed import AWS_REGIONS, NAMESPACE, instance_of_url
+from drdrill.targets.twin.trail import RdsCall, TrailReader
 
 __all__ = ["Controller", "Desired"]
 
 REGIONS = ("primary", "dr")
+_BACKUP_ACTIONS = (
+    "CreateDBSnapshot",
+    "CopyDBSnapshot",
+    "RestoreDBInstanceFromDBSnapshot",
+    "RestoreDBInstanceToPointInTime",
+)
 
 
 @dataclass
@@ -55,6 +63,9 @@ class Desired:
     promoted: set[str] = field(default_factory=set)
     """Regions whose replica a ``PromoteReadReplica`` promoted since the last pass (an
     event in the trail: followed once, so a later switchover is not undone)."""
+    backups: list[RdsCall] = field(default_factory=list)
+    """Snapshots taken and copied, instances restored since the last pass (events in
+    the trail, followed once each, in the order RDS was asked)."""
     deployments: dict[str, list[Any]] = field(default_factory=dict)
 
 
@@ -85,7 +96,7 @@ class Controller:
         self._session = plane.session()
         self._clients: dict[tuple[str, str], Any] = {}
         self._apps: dict[str, Any] = {}
-        self._trail_offset = plane.trail.stat().st_size if plane.trail.exists() else 0
+        self._trail = TrailReader(plane.trail)
         self._serving = "primary"
         self._given_up: set[tuple[Any, ...]] = set()
         self._seen: dict[str, tuple[int | None, str | None]] = {}
@@ -99,6 +110,11 @@ class Controller:
         self._database_of_instance: dict[str, str] = {
             side.rds_instance: str(r) for r, side in profile.regions.items()
         }
+        """The lab database an RDS instance stands for: a region's, or an instance the lab
+        restored (its name is the RDS instance's)."""
+        self._region_of_aws = {aws: region for region, aws in AWS_REGIONS.items()}
+        self.restored: dict[str, RestoredDatabase] = {}
+        """What the lab restored, by the RDS instance it followed."""
 
     # -- when it runs ----------------------------------------------------------
     #
@@ -212,38 +228,20 @@ class Controller:
             desired.deployments[region] = list(
                 self._apps_of(region).list_namespaced_deployment(side.namespace).items
             )
-        desired.promoted = self._promotions()
+        self._rds_events(desired)
         return desired
 
-    def _promotions(self) -> set[str]:
-        """Regions whose replica a ``PromoteReadReplica`` in the trail (since the last
-        pass) promoted."""
-        trail: Path = self.plane.trail
-        if not trail.exists():
-            return set()
-        with trail.open("rb") as file:
-            file.seek(self._trail_offset)
-            chunk = file.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._trail_offset += len(complete)
-        found = set()
-        for line in complete.splitlines():
-            if b"/rds/aws4_request" not in line:  # (an RDS call, by its signature's scope)
-                continue
-            try:
-                entry = json.loads(line)
-                body = entry.get("body") or ""
-                if entry.get("body_encoded"):
-                    body = base64.b64decode(body).decode()
-            except (ValueError, UnicodeDecodeError):
-                continue
-            form = parse_qs(body)
-            if form.get("Action") == ["PromoteReadReplica"]:
-                instance = (form.get("DBInstanceIdentifier") or [""])[0]
-                region = self._database_of_instance.get(instance)
-                if region is not None:
-                    found.add(region)
-        return found
+    def _rds_events(self, desired: Desired) -> None:
+        """The trail's RDS calls since the last pass, as promotions and backup events."""
+        for call in self._trail.new_calls():
+            if call.action == "PromoteReadReplica":
+                region = self._database_of_instance.get(
+                    call.parameters.get("DBInstanceIdentifier", "")
+                )
+                if region in REGIONS:
+                    desired.promoted.add(region)
+            elif call.action in _BACKUP_ACTIONS:
+                desired.backups.append(call)
 
     # -- making the lab match --------------------------------------------------
 
@@ -268,8 +266,66 @@ class Controller:
                 self._do("read replica promoted", "promote_database", region)
             elif self.audit is not None:
                 self._record({"signal": "read replica promoted", "region": region}, "already")
+        for call in desired.backups:
+            self._follow_backup(call)
         for region, deployments in desired.deployments.items():
             self._follow_deployments(region, deployments)
+
+    def _follow_backup(self, call: RdsCall) -> None:
+        """The lab's backups do what RDS was asked: a snapshot of the region's database,
+        its copy into the other region's store, a restore into a new instance (named as
+        the RDS instance, so a ``DATABASE_URL`` naming it repoints the workers to it)."""
+        p = call.parameters
+        region = self._region_of_aws.get(call.region)
+        backups = self.lab.backups()
+        if call.action == "CreateDBSnapshot":
+            source = self._database_of_instance.get(p.get("DBInstanceIdentifier", ""))
+            if source in REGIONS:
+                self._do(
+                    "DB snapshot created", "snapshot", p["DBSnapshotIdentifier"], source, on=backups
+                )
+        elif call.action == "CopyDBSnapshot" and region is not None:
+            self._do(
+                "DB snapshot copied",
+                "copy_snapshot",
+                p["TargetDBSnapshotIdentifier"],
+                region,
+                on=backups,
+            )
+        elif call.action == "RestoreDBInstanceFromDBSnapshot" and region is not None:
+            instance = p["DBInstanceIdentifier"]
+            self._restore(
+                instance,
+                self._do(
+                    "DB instance restored from a snapshot",
+                    "restore_snapshot",
+                    p["DBSnapshotIdentifier"],
+                    instance,
+                    region,
+                    on=backups,
+                ),
+            )
+        elif call.action == "RestoreDBInstanceToPointInTime":
+            source = self._database_of_instance.get(p.get("SourceDBInstanceIdentifier", ""))
+            instance = p["TargetDBInstanceIdentifier"]
+            if source in REGIONS:
+                when = datetime.fromisoformat(p["RestoreTime"])
+                self._restore(
+                    instance,
+                    self._do(
+                        "DB instance restored to a point in time",
+                        "restore_to_point_in_time",
+                        when,
+                        instance,
+                        source,
+                        on=backups,
+                    ),
+                )
+
+    def _restore(self, instance: str, done: object) -> None:
+        if isinstance(done, RestoredDatabase):
+            self.restored[instance] = done
+            self._database_of_instance[instance] = instance
 
     def _follow_deployments(self, region: str, deployments: list[Any]) -> None:
         """A rollout (replicas or ``DATABASE_URL`` changed since the last pass) → the lab's
@@ -322,24 +378,30 @@ class Controller:
             },
         )
 
-    def _do(self, signal: str, action: str, *args: Any, **kwargs: Any) -> bool:
-        """The lab action ``action`` that follows ``signal``, audited; whether it was done.
-        A failure is noted (``follow_now`` raises it) and that same action is not tried
+    def _do(self, signal: str, action: str, *args: Any, on: Any = None, **kwargs: Any) -> Any:
+        """The lab action ``action`` (of ``on``, default the lab) that follows ``signal``,
+        audited; what it returned (True when that was None), False when it failed. A
+        failure is noted (``follow_now`` raises it) and that same action is not tried
         again by this controller: the drill sees the failure, not a loop."""
         key = (action, args, tuple(sorted(kwargs.items())))
         if key in self._given_up:
             return False
         started = time.monotonic()
-        parameters = {"signal": signal, "lab_action": action, "args": list(args), **kwargs}
+        parameters = {
+            "signal": signal,
+            "lab_action": action,
+            "args": [a.isoformat() if isinstance(a, datetime) else a for a in args],
+            **kwargs,
+        }
         try:
-            getattr(self.lab, action)(*args, **kwargs)
+            done = getattr(self.lab if on is None else on, action)(*args, **kwargs)
         except Exception as exc:
             self._given_up.add(key)
             self._note_error(f"{action}{args} after {signal}: {exc}")
             self._record(parameters, "failed", error=str(exc))
             return False
         self._record(parameters, "succeeded", duration_s=round(time.monotonic() - started, 3))
-        return True
+        return True if done is None else done
 
     def _record(self, parameters: dict[str, Any], outcome: str, **detail: Any) -> None:
         if self.audit is not None:

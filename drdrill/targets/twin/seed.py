@@ -7,7 +7,9 @@ gateway. EKS: a cluster and nodegroup per region, sized like the lab's workers (
 its warm-standby size). RDS: the primary instance and its cross-region read replica.
 FIS: an experiment template per region. Kubernetes: the ``order-service`` deployment
 per region, its replicas the lab's workers and its ``DATABASE_URL`` the database the
-region's workers use now. The result is the ``AwsProfile`` the aws target drills.
+region's workers use now. S3: the lab's own object store (its versioned buckets and
+the lab's replication between them) is the profile's S3 endpoint. The result is the
+``AwsProfile`` the aws target drills.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 from drdrill.config import DrillConfig
 from drdrill.lab import Lab
+from drdrill.lab.objects import BUCKETS
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.twin.emulators import ACCOUNT, ControlPlane
 from drdrill.targets.twin.profile import AwsTwinProfile
@@ -263,6 +266,7 @@ def profile_of(
             "database_url": database_url(rds_instance(region)),
             "reader_dsn": lab.db_dsn(region),
             "fis_template_id": template,
+            "s3_buckets": [BUCKETS[region]],
         }
     return AwsProfile.model_validate(
         {
@@ -282,6 +286,9 @@ def profile_of(
             "failure_method": twin.failure_method,
             "kubeconfig": str(plane.kubeconfig),
             "endpoint_url": plane.aws_url,
+            # S3 is the lab's object store (moto too, with the lab's replication behind it):
+            # the aws target restores object versions where customers' documents are
+            "service_endpoints": {"s3": f"http://127.0.0.1:{topology.ports.objects}"},
             # the emulators answer at once: poll them often, and give up soon
             "waiters": {
                 "poll_s": 1,

@@ -25,17 +25,27 @@ real controllers (EKS, Kubernetes, RDS) behave as this controller plays them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
+import time
 from collections.abc import Collection, Iterator
+from datetime import datetime
 from typing import Any
 
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
+from drdrill.errors import TargetError
 from drdrill.integrity import Consistency
 from drdrill.lab import Lab
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.target import AwsTarget
-from drdrill.targets.base import FailureMode, ServiceCheck
+from drdrill.targets.base import (
+    FailureMode,
+    ObjectVersion,
+    RestoredDatabase,
+    ServiceCheck,
+    Snapshot,
+)
 from drdrill.targets.lab_target import LabTarget
 from drdrill.targets.twin.controller import Controller
 from drdrill.targets.twin.emulators import ControlPlane
@@ -68,6 +78,7 @@ class AwsTwinTarget:
         self._controller: Controller | None = None
         self._modes: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._data_destroyed = False
 
     # -- the control plane ------------------------------------------------------
 
@@ -202,13 +213,16 @@ class AwsTwinTarget:
         the lab's steady state."""
         error: BaseException | None = None
         try:
-            if self._aws is not None:  # (else the aws target changed nothing to undo)
+            # (none: the aws target changed nothing to undo; the primary's data destroyed:
+            # the lab is re-created below and the next drill seeds the control plane)
+            if self._aws is not None and not self._data_destroyed:
                 with self._step() as aws:
                     aws.fail_back()
         except Exception as exc:  # the lab is put back whatever the control plane did
             error = exc
         finally:
             self.release()
+            self._data_destroyed = False
             self.data_plane.fail_back()
         if error is not None:
             raise error
@@ -275,3 +289,99 @@ class AwsTwinTarget:
 
     def validate_standby(self, region: str) -> float:
         return self.data_plane.validate_standby(region)
+
+    # -- backups (BackupTarget), through the aws target's RDS calls ----------------
+    #
+    # The controller follows each RDS call with the lab's own backup action (a base
+    # backup, its copy into the other region's store, a restore into a real PostgreSQL
+    # named as the RDS instance); a restore returns the lab's instance, whose data the
+    # drill checks, and the time of the whole step (the aws calls plus the lab's work).
+
+    def snapshot(self, name: str, region: str = "primary") -> Snapshot:
+        with self._step() as aws:
+            return aws.snapshot(name, region)
+
+    def list_snapshots(self, region: str = "primary") -> list[Snapshot]:
+        return self.aws.list_snapshots(region)
+
+    def copy_snapshot(self, name: str, to_region: str) -> Snapshot:
+        with self._step() as aws:
+            return aws.copy_snapshot(name, to_region)
+
+    def restore_snapshot(
+        self, name: str, instance: str, region: str = "primary"
+    ) -> RestoredDatabase:
+        started = time.monotonic()
+        with self._step() as aws:
+            asked = aws.restore_snapshot(name, instance, region)
+        return self._restored(instance, asked, started)
+
+    def restore_to_point_in_time(
+        self, when: datetime, instance: str, region: str = "primary"
+    ) -> RestoredDatabase:
+        started = time.monotonic()
+        with self._step() as aws:
+            asked = aws.restore_to_point_in_time(when, instance, region)
+        return self._restored(instance, asked, started)
+
+    def _restored(self, instance: str, asked: RestoredDatabase, started: float) -> RestoredDatabase:
+        if self.dry_run:
+            return asked
+        assert self._controller is not None
+        done = self._controller.restored.get(instance)
+        if done is None:
+            raise TargetError(
+                f"RDS restored {instance!r} but the lab did not follow it: expected a "
+                "restore in the control plane's trail; see the audit trail's twin_follow",
+                resource=instance,
+            )
+        return dataclasses.replace(done, restore_duration_s=time.monotonic() - started)
+
+    # -- data disasters (DataDisasterTarget), staged on the data plane --------------
+
+    def corrupt_orders(self, region: str = "primary") -> int:
+        """The bad change is a deploy's SQL on the lab's database (not a control-plane call)."""
+        return self.data_plane.corrupt_orders(region)
+
+    def destroy_primary_data(self) -> None:
+        """Ransomware: the primary region fails through the aws target (power-off), then
+        the lab's primary database, WAL archive and local backups are destroyed. The
+        control plane is not failed back afterwards: the lab is re-created instead."""
+        self.fail_region("primary", "power-off")
+        self._data_destroyed = True
+        self.data_plane.act("destroy_primary_data", self.lab.backups().destroy_primary_data)
+
+    # -- order documents (ObjectStoreTarget, ObjectReplicationTarget) ---------------
+    #
+    # Customers' writes and the bad deploy are the data plane's (the lab's object store);
+    # listing versions and restoring them are the aws target's S3 calls, to that store.
+
+    def bucket(self, region: str) -> str:
+        return self.data_plane.bucket(region)
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> str:
+        return self.data_plane.put_object(bucket, key, body)
+
+    def get_object(self, bucket: str, key: str) -> bytes | None:
+        return self.data_plane.get_object(bucket, key)
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        self.data_plane.delete_object(bucket, key)
+
+    def list_object_versions(self, bucket: str, prefix: str = "") -> list[ObjectVersion]:
+        return self.aws.list_object_versions(bucket, prefix)
+
+    def restore_object_version(
+        self, bucket: str, key: str, version_id: str, source_bucket: str | None = None
+    ) -> None:
+        self.aws.restore_object_version(bucket, key, version_id, source_bucket)
+
+    @property
+    def object_replication_delay_s(self) -> float:
+        return self.data_plane.object_replication_delay_s
+
+    def wait_objects_replicated(self, keys: list[str], timeout_s: float = 30.0) -> float:
+        return self.data_plane.wait_objects_replicated(keys, timeout_s)
+
+    def stop_object_replication(self) -> None:
+        self.data_plane.stop_object_replication()
