@@ -223,7 +223,7 @@ def rebuild_region_database(topology: Topology, region: str, timeout: float = 30
         _fresh_copy(pg, src)
     step(method)
     pg.follow(topology.ports.gateway_database(source), slot=region)
-    pg.start()
+    pg.start(timeout)  # (a standby answers once consistent: replay first, on a busy machine)
     step("start")
     if poll(lambda: _follows(topology, pg, source) or None, timeout, interval_s=0.05) is None:
         raise LabError(

@@ -28,7 +28,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -311,20 +311,22 @@ class AwsTwinTarget:
     def restore_snapshot(
         self, name: str, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
-        started = time.monotonic()
-        with self._step() as aws:
-            asked = aws.restore_snapshot(name, instance, region)
-        return self._restored(instance, asked, started)
+        return self._restore(instance, lambda aws: aws.restore_snapshot(name, instance, region))
 
     def restore_to_point_in_time(
         self, when: datetime, instance: str, region: str = "primary"
     ) -> RestoredDatabase:
+        return self._restore(
+            instance, lambda aws: aws.restore_to_point_in_time(when, instance, region)
+        )
+
+    def _restore(
+        self, instance: str, ask: Callable[[AwsTarget], RestoredDatabase]
+    ) -> RestoredDatabase:
+        """The aws target's restore, then the instance the lab restored as it followed."""
         started = time.monotonic()
         with self._step() as aws:
-            asked = aws.restore_to_point_in_time(when, instance, region)
-        return self._restored(instance, asked, started)
-
-    def _restored(self, instance: str, asked: RestoredDatabase, started: float) -> RestoredDatabase:
+            asked = ask(aws)
         if self.dry_run:
             return asked
         assert self._controller is not None
