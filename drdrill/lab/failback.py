@@ -401,17 +401,12 @@ def unfence_database(topology: Topology, region: str) -> None:
         unfence_writes(conn)
 
 
-def _fenced(pg: PgServer) -> bool:
-    rows = pg.query("SELECT current_setting('default_transaction_read_only')", dbname="postgres")
-    return bool(rows) and rows[0][0] == "on"
-
-
 def promote_standby(topology: Topology, region: str) -> float:
     """The switchover's promotion on its own: ``region``'s database, a standby streaming
     from the serving one, promoted as the serving database; seconds the promotion took
     (0: it serves already). Refuses, changing nothing, unless the serving database is
     fenced (``fence_database``) — else both would take writes — and the standby has
-    replayed all it wrote (``catch_up`` waited for, up to 10 s), else writes are lost."""
+    replayed all it wrote (waited for up to 10 s), else writes are lost."""
     check_region(region)
     state = require_up(topology)
     _refuse_failed(state, f"promote the {region} database")
@@ -420,20 +415,26 @@ def promote_standby(topology: Topology, region: str) -> float:
     new, old = databases.region(region), databases.region(from_region)
     if serving_region(state) == region and new.role() == "primary":
         return 0.0
-    if old.role() != "primary" or not _follows(topology, new, from_region):
+    try:  # one look at the serving database: writable, fenced, where its WAL ends
+        [(in_recovery, read_only, lsn)] = old.query(
+            "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only'), "
+            "CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END",
+            dbname="postgres",
+        )
+    except LabError:
+        in_recovery, read_only, lsn = None, None, None
+    if in_recovery is not False or not _follows(topology, new, from_region):
         raise LabError(
             f"cannot promote the {region} database: expected the {from_region} database "
             f"serving (it is {old.role()}) and the {region} database streaming from it; "
             "nothing changed"
         )
-    if not _fenced(old):
+    if read_only != "on":
         raise LabError(
             f"cannot promote the {region} database while the {from_region} database still "
             f"takes writes: fence it first (fence_database({from_region!r})); nothing changed"
         )
-    with old.connect("postgres") as conn:
-        lsn = _wal_position(conn)
-    _wait_replayed(new, lsn, 10.0)
+    _wait_replayed(new, _lsn(lsn), 10.0)
     return _promote_serving(topology, new, region)
 
 
