@@ -338,9 +338,14 @@ class Controller:
             elif self.audit is not None:
                 self._record({"signal": "read replica promoted", "region": region}, "already")
         self._follow_failback(desired)
-        desired.deployments = self._deployments()
-        for region, deployments in desired.deployments.items():
-            self._follow_deployments(region, deployments)
+        # the rollouts made since, unless an RDS call not followed yet came before them
+        # (trail order: the next pass follows it first)
+        newer = self._trail.read() or []
+        self._unread.extend(newer)
+        if not any(c.service == "rds" and c.action in FAILBACK_CALLS for c in newer):
+            desired.deployments = self._deployments()
+            for region, deployments in desired.deployments.items():
+                self._follow_deployments(region, deployments)
         self._publish_replica_lag(desired.read_at)
 
     def _state(self) -> LabState:
