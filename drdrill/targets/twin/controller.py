@@ -130,6 +130,7 @@ class Controller:
         self._scaled_to_zero: dict[str, bool] = {}
         self._experiment_runs: dict[str, bool] = {}
         self._lag_published: dict[str, float] = {}
+        self._second_published = 0
         self._unread: list[Call] = []
         """Trail requests read between passes, for the next pass."""
         self._given_up: set[tuple[Any, ...]] = set()
@@ -183,12 +184,24 @@ class Controller:
         due = time.monotonic() + self.interval_s
         while not stop.wait(TRAIL_POLL_S):
             try:
+                self._publish_on_the_second()
                 if time.monotonic() < due and not self._told():
                     continue
                 self.follow_now()
             except Exception as exc:  # noted; the step's own follow_now raises it
                 self._note_error(f"{type(exc).__name__}: {exc}")
             due = time.monotonic() + self.interval_s
+
+    def _publish_on_the_second(self) -> None:
+        """While the lab is fenced, the replicas' ``ReplicaLag`` once more right after each
+        whole second: CloudWatch times are whole seconds, so a wait for a datapoint after
+        the fence takes the first one of the next second."""
+        second = int(time.time())
+        if not self._fenced or second <= self._second_published:
+            return
+        with self._lock:
+            self._second_published = second
+            self._publish_replica_lag(datetime.now(UTC))
 
     def _told(self) -> bool:
         """Whether the trail holds a new request that changes the control plane (kept for
