@@ -44,7 +44,13 @@ from drdrill.split_brain import SplitBrainWatch
 from drdrill.stop_conditions import StopConditionWatch, StopRules
 from drdrill.stopping import StopButton
 from drdrill.targets import open_target
-from drdrill.targets.base import REGIONS, Releasable, SelfProvisioning, SplitBrainWitness
+from drdrill.targets.base import (
+    REGIONS,
+    Releasable,
+    SelfProvisioning,
+    SplitBrainWitness,
+    SwitchoverGoal,
+)
 from drdrill.timeline import (
     FAULT_INJECTED,
     NOTE,
@@ -145,6 +151,14 @@ class Drill:
     def serving_database(self) -> str:
         """The database the applications use now: a region, or a restored instance."""
         return self._serving
+
+    @property
+    def switchover_goal_s(self) -> float:
+        """The switchover's customer-visible outage goal: the target's own when it has
+        one (``SwitchoverGoal``), else ``failback.switchover_outage``."""
+        if isinstance(self.target, SwitchoverGoal):
+            return self.target.switchover_outage_goal()
+        return float(self.config.failback.switchover_outage)
 
     # -- before the disaster -------------------------------------------------
 
@@ -382,7 +396,7 @@ class Drill:
             measurements.phases,
             verdicts,
             measurements.ledger,
-            switchover_target_s=self.config.failback.switchover_outage,
+            switchover_target_s=self.switchover_goal_s,
             max_step_error_rate=self.config.failback.max_step_error_rate,
         )
         self.summary = DrillSummary(

@@ -15,7 +15,11 @@ Definitions used here:
   database, wait until the standby has replayed everything it wrote, promote the
   standby, point every application at it, then rebuild the former serving database
   as its standby. Its customer-visible cost is the time from the fence until the
-  applications use the writable new primary (``Switchover.fenced_s``).
+  applications use the writable new primary (``Switchover.fenced_s``). ``switchover``
+  runs it in one call; its steps are also primitives of their own (``fence_database``,
+  ``catch_up``, ``promote_standby``, ``repoint_applications``,
+  ``rebuild_region_database``; ``unfence_database`` gives up) for a caller that plays
+  them one by one as a control plane orders them (the AWS twin).
 - **traffic shift** — WEIGHTED records on the edge move a share of requests to the
   returning region; at 100 % the normal PRIMARY/SECONDARY failover records are back.
 
@@ -51,11 +55,14 @@ __all__ = [
     "Switchover",
     "catch_up",
     "fail_back",
+    "fence_database",
+    "promote_standby",
     "rebuild_region_database",
     "serving_region",
     "set_traffic_weight",
     "steady_problems",
     "switchover",
+    "unfence_database",
     "validate_standby",
 ]
 
@@ -334,14 +341,7 @@ def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.
         fence.close()
         raise
     fence.close()
-    promote_s = new.promote()
-    promoted = () if to_region == "primary" else (to_region,)
-    save_state(
-        topology.state_file,
-        _current(topology).replace(
-            promoted=promoted, promoted_ns=time.time_ns() if promoted else None
-        ),
-    )
+    promote_s = _promote_serving(topology, new, to_region)
     _point_applications(topology, dict.fromkeys(REGIONS, to_region))
     fenced_s = time.monotonic() - fenced_at
     attached = rebuild_region_database(topology, from_region)
@@ -353,6 +353,89 @@ def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.
         round(promote_s, 4),
         attached,
     )
+
+
+def _promote_serving(topology: Topology, new: PgServer, region: str) -> float:
+    """Promote ``region``'s standby ``new`` as the serving database (the lab state says so:
+    no promoted standby when it is the primary region's); seconds the promotion took."""
+    promote_s = new.promote()
+    promoted = () if region == "primary" else (region,)
+    save_state(
+        topology.state_file,
+        _current(topology).replace(
+            promoted=promoted, promoted_ns=time.time_ns() if promoted else None
+        ),
+    )
+    return promote_s
+
+
+def _serving_database(topology: Topology, region: str, action: str) -> PgServer:
+    """``region``'s database, refusing (nothing changed) unless it is the serving one and
+    both regions are up."""
+    check_region(region)
+    state = require_up(topology)
+    _refuse_failed(state, action)
+    if serving_region(state) != region:
+        raise LabError(
+            f"cannot {action}: the {region} database does not serve (the "
+            f"{serving_region(state)} one does); nothing changed"
+        )
+    return LabDatabases.of(topology, state).region(region)
+
+
+def fence_database(topology: Topology, region: str) -> None:
+    """The switchover's first step on its own: the serving ``region``'s database refuses
+    writes from now on (``fence_writes``); idempotent. Refuses unless it serves."""
+    with _serving_database(topology, region, f"fence the {region} database").connect(
+        "postgres"
+    ) as conn:
+        fence_writes(conn)
+
+
+def unfence_database(topology: Topology, region: str) -> None:
+    """Lift ``fence_database`` (a switchover given up: the serving database takes writes
+    again); idempotent."""
+    with _serving_database(topology, region, f"unfence the {region} database").connect(
+        "postgres"
+    ) as conn:
+        unfence_writes(conn)
+
+
+def promote_standby(topology: Topology, region: str) -> float:
+    """The switchover's promotion on its own: ``region``'s database, a standby streaming
+    from the serving one, promoted as the serving database; seconds the promotion took
+    (0: it serves already). Refuses, changing nothing, unless the serving database is
+    fenced (``fence_database``) — else both would take writes — and the standby has
+    replayed all it wrote (waited for up to 10 s), else writes are lost."""
+    check_region(region)
+    state = require_up(topology)
+    _refuse_failed(state, f"promote the {region} database")
+    from_region = OTHER[region]
+    databases = LabDatabases.of(topology, state)
+    new, old = databases.region(region), databases.region(from_region)
+    if serving_region(state) == region and new.role() == "primary":
+        return 0.0
+    try:  # one look at the serving database: writable, fenced, where its WAL ends
+        [(in_recovery, read_only, lsn)] = old.query(
+            "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only'), "
+            "CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END",
+            dbname="postgres",
+        )
+    except LabError:
+        in_recovery, read_only, lsn = None, None, None
+    if in_recovery is not False or not _follows(topology, new, from_region):
+        raise LabError(
+            f"cannot promote the {region} database: expected the {from_region} database "
+            f"serving (it is {old.role()}) and the {region} database streaming from it; "
+            "nothing changed"
+        )
+    if read_only != "on":
+        raise LabError(
+            f"cannot promote the {region} database while the {from_region} database still "
+            f"takes writes: fence it first (fence_database({from_region!r})); nothing changed"
+        )
+    _wait_replayed(new, _lsn(lsn), 10.0)
+    return _promote_serving(topology, new, region)
 
 
 def _current(topology: Topology) -> LabState:

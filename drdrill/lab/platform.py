@@ -182,6 +182,19 @@ class Lab:
         """Planned switchover to ``to_region``: fence, catch up, promote, repoint, re-attach."""
         return failback.switchover(self.topology, to_region)
 
+    def fence_database(self, region: str) -> None:
+        """The serving ``region``'s database refuses writes (a switchover's first step)."""
+        failback.fence_database(self.topology, region)
+
+    def unfence_database(self, region: str) -> None:
+        """Lift ``fence_database``: the serving database takes writes again."""
+        failback.unfence_database(self.topology, region)
+
+    def promote_standby(self, region: str) -> float:
+        """A switchover's promotion: ``region``'s standby becomes the serving database
+        (the serving one fenced first); seconds it took."""
+        return failback.promote_standby(self.topology, region)
+
     def set_traffic_weight(self, to_region: str, percent: int) -> list[dict[str, Any]]:
         """One traffic-shift step: ``percent`` % of requests to ``to_region`` (100: the
         normal failover records, ``to_region`` PRIMARY)."""

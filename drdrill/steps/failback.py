@@ -2,7 +2,8 @@
 
 Judged as the plan's Failback Procedures require: no acknowledged write of the whole
 drill lost (RPO 0 for a planned failback, the ledger checked against the final primary),
-the switchover's customer-visible outage within ``failback.switchover_outage``, each
+the switchover's customer-visible outage within ``failback.switchover_outage`` (or the
+target's own goal, ``SwitchoverGoal``), each
 traffic step's error rate within ``failback.max_step_error_rate``, the data found
 consistent before any traffic moved, each failback phase within its target.
 """
@@ -88,7 +89,7 @@ def switchover_within_target(drill: Drill) -> None:
     _finish(drill)
     samples = drill.observation.samples() if drill.observation else []
     outage = switchover_outage(drill.timeline, samples)
-    target = drill.config.failback.switchover_outage
+    target = drill.switchover_goal_s
     drill.timeline.record(
         NOTE,
         "switchover_measured",

@@ -49,6 +49,7 @@ __all__ = [
     "ServiceCheck",
     "Snapshot",
     "SplitBrainWitness",
+    "SwitchoverGoal",
     "Target",
     "object_versions",
     "require",
@@ -280,6 +281,17 @@ class RoutingObserver(Protocol):
 
     def answering_region(self) -> str | None:
         """The region serving the global endpoint (None when nothing answers)."""
+        ...
+
+
+@runtime_checkable
+class SwitchoverGoal(Protocol):
+    """A target whose planned switchover is judged by a customer-visible outage goal of
+    its own instead of ``failback.switchover_outage`` (the AWS twin: its switchover is
+    the lab's plus the emulated control plane's protocol, see docs/aws-twin.md)."""
+
+    def switchover_outage_goal(self) -> float:
+        """Seconds the switchover's customer-visible outage may last on this target."""
         ...
 
 

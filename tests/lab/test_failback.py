@@ -119,6 +119,16 @@ def refuses_writes(dsn: str) -> bool:
     return False
 
 
+def takes_write(dsn: str, order: str) -> bool:
+    """Whether the database commits a new order ``order``."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
+            conn.execute("INSERT INTO orders (id, product_id) VALUES (%s, 1)", (order,))
+    except psycopg.Error:
+        return False
+    return True
+
+
 def activate(lab: Lab, mode: str) -> None:
     """The primary region fails; the DR activation's actions (as dr-activation.json)."""
     mark(f"fail_region {mode}")
@@ -195,6 +205,47 @@ def test_the_failback_brings_every_write_of_the_drill_home(lab: Lab, mode: str) 
     assert measured["rebuild"].method in ("rewind", "basebackup")
     assert measured["switchover"].reattach.method in ("rewind", "basebackup")
     assert 0 < measured["switchover"].fenced_s < 5
+
+
+def test_the_switchover_played_step_by_step_loses_nothing_and_refuses_out_of_order(
+    lab: Lab,
+) -> None:
+    """The switchover's steps one by one, as a control plane orders them (the AWS twin):
+    the promotion refused while the serving database still takes writes, a fence given
+    up and set again, then promote, repoint, DR rebuilt as its standby."""
+    steady = topology_of(lab)
+    with Writer(lab, "steps-drill") as writer:
+        activate(lab, "power-off")
+        lab.restore_region("primary")
+        lab.rebuild_region_database("primary")
+        lab.shift_traffic((100,))
+        with pytest.raises(LabError, match="fence it first"):
+            lab.promote_standby("primary")
+        with pytest.raises(LabError, match="does not serve"):
+            lab.fence_database("primary")
+        lab.fence_database("dr")
+        assert refuses_writes(lab.db_dsn("dr"))
+        lab.unfence_database("dr")  # given up: DR takes writes again
+        assert takes_write(lab.db_dsn("dr"), "after-unfence")
+        time.sleep(0.2)
+        mark("fence")
+        lab.fence_database("dr")
+        lab.catch_up("primary")
+        assert lab.promote_standby("primary") > 0
+        assert lab.promote_standby("primary") == 0.0  # serving already
+        for region in ("primary", "dr"):
+            lab.repoint_applications(region, "primary")
+        mark("rebuild dr")
+        assert lab.rebuild_region_database("dr").method in ("rewind", "basebackup")
+        time.sleep(0.3)
+    lab.scale_down_region("dr")
+
+    assert topology_of(lab) == steady
+    assert lab.steady_problems() == []
+    assert placed(writer, missing_on(lab, "primary", writer.acked)) == []
+    lab.catch_up("dr")
+    assert missing_on(lab, "dr", writer.acked) == []
+    assert takes_write(lab.db_dsn("primary"), "after-switchover")
 
 
 def test_each_failback_action_is_idempotent(lab: Lab) -> None:

@@ -19,9 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from drdrill.audit import AuditTrail
+from drdrill.config import DrillConfig
 from drdrill.lab.topology import port_in_use
+from drdrill.targets.twin.target import AwsTwinTarget
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.aws]
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +135,125 @@ def test_the_full_drill_on_the_twin_is_measured_on_the_labs_data_plane() -> None
     assert summary["t_restored"] is not None
     fault = datetime.fromisoformat(summary["t_fault"]).timestamp()
     assert summary["rto_s"] >= repointed / 1e9 - fault - 0.1  # (to the probe interval)
+
+    # the planned failback that ends the drill: each phase the aws target's calls, and
+    # the lab following each of them
+    assert calls["prepare_primary"] == {
+        "rds:create_db_instance_read_replica": 1,  # the new primary: a replica of DR
+        "kubernetes:patch_namespaced_deployment": 1,  # the primary's apps on DR meanwhile
+    }
+    for percent in (10, 50, 100):
+        assert calls[f"traffic_shift_{percent}pct"] == {"route53:change_resource_record_sets": 1}
+    assert calls["switchover"] == {
+        "rds:modify_db_parameter_group": 1,  # the fence
+        "rds:promote_read_replica": 1,
+        "kubernetes:patch_namespaced_deployment": 2,  # both regions' DATABASE_URL
+        "rds:create_db_instance_read_replica": 1,  # DR re-attached
+    }
+    assert calls["scale_down_dr"] == {
+        "kubernetes:patch_namespaced_deployment_scale": 1,
+        "eks:update_nodegroup_config": 1,
+    }
+    assert "verify_primary" not in calls and "validate_dr" not in calls  # read-only
+    follows = [
+        (r["parameters"]["lab_action"], r["parameters"]["args"])
+        for r in audit
+        if r["action"] == "twin_follow" and r["outcome"] == "succeeded"
+    ]
+    assert not [r for r in audit if r["action"] == "twin_follow" and r["outcome"] == "failed"]
+    restored = follows.index(("restore_region", ["primary"]))
+    in_order = iter(follows[restored + 1 :])
+    assert all(
+        action in in_order
+        for action in [
+            ("rebuild_region_database", ["primary"]),
+            ("set_traffic_weight", ["primary", 10]),
+            ("set_traffic_weight", ["primary", 50]),
+            ("set_traffic_weight", ["primary", 100]),
+            ("fence_database", ["dr"]),
+            ("catch_up", ["primary"]),
+            ("promote_standby", ["primary"]),
+            ("repoint_applications", ["primary", "primary"]),
+            ("repoint_applications", ["dr", "primary"]),
+            ("rebuild_region_database", ["dr"]),
+            ("scale_region", ["dr", DrillConfig().lab.dr_workers]),
+        ]
+    ), follows
+    failback = summary["failback"]
+    assert failback["lost_writes"] == 0 and failback["consistency_problem"] is None
+    assert failback["switchover"]["customer_visible_s"] <= failback["switchover"]["target_s"]
+    # the control plane left the lab in its steady state: its own fail back had nothing to do
+    [in_place] = [r for r in audit if r["action"] == "fail_back_in_place"]
+    assert in_place["how"] == "steady"
+
+
+def test_the_twins_fail_back_after_an_activation_carries_the_data_home_through_aws() -> None:
+    """After an activation (DR serving), the twin's ``fail_back`` is the aws target's:
+    the primary's database prepared and switched over to through RDS, the lab following;
+    the lab's own fail back then finds it steady."""
+    state = Path(tempfile.mkdtemp(prefix="drdrill-twin-", dir="/tmp"))
+    os.chmod(state, 0o755)
+    config = DrillConfig.model_validate(
+        {
+            "lab": {"base_port": 27400, "state_dir": str(state / "lab")},
+            "targets": {
+                "twin": {
+                    "kind": "aws-twin",
+                    "moto_port": 23700,
+                    "kube_ports": {"primary": 23701, "dr": 23702},
+                }
+            },
+        }
+    )
+    audit = AuditTrail(state / "audit.jsonl")
+    twin = AwsTwinTarget(config.target("twin"), config, name="twin", audit=audit)  # type: ignore[arg-type]
+    try:
+        twin.ensure_up()
+        twin.fail_region("primary", "power-off")
+        twin.fail_over_dns("dr")
+        twin.scale_region("dr")
+        twin.promote_database("dr")
+        twin.repoint_applications("dr", "dr")
+        with psycopg.connect(twin.lab.db_dsn("dr"), autocommit=True) as conn:
+            conn.execute("INSERT INTO orders (id, product_id) VALUES ('written-on-dr', 1)")
+        assert twin.serving_region() == "dr"
+
+        twin.fail_back()
+
+        assert twin.lab.steady_problems() == []
+        with psycopg.connect(twin.lab.db_dsn("primary")) as conn:
+            found = conn.execute("SELECT id FROM orders WHERE id = 'written-on-dr'").fetchall()
+        assert found == [("written-on-dr",)]
+    finally:
+        twin.release()
+        twin.lab.down()
+    records = audit.records()
+    changes = [r["action"] for r in records if r["outcome"] == "started" and ":" in r["action"]]
+    assert changes.count("rds:create_db_instance_read_replica") == 2  # new primary, new DR
+    assert "rds:modify_db_parameter_group" in changes  # the fence
+    assert changes.count("rds:promote_read_replica") == 2  # the activation's, the new primary
+    follows = [
+        (r["parameters"]["lab_action"], r["parameters"]["args"])
+        for r in records
+        if r["action"] == "twin_follow" and r["outcome"] == "succeeded"
+    ]
+    in_order = iter(follows)  # the lab followed the aws target's failback, in its order
+    assert all(
+        action in in_order
+        for action in [
+            ("restore_region", ["primary"]),
+            ("rebuild_region_database", ["primary"]),
+            ("fence_database", ["dr"]),
+            ("catch_up", ["primary"]),
+            ("promote_standby", ["primary"]),
+            ("repoint_applications", ["primary", "primary"]),
+            ("rebuild_region_database", ["dr"]),
+        ]
+    ), follows
+    assert ("repoint_applications", ["dr", "primary"]) in follows
+    assert ("fail_over_dns", ["primary"]) in follows
+    [in_place] = [r for r in records if r["action"] == "fail_back_in_place"]
+    assert in_place["how"] == "steady"
 
 
 def test_the_monthly_backup_drill_on_the_twin_restores_through_rds_calls() -> None:

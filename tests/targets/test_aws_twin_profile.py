@@ -56,3 +56,22 @@ def test_the_twins_runbook_is_the_aws_targets_calls_and_starts_nothing(
     assert "route53 change_resource_record_sets" in out
     assert "['123456789012'] (moto's)" in out
     assert not (tmp_path / "lab").exists()
+
+
+def test_the_twins_failback_runbook_is_the_aws_targets_read_replica_failback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = load_config(_config(tmp_path))
+
+    assert print_plan(config, "failback", "aws-twin") == 0
+
+    out = capsys.readouterr().out
+    assert "refuses" not in out  # the twin seeds the failback's settings and groups
+    assert (
+        "would call: rds create_db_instance_read_replica [us-east-1] "
+        "DBInstanceIdentifier=shop-primary-db-new" in out
+    )
+    assert "rds modify_db_parameter_group [us-west-2] DBParameterGroupName=shop-dr-db-params" in out
+    assert "rds promote_read_replica [us-east-1] DBInstanceIdentifier=shop-primary-db-new" in out
+    assert "'Weight': 10" in out  # the traffic steps on weighted records
+    assert not (tmp_path / "lab").exists()

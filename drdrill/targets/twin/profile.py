@@ -38,6 +38,13 @@ class AwsTwinProfile(BaseModel):
     (a rollout's readiness); it also follows right after every step."""
     follow_timeout: Seconds = Field(60.0, gt=0)
     """How long one lab action that follows the control plane may take."""
+    switchover_outage: Seconds = Field(4.0, gt=0)
+    """The planned switchover's customer-visible outage goal on the twin, instead of
+    ``failback.switchover_outage`` (the lab's): the lab's fence, promotion and repoint,
+    plus the aws target's protocol around them as the twin plays it — the lab follows the
+    fence once the trail shows it, the aws target promotes only after a ``ReplicaLag``
+    datapoint of 0 in a whole second after its fence (up to 1 s later here; CloudWatch's
+    minute on AWS), and the lab promotes once the trail shows that."""
 
     @model_validator(mode="after")
     def _ports(self) -> AwsTwinProfile:

@@ -4,8 +4,11 @@ lab's platform would hold.
 Route 53: a hosted zone with the global name's failover records (PRIMARY: the primary
 region's load balancer, SECONDARY: dr's), each with a health check on its region's
 gateway. EKS: a cluster and nodegroup per region, sized like the lab's workers (dr at
-its warm-standby size). RDS: the primary instance and its cross-region read replica.
-FIS: an experiment template per region. Kubernetes: the ``order-service`` deployment
+its warm-standby size). RDS: the primary instance and its cross-region read replica,
+the replica in a DB parameter group of its own (the planned failback's write fence),
+and the parameter groups of the failback's new instances (``<instance>-new``: the new
+primary, a cross-region read replica of DR, and DR's new replica of it). FIS: an
+experiment template per region. Kubernetes: the ``order-service`` deployment
 per region, its replicas the lab's workers and its ``DATABASE_URL`` the database the
 region's workers use now. S3: the lab's own object store (its versioned buckets and
 the lab's replication between them) is the profile's S3 endpoint. The result is the
@@ -44,6 +47,16 @@ RECORD = f"www.{ZONE}"
 
 def rds_instance(region: str) -> str:
     return f"shop-{region}-db"
+
+
+def new_instance(region: str) -> str:
+    """The region's instance that the planned failback creates."""
+    return f"{rds_instance(region)}-new"
+
+
+def parameter_group(instance: str) -> str:
+    """The DB parameter group of ``instance`` (DR's is the failback's write fence)."""
+    return f"{instance}-params"
 
 
 def database_url(instance: str) -> str:
@@ -158,6 +171,12 @@ def seed(plane: ControlPlane, lab: Lab, config: DrillConfig, twin: AwsTwinProfil
             },
         )["experimentTemplate"]["id"]
         rds = aws("rds", aws_region)
+        for instance in (rds_instance(region), new_instance(region)):
+            rds.create_db_parameter_group(
+                DBParameterGroupName=parameter_group(instance),
+                DBParameterGroupFamily="postgres16",
+                Description=f"the parameters of {instance}",
+            )
         if region == "primary":
             rds.create_db_instance(
                 DBInstanceIdentifier=rds_instance(region),
@@ -167,13 +186,16 @@ def seed(plane: ControlPlane, lab: Lab, config: DrillConfig, twin: AwsTwinProfil
                 MasterUserPassword="twin-placeholder",
                 AllocatedStorage=20,
                 BackupRetentionPeriod=7,
+                DBParameterGroupName=parameter_group(rds_instance(region)),
             )
             source_arn = rds.describe_db_instances(DBInstanceIdentifier=rds_instance(region))[
                 "DBInstances"
             ][0]["DBInstanceArn"]
         else:
             rds.create_db_instance_read_replica(
-                DBInstanceIdentifier=rds_instance(region), SourceDBInstanceIdentifier=source_arn
+                DBInstanceIdentifier=rds_instance(region),
+                SourceDBInstanceIdentifier=source_arn,
+                DBParameterGroupName=parameter_group(rds_instance(region)),
             )
         api = client.AppsV1Api(
             kube_config.new_client_from_config(  # type: ignore[no-untyped-call]
@@ -262,6 +284,7 @@ def profile_of(
             "namespace": NAMESPACE,
             "deployments": [DEPLOYMENT],
             "replicas": workers[region],
+            "standby_replicas": lab.standby_size(region),
             "rds_instance": rds_instance(region),
             "database_url": database_url(rds_instance(region)),
             "reader_dsn": lab.db_dsn(region),
@@ -284,6 +307,16 @@ def profile_of(
             },
             "regions": regions,
             "failure_method": twin.failure_method,
+            # the lab's rebuild of the old primary as a standby of DR streams every write:
+            # a cross-region read replica, not a snapshot
+            "failback": {
+                "method": "read-replica",
+                "fence_parameter_group": parameter_group(rds_instance("dr")),
+                "primary_instance": new_instance("primary"),
+                "dr_replica_instance": new_instance("dr"),
+                "primary_parameter_group": parameter_group(new_instance("primary")),
+                "standby_parameter_group": parameter_group(new_instance("dr")),
+            },
             "kubeconfig": str(plane.kubeconfig),
             "endpoint_url": plane.aws_url,
             # S3 is the lab's object store (moto too, with the lab's replication behind it):
@@ -291,7 +324,7 @@ def profile_of(
             "service_endpoints": {"s3": f"http://127.0.0.1:{topology.ports.objects}"},
             # the emulators answer at once: poll them often, and give up soon
             "waiters": {
-                "poll_s": 1,
+                "poll_s": 0.1,
                 "kube_poll_s": 0.1,
                 "nodegroup_s": 30,
                 "database_s": 30,

@@ -1,9 +1,10 @@
 """The ``aws-twin`` target: the lab drilled through the aws target's calls.
 
-Every activation step is the aws target's (``drdrill.targets.aws``): its boto3 calls go
-to moto in server mode and its Kubernetes calls to an emulator per cluster, all on
-127.0.0.1 (``emulators``), seeded to mirror the lab (``seed``); a controller makes the
-lab follow what that control plane was told (``controller``). Customers, probes, the
+Every activation and planned-failback step is the aws target's (``drdrill.targets.aws``):
+its boto3 calls go to moto in server mode and its Kubernetes calls to an emulator per
+cluster, all on 127.0.0.1 (``emulators``), seeded to mirror the lab (``seed``); a
+controller makes the lab follow what that control plane was told (``controller``),
+and reports back what only the lab knows (replica lag). Customers, probes, the
 write ledger and so RTO and RPO stay on the lab's data plane, where they are measured.
 Each step returns once the lab has followed: a phase's time is the aws target's calls
 plus the lab doing what they asked.
@@ -102,6 +103,7 @@ class AwsTwinTarget:
             dry_run=self.dry_run,
             audit=self.audit,
             clients=clients,
+            replica_lag_alarm_s=float(self.config.alarms.replica_lag),
         )
         self._controller = Controller(
             self.lab,
@@ -207,10 +209,11 @@ class AwsTwinTarget:
             aws.repoint_applications(region, database_region)
 
     def fail_back(self) -> None:
-        """The aws target's fail back (fault undone, DNS to primary, dr to standby
-        capacity), followed by the lab; then the data carried home on the lab (the aws
-        target has no call for it yet) and the control plane seeded afresh to mirror
-        the lab's steady state."""
+        """The aws target's fail back (fault undone; when DR serves, its data carried home
+        by the aws target's prepare and switchover; DNS to primary; dr to standby
+        capacity), followed by the lab; then the lab's own fail back, which finds it
+        steady (or puts it back whatever the control plane did), and the control plane
+        seeded afresh by the next drill."""
         error: BaseException | None = None
         try:
             # (none: the aws target changed nothing to undo; the primary's data destroyed:
@@ -232,63 +235,55 @@ class AwsTwinTarget:
 
     # -- the planned failback (FailbackTarget) -----------------------------------
     #
-    # Through the aws target where it has the call (DNS back, the DR tier scaled down,
-    # the applications' DATABASE_URL); the database steps (rebuild the old primary as a
-    # replica, the planned switchover, consistency and lag checks) are the lab's own: the
-    # aws target has no call for them yet. The control plane is then told what the lab
-    # did, with the controller paused so it does not undo it halfway.
-
-    @contextlib.contextmanager
-    def _lab_first(self) -> Iterator[None]:
-        self.aws  # noqa: B018 (the control plane runs)
-        assert self._controller is not None
-        with self._controller.paused():
-            yield
+    # The aws target's failback (a new primary instance as a cross-region read replica of
+    # DR, weighted records, the fence in DR's parameter group, ReplicaLag, the promotion,
+    # DATABASE_URL, a new DR replica), the lab following each call (``controller``).
+    # What is read off the databases themselves stays on the lab's data plane: the
+    # serving region, and the consistency check (the aws target's would connect to the
+    # new instance's RDS endpoint, which moto makes up).
 
     def serving_region(self) -> str:
         return self.data_plane.serving_region()
 
     def rebuild_database(self, region: str) -> dict[str, Any]:
-        return self.data_plane.rebuild_database(region)
+        """The aws target's prepare (``create_db_instance_read_replica`` of DR in the
+        primary region, the primary's ``DATABASE_URL`` to DR's); the lab rebuilds its
+        database as a standby of DR."""
+        with self._step() as aws:
+            return aws.rebuild_database(region)
 
     def check_consistency(self, acknowledged: Collection[str] = ()) -> Consistency:
         return self.data_plane.check_consistency(acknowledged)
 
     def shift_traffic(self, to_region: str, percent: int) -> None:
-        """100 %: the aws target's failover records, ``to_region`` PRIMARY. A partial step
-        needs weighted records, which the twin's failover records are not: the lab's edge
-        takes that step itself (audited as the lab's ``shift_traffic``)."""
-        if percent < 100:
-            self.data_plane.shift_traffic(to_region, percent)
-            return
-        with self._lab_first():
-            self.aws.fail_over_dns(to_region)
-            self.data_plane.shift_traffic(to_region, 100)
-            assert self._controller is not None
-            self._controller.assume_serving(to_region)
-        self._follow()
+        """The aws target's traffic step (WEIGHTED records; 100: the failover records
+        back), followed by the lab's edge."""
+        with self._step() as aws:
+            aws.shift_traffic(to_region, percent)
 
     def switchover(self, to_region: str) -> float:
-        """The lab's planned switchover (fence, catch up, promote, repoint, re-attach),
-        then every region's ``DATABASE_URL`` set to ``to_region``'s database through the
-        aws target, as the switchover left the workers."""
-        with self._lab_first():
-            fenced = self.data_plane.switchover(to_region)
-            for region in ("primary", "dr"):
-                self.aws.repoint_applications(region, to_region)
-        self._follow()
-        return fenced
+        """The aws target's switchover (fence, ReplicaLag 0, promotion, ``DATABASE_URL``
+        rolled out, DR re-attached), the lab following each call; the aws target's
+        seconds from its fence until the rollout."""
+        with self._step() as aws:
+            return aws.switchover(to_region)
 
     def scale_down_region(self, region: str) -> None:
-        """The region's nodegroup to its warm-standby scaling and its deployments to the
-        lab's warm-standby size, through the aws target."""
+        """The aws target's scale down: the region's deployments to the lab's warm-standby
+        size, its nodegroup to its warm-standby scaling."""
         with self._step() as aws:
-            side = aws.profile.region(region)
-            aws.compute.scale_nodegroup(side, side.standby_scaling or side.scaling)
-            aws.compute.scale_deployments(side, self.lab.standby_size(region))
+            aws.scale_down_region(region)
+
+    def switchover_outage_goal(self) -> float:
+        """The twin's own goal (``targets.<twin>.switchover_outage``): its switchover is
+        the lab's plus the aws target's protocol as the twin plays it."""
+        return float(self.twin.switchover_outage)
 
     def validate_standby(self, region: str) -> float:
-        return self.data_plane.validate_standby(region)
+        """The aws target's validation: DR's new replica follows the new primary and its
+        ``ReplicaLag`` (the lab's lag, as the controller reports it) is under the alarm."""
+        with self._step() as aws:
+            return aws.validate_standby(region)
 
     # -- backups (BackupTarget), through the aws target's RDS calls ----------------
     #
@@ -330,14 +325,17 @@ class AwsTwinTarget:
         if self.dry_run:
             return asked
         assert self._controller is not None
-        done = self._controller.restored.get(instance)
-        if done is None:
+        if instance not in self._controller.restored:
             raise TargetError(
                 f"RDS restored {instance!r} but the lab did not follow it: expected a "
                 "restore in the control plane's trail; see the audit trail's twin_follow",
                 resource=instance,
             )
-        return dataclasses.replace(done, restore_duration_s=time.monotonic() - started)
+        return dataclasses.replace(
+            asked,
+            dsn=self.lab.restored_dsn(instance),
+            restore_duration_s=time.monotonic() - started,
+        )
 
     # -- data disasters (DataDisasterTarget), staged on the data plane --------------
 
