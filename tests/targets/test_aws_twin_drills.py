@@ -1,7 +1,8 @@
-"""The stock drills on the AWS twin: ``pytest -m partial|full --target <twin>``, every
-activation step a call of the aws target (to moto in server mode and a Kubernetes API
-emulator per cluster), the lab following what that control plane was told, RTO and RPO
-measured on the lab's data plane.
+"""The stock drills on the AWS twin: ``pytest -m "full or partial" --target <twin>`` and
+``pytest -k backup_restore --target <twin>``, every step that acts on the platform a
+call of the aws target (to moto in server mode and a Kubernetes API emulator per
+cluster), the lab following what that control plane was told, RTO and RPO measured on
+the lab's data plane.
 
 What this cannot prove: AWS's own timings (moto and the emulators answer at once: the
 phase times are our calls plus the lab's work), IAM permissions, quotas and throttling,
@@ -61,11 +62,6 @@ def _drill(selection: list[str], base_port: int) -> tuple[subprocess.CompletedPr
     return done, state / "reports"
 
 
-def _summaries(reports: Path) -> dict[str, dict[str, Any]]:
-    found = [json.loads(p.read_text()) for p in reports.glob("*/summary.json")]
-    return {next(iter(s["phases"]), "none"): s for s in found}
-
-
 def _audit(reports: Path, drill_id: str) -> list[dict[str, Any]]:
     lines = (reports / drill_id / "audit.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
@@ -75,11 +71,28 @@ def _calls(summary: dict[str, Any]) -> dict[str, dict[str, int]]:
     return {p["phase"]: p["calls"] for p in summary["target_calls"]}
 
 
-def test_the_partial_drill_passes_on_the_twin_through_the_aws_targets_calls() -> None:
-    done, reports = _drill(["-m", "partial"], base_port=26100)
+def test_full_and_partial_drills_pass_on_the_twin_through_the_aws_targets_calls() -> None:
+    """``pytest -m "full or partial" --target <twin>``, one session: the three full drills
+    (a failure mode each, activation, planned failback) and the partial test's three."""
+    done, reports = _drill(["-m", "full or partial"], base_port=26100)
 
     assert done.returncode == 0, done.stdout[-3000:]
-    drills = _summaries(reports)
+    assert "6 passed" in done.stdout, done.stdout[-3000:]
+    found = [json.loads(p.read_text()) for p in reports.glob("*/summary.json")]
+    full = {s["failure_mode"]: s for s in found if s["kind"] == "full"}
+    assert sorted(full) == ["blackhole", "partition", "power-off"]
+    for summary in full.values():  # every mode: measured on the lab's data plane, 0 lost
+        assert summary["outcome"] == "passed", summary["findings"]
+        assert summary["acked_writes"] > 0 and summary["lost_after_fault"] == 0
+        assert summary["failback"]["lost_writes"] == 0
+    _check_partial(reports, [s for s in found if s["kind"] == "partial"])
+    _check_full_power_off(reports, full["power-off"])
+    # the session brought the lab up, so it took it down with the twin's emulators
+    assert not any(port_in_use(p) for p in TWIN_PORTS)
+
+
+def _check_partial(reports: Path, found: list[dict[str, Any]]) -> None:
+    drills = {next(iter(s["phases"]), "none"): s for s in found}
     assert sorted(drills) == ["database_promotion", "dns_failover", "service_verification"]
     assert {s["outcome"] for s in drills.values()} == {"passed"}
     assert {s["target"] for s in drills.values()} == {"twin-under-test"}
@@ -99,16 +112,11 @@ def test_the_partial_drill_passes_on_the_twin_through_the_aws_targets_calls() ->
     assert [r["parameters"]["account"] for r in audit if r["action"].startswith("sts:")] == [
         "123456789012"
     ]
-    # the session brought the lab up, so it took it down with the twin's emulators
-    assert not any(port_in_use(p) for p in TWIN_PORTS)
 
 
-def test_the_full_drill_on_the_twin_is_measured_on_the_labs_data_plane() -> None:
-    done, reports = _drill(["-m", "full", "-k", "power"], base_port=26200)
-
-    assert done.returncode == 0, done.stdout[-3000:]
-    [summary] = _summaries(reports).values()
-    assert summary["outcome"] == "passed"
+def _check_full_power_off(reports: Path, summary: dict[str, Any]) -> None:
+    """The power-off drill: each activation and failback phase the aws target's calls,
+    the lab following them in order, RTO and RPO from the lab's data plane."""
     calls = _calls(summary)
     assert calls["fail-region"] == {
         "sts:get_caller_identity": 1,
