@@ -315,12 +315,8 @@ def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.
     changing nothing. When the standby cannot catch up in time the fence is lifted
     and nothing else has changed. Already serving from ``to_region``: the former
     serving database is only made its standby if it is not already."""
-    check_region(to_region)
-    state = require_up(topology)
-    _refuse_failed(state, f"switch over to {to_region}")
+    state, new, old = _new_and_old(topology, to_region, f"switch over to {to_region}")
     from_region = OTHER[to_region]
-    databases = LabDatabases.of(topology, state)
-    new, old = databases.region(to_region), databases.region(from_region)
     if serving_region(state) == to_region and new.role() == "primary":
         _point_applications(topology, dict.fromkeys(REGIONS, to_region))
         attached = rebuild_region_database(topology, from_region)
@@ -353,6 +349,18 @@ def switchover(topology: Topology, to_region: str, catch_up_timeout: float = 10.
         round(promote_s, 4),
         attached,
     )
+
+
+def _new_and_old(
+    topology: Topology, region: str, action: str
+) -> tuple[LabState, PgServer, PgServer]:
+    """The lab's state, ``region``'s database (the new serving one) and the other region's
+    (the one serving now); refuses, changing nothing, while a region is down."""
+    check_region(region)
+    state = require_up(topology)
+    _refuse_failed(state, action)
+    databases = LabDatabases.of(topology, state)
+    return state, databases.region(region), databases.region(OTHER[region])
 
 
 def _promote_serving(topology: Topology, new: PgServer, region: str) -> float:
@@ -407,12 +415,8 @@ def promote_standby(topology: Topology, region: str) -> float:
     (0: it serves already). Refuses, changing nothing, unless the serving database is
     fenced (``fence_database``) — else both would take writes — and the standby has
     replayed all it wrote (waited for up to 10 s), else writes are lost."""
-    check_region(region)
-    state = require_up(topology)
-    _refuse_failed(state, f"promote the {region} database")
+    state, new, old = _new_and_old(topology, region, f"promote the {region} database")
     from_region = OTHER[region]
-    databases = LabDatabases.of(topology, state)
-    new, old = databases.region(region), databases.region(from_region)
     if serving_region(state) == region and new.role() == "primary":
         return 0.0
     try:  # one look at the serving database: writable, fenced, where its WAL ends
