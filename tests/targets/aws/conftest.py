@@ -24,7 +24,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import boto3
 import kmock
@@ -139,16 +139,15 @@ def apps(kubeconfig: Path, region: str) -> Any:
     )
 
 
-class Controller:
-    """Plays the Kubernetes controller the emulator lacks: every deployment becomes ready
-    with its spec's replicas, a little later."""
+class _Player:
+    """A part of the platform the emulators lack, played every 0.2 s in a thread while
+    the ``with`` block runs (``tick``)."""
 
-    def __init__(self, kubeconfig: Path) -> None:
-        self.kubeconfig = kubeconfig
+    def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> Controller:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -157,25 +156,42 @@ class Controller:
         self._thread.join(5)
 
     def _run(self) -> None:
-        clients = {r: apps(self.kubeconfig, r) for r in KUBE_PORTS}
         while not self._stop.wait(0.2):
-            for api in clients.values():
-                for d in api.list_namespaced_deployment("production").items:
-                    want = d.spec.replicas or 0
-                    if d.status is None or (d.status.ready_replicas or 0) != want:
-                        api.patch_namespaced_deployment_status(
-                            d.metadata.name,
-                            "production",
-                            {
-                                "metadata": {"namespace": "production"},
-                                "status": {
-                                    "replicas": want,
-                                    "readyReplicas": want,
-                                    "updatedReplicas": want,
-                                    "observedGeneration": d.metadata.generation or 0,
-                                },
+            self.tick()
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+
+class Controller(_Player):
+    """Plays the Kubernetes controller the emulator lacks: every deployment becomes ready
+    with its spec's replicas, a little later."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        super().__init__()
+        self.kubeconfig = kubeconfig
+        self._clients: dict[str, Any] = {}
+
+    def tick(self) -> None:
+        if not self._clients:
+            self._clients = {r: apps(self.kubeconfig, r) for r in KUBE_PORTS}
+        for api in self._clients.values():
+            for d in api.list_namespaced_deployment("production").items:
+                want = d.spec.replicas or 0
+                if d.status is None or (d.status.ready_replicas or 0) != want:
+                    api.patch_namespaced_deployment_status(
+                        d.metadata.name,
+                        "production",
+                        {
+                            "metadata": {"namespace": "production"},
+                            "status": {
+                                "replicas": want,
+                                "readyReplicas": want,
+                                "updatedReplicas": want,
+                                "observedGeneration": d.metadata.generation or 0,
                             },
-                        )
+                        },
+                    )
 
 
 def client(service: str, region: str = "us-east-1") -> Any:
@@ -401,38 +417,28 @@ def make_platform(
     )
 
 
-class ReplicaLag:
+class ReplicaLag(_Player):
     """Plays CloudWatch's RDS ``ReplicaLag`` publisher (moto publishes nothing): every
     0.2 s a datapoint of ``seconds`` for each instance of ``instances`` (region, id)."""
 
     def __init__(self, instances: list[tuple[str, str]], seconds: float = 0.0) -> None:
+        super().__init__()
         self.instances = instances
         self.seconds = seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> ReplicaLag:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            for region, instance in self.instances:
-                client("cloudwatch", region).put_metric_data(
-                    Namespace="AWS/RDS",
-                    MetricData=[
-                        {
-                            "MetricName": "ReplicaLag",
-                            "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": instance}],
-                            "Value": self.seconds,
-                            "Unit": "Seconds",
-                        }
-                    ],
-                )
+    def tick(self) -> None:
+        for region, instance in self.instances:
+            client("cloudwatch", region).put_metric_data(
+                Namespace="AWS/RDS",
+                MetricData=[
+                    {
+                        "MetricName": "ReplicaLag",
+                        "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": instance}],
+                        "Value": self.seconds,
+                        "Unit": "Seconds",
+                    }
+                ],
+            )
 
 
 def platform_state(profile: AwsProfile) -> dict[str, Any]:
