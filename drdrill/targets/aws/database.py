@@ -62,6 +62,24 @@ class Databases:
             ),
         )
 
+    def wait_snapshot(self, side: AwsRegion, name: str) -> None:
+        """The ``db_snapshot_available`` waiter on snapshot ``name`` in ``side``'s region
+        (nothing in dry-run)."""
+        if self.guard.dry_run:
+            return
+        rds = self.clients.aws("rds", side.name)
+        waiters = self.profile.waiters
+        self.guard.read(
+            "rds",
+            "wait db_snapshot_available",
+            side.name,
+            name,
+            lambda: rds.get_waiter("db_snapshot_available").wait(
+                DBSnapshotIdentifier=name,
+                WaiterConfig=waiter_config(waiters.snapshot_s, waiters.poll_s),
+            ),
+        )
+
     def describe(self, side: AwsRegion, instance: str) -> dict[str, Any] | None:
         """The instance as RDS describes it, None when there is none (a dry run: None)."""
         if self.guard.dry_run:
@@ -127,17 +145,7 @@ class Databases:
         )
         if self.guard.dry_run:
             return Snapshot(name, logical, datetime.now().astimezone(), None, side.rds_instance)
-        waiters = self.profile.waiters
-        self.guard.read(
-            "rds",
-            "wait db_snapshot_available",
-            side.name,
-            name,
-            lambda: rds.get_waiter("db_snapshot_available").wait(
-                DBSnapshotIdentifier=name,
-                WaiterConfig=waiter_config(waiters.snapshot_s, waiters.poll_s),
-            ),
-        )
+        self.wait_snapshot(side, name)
         return next(s for s in self.list_snapshots(side, logical) if s.name == name)
 
     def list_snapshots(self, side: AwsRegion, logical: str) -> list[Snapshot]:

@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 from drdrill.audit import AuditTrail
 from drdrill.errors import ConfigError, TargetError
 from drdrill.integrity import Consistency, committed_ids, compare_databases
-from drdrill.targets.aws.clients import Clients, waiter_config
+from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.database import Databases
 from drdrill.targets.aws.faults import Faults
@@ -210,18 +210,7 @@ class Failback:
         self.databases.snapshot(dr, "dr", name)
         self.databases.copy(dr, primary, "dr", name, **self._options(KmsKeyId=settings.kms_key_id))
         rds = self.clients.aws("rds", primary.name)
-        if not self.guard.dry_run:
-            waiters = self.profile.waiters
-            self.guard.read(
-                "rds",
-                "wait db_snapshot_available",
-                primary.name,
-                name,
-                lambda: rds.get_waiter("db_snapshot_available").wait(
-                    DBSnapshotIdentifier=name,
-                    WaiterConfig=waiter_config(waiters.snapshot_s, waiters.poll_s),
-                ),
-            )
+        self.databases.wait_snapshot(primary, name)
         self.guard.call(
             rds,
             "restore_db_instance_from_db_snapshot",
