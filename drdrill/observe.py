@@ -127,10 +127,14 @@ class Observation:
         self.stop()
 
     def samples(self, probe: str | None = None) -> list[Sample]:
-        merged = [s for sampler in self._samplers for s in sampler.samples()]
-        return sorted(
-            (s for s in merged if probe is None or s.probe == probe), key=lambda s: s.t_ns
-        )
+        """Every sample (of ``probe`` only, when given), in time order."""
+        merged = [
+            s
+            for sampler in self._samplers
+            if probe is None or sampler.name == probe
+            for s in sampler.samples()
+        ]
+        return sorted(merged, key=lambda s: s.t_ns)
 
     def wait_restored(self, after_ns: int, timeout_s: float) -> int | None:
         """Block until the critical flow has been green for ``stable_for``; t_restored or None."""
