@@ -269,9 +269,11 @@ class Drill:
         return t_fault
 
     def declare_restored(self, serving_database: str) -> int:
-        """The recovery says it is done and ``serving_database`` (a region or a restored
-        instance) now serves: the ledger is checked against it, and ``t_restored`` is looked
-        for from here on (the flows may have "worked" on bad data before)."""
+        """The recovery restored a backup to a point before the fault and says it is done:
+        ``serving_database`` (the restored instance) now serves. The ledger is checked
+        against it, writes acknowledged between the fault and now are the ones the repair
+        discards (``drdrill.ledger``), and ``t_restored`` is looked for from here on (the
+        flows may have "worked" on bad data before)."""
         self._serving = serving_database
         return self.timeline.record(RESTORED, serving_database).t_ns
 
@@ -379,10 +381,14 @@ class Drill:
         if self.observation is not None:
             if self.load is not None:
                 self.load.add_writes_to(self.observation.ledger)
+            declared = [
+                e.t_ns for e in self.timeline.events(RESTORED) if fault and e.t_ns >= fault.t_ns
+            ]
             reconciliation = reconcile(
                 self.observation.ledger.writes(),
                 self.target.database_dsn(self._serving),
                 fault.t_ns if fault else None,
+                declared[0] if declared else None,
             )
         measurements = measure(
             self.timeline, samples, self.config.measurement, reconciliation, requests

@@ -8,8 +8,14 @@ After recovery the ledger is checked against the surviving database. A write is
 - **never acked** when it was not acknowledged and is absent (the client was told).
 
 A write acknowledged *after* ``t_fault`` and absent is not in the definition's
-definition of lost; it is counted separately as ``lost_after_fault`` because it
-means split brain or a broken restore, and the drill must say so.
+definition of lost. When the recovery repaired the data by restoring a backup to a
+point before the fault (a data corruption, ransomware: the drill declares the restored
+database serving at ``restored_ns``), a write acknowledged between the fault and that
+moment went to the database the restore replaced: the repair discards it by design, and
+it is counted as ``discarded_by_restore`` (orders to replay by hand, not a broken
+drill). Any other write acknowledged after ``t_fault`` and absent is counted as
+``lost_after_fault``, because it means split brain or a broken restore, and the drill
+must say so.
 """
 
 from __future__ import annotations
@@ -124,13 +130,18 @@ class Reconciliation:
     writes: tuple[Write, ...]
     present: frozenset[str]
     t_fault_ns: int | None
+    restored_ns: int | None = None
+    """When the recovery declared a database restored from a backup serving (module
+    docstring); None when the recovery restored none."""
 
     def summary(self) -> LedgerSummary:
-        fault = self.t_fault_ns
+        fault, restored = self.t_fault_ns, self.restored_ns
         acked = [(w, w.ack_ns) for w in self.writes if w.ack_ns is not None]
         absent = [(w, ack) for w, ack in acked if w.id not in self.present]
         lost = [w for w, ack in absent if fault is None or ack <= fault]
-        lost_after = [w for w, ack in absent if fault is not None and ack > fault]
+        after = [(w, ack) for w, ack in absent if fault is not None and ack > fault]
+        discarded = [w for w, ack in after if restored is not None and ack <= restored]
+        lost_after = [w for w, ack in after if restored is None or ack > restored]
         unacked = [w for w in self.writes if w.ack_ns is None]
         in_doubt = [w for w in unacked if w.id in self.present]
         return LedgerSummary(
@@ -142,12 +153,14 @@ class Reconciliation:
             in_doubt_ids=tuple(w.id for w in in_doubt),
             lost_after_fault=len(lost_after),
             lost_after_fault_ids=tuple(w.id for w in lost_after),
+            discarded_by_restore=len(discarded),
+            discarded_by_restore_ids=tuple(w.id for w in discarded),
         )
 
     def to_json(self, checked_against: str | None = None) -> dict[str, Any]:
         """The reconciliation as ``ledger.json`` holds it: the counts, the lost, in-doubt
-        and lost-after-fault ids, and (password redacted) the database it was checked
-        against."""
+        lost-after-fault and discarded-by-restore ids, and (password redacted) the database
+        it was checked against."""
         summary = self.summary()
         return {
             "acked": summary.acked,
@@ -158,14 +171,21 @@ class Reconciliation:
             "lost_ids": list(summary.lost_ids),
             "in_doubt_ids": list(summary.in_doubt_ids),
             "lost_after_fault_ids": list(summary.lost_after_fault_ids),
+            "discarded_by_restore": summary.discarded_by_restore,
+            "discarded_by_restore_ids": list(summary.discarded_by_restore_ids),
             "checked_against": None if checked_against is None else redact(checked_against),
         }
 
 
-def reconcile(writes: Iterable[Write], dsn: str, t_fault_ns: int | None) -> Reconciliation:
-    """Check every write against the database at ``dsn``."""
+def reconcile(
+    writes: Iterable[Write], dsn: str, t_fault_ns: int | None, restored_ns: int | None = None
+) -> Reconciliation:
+    """Check every write against the database at ``dsn`` (``restored_ns``: when a database
+    restored from a backup was declared serving, see the module docstring)."""
     all_writes = tuple(writes)
-    return Reconciliation(all_writes, present_ids(dsn, (w.id for w in all_writes)), t_fault_ns)
+    return Reconciliation(
+        all_writes, present_ids(dsn, (w.id for w in all_writes)), t_fault_ns, restored_ns
+    )
 
 
 def rpo(reconciliation: Reconciliation) -> tuple[float, Bounds]:

@@ -74,6 +74,10 @@ class LedgerSummary:
     lost_after_fault: int = 0
     """Acknowledged after t_fault and absent: split brain or a broken restore."""
     lost_after_fault_ids: tuple[str, ...] = ()
+    discarded_by_restore: int = 0
+    """Acknowledged after t_fault by the database a restore to a point before the fault
+    replaced, and absent: discarded by the repair by design (``drdrill.ledger``)."""
+    discarded_by_restore_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

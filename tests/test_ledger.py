@@ -52,6 +52,8 @@ def test_ledger_json_has_the_counts_and_no_password() -> None:
         "lost_ids": ["b"],
         "in_doubt_ids": ["c"],
         "lost_after_fault_ids": [],
+        "discarded_by_restore": 0,
+        "discarded_by_restore_ids": [],
         "checked_against": "postgresql://app:***@db.example.com:5432/shop",
     }
     assert json.loads(json.dumps(data)) == data

@@ -221,6 +221,20 @@ def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Find
                 "writes",
             )
         )
+    if ledger.discarded_by_restore:
+        found.append(
+            Finding(
+                "warning",
+                f"{ledger.discarded_by_restore} write(s) discarded by the restore",
+                ledger.discarded_by_restore,
+                None,
+                "acknowledged after the fault by the database that the restore to a point "
+                "before the fault replaced: the repair discards them by design (replay them "
+                "from the replaced database if they matter); "
+                + _ids(ledger.discarded_by_restore_ids, ledger.discarded_by_restore),
+                "writes",
+            )
+        )
     if ledger.in_doubt:
         found.append(
             Finding(

@@ -217,6 +217,7 @@ def _measured(summary: DrillSummary) -> dict[str, Any]:
     ledger = m.ledger
     lost, lost_more = _ids(ledger.lost_ids, ledger.lost)
     doubt, doubt_more = _ids(ledger.in_doubt_ids, ledger.in_doubt)
+    discarded, discarded_more = _ids(ledger.discarded_by_restore_ids, ledger.discarded_by_restore)
     figures = {
         "rto": human_duration(m.rto_s) if m.rto_s is not None else "not restored",
         "rto_sub": f"to the probe interval ({human_duration(m.rto_resolution_s)})",
@@ -242,6 +243,7 @@ def _measured(summary: DrillSummary) -> dict[str, Any]:
             "in_doubt": ledger.in_doubt,
             "never_acked": ledger.never_acked,
             "lost_after_fault": ledger.lost_after_fault,
+            "discarded_by_restore": ledger.discarded_by_restore,
             "groups": [
                 {
                     "anchor": "lost-ids",
@@ -257,6 +259,19 @@ def _measured(summary: DrillSummary) -> dict[str, Any]:
                     "more": doubt_more,
                     "count": ledger.in_doubt,
                 },
+                *(
+                    [
+                        {
+                            "anchor": "discarded-ids",
+                            "title": "Discarded by the restore (acknowledged after the fault)",
+                            "ids": discarded,
+                            "more": discarded_more,
+                            "count": ledger.discarded_by_restore,
+                        }
+                    ]
+                    if ledger.discarded_by_restore
+                    else []
+                ),
             ],
         },
     }

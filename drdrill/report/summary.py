@@ -143,6 +143,7 @@ class DrillSummary:
             "acked_writes": m.ledger.acked,
             "never_acked_writes": m.ledger.never_acked,
             "lost_after_fault": m.ledger.lost_after_fault,
+            "discarded_by_restore": m.ledger.discarded_by_restore,
             "detection_s": m.detection_s,
             "confirmation_s": m.confirmation_s,
             "t_fault": iso(m.t_fault_ns) if m.t_fault_ns else None,
@@ -187,6 +188,12 @@ class DrillSummary:
             lines.append(
                 f"- **{m.ledger.lost_after_fault} write(s) acknowledged after the fault are "
                 "missing: split brain or a broken restore**"
+            )
+        if m.ledger.discarded_by_restore:
+            lines.append(
+                f"- {m.ledger.discarded_by_restore} write(s) acknowledged after the fault were "
+                "discarded by the restore to a point before it (by design: replay them from "
+                "the replaced database)"
             )
         if self.load:
             lines.append(

@@ -31,6 +31,17 @@ def test_a_write_acknowledged_after_the_fault_and_lost_fails_the_drill(tmp_path:
     assert outcome_of(None, split) == "failed"
 
 
+def test_writes_discarded_by_a_restore_to_before_the_fault_do_not_fail_the_drill(
+    tmp_path: Path,
+) -> None:
+    passed = summary(tmp_path)
+    ledger = dataclasses.replace(passed.measurements.ledger, discarded_by_restore=185)
+    repaired = dataclasses.replace(
+        passed, measurements=dataclasses.replace(passed.measurements, ledger=ledger)
+    )
+    assert outcome_of(None, repaired) == "passed"
+
+
 def test_a_rollback_that_did_not_complete_fails_the_drill(tmp_path: Path) -> None:
     assert outcome_of(None, summary(tmp_path), LabError("fail back cut off")) == "failed"
 

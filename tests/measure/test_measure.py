@@ -140,6 +140,24 @@ def test_a_write_acked_after_the_fault_and_missing_is_flagged_not_hidden() -> No
     assert rpo(rec)[0] == 0.0
 
 
+def test_writes_a_restore_to_before_the_fault_replaced_are_discarded_not_lost_after() -> None:
+    # fault at 500 ms (a bad change); the restored database serves from 1 000 ms on
+    acks = [10 * MS, 400 * MS, 600 * MS, 950 * MS, 1_000 * MS, 1_200 * MS, 1_300 * MS]
+    present = frozenset({"w0", "w5"})  # w1 lost before the fault, w6 lost after the restore
+    rec = Reconciliation(tuple(writes(acks)), present, T0 + 500 * MS, T0 + 1_000 * MS)
+    summary = rec.summary()
+
+    assert summary.lost_ids == ("w1",)
+    assert summary.discarded_by_restore_ids == ("w2", "w3", "w4")
+    assert summary.discarded_by_restore == 3
+    assert summary.lost_after_fault_ids == ("w6",)  # after the restore: a broken restore
+    assert rpo(rec)[0] == pytest.approx(0.49)  # the RPO is the writes before the fault
+    # without a declared restore the same writes are lost after the fault
+    unrestored = Reconciliation(tuple(writes(acks)), present, T0 + 500 * MS).summary()
+    assert unrestored.lost_after_fault_ids == ("w2", "w3", "w4", "w6")
+    assert unrestored.discarded_by_restore == 0
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     down_from=st.integers(1, 50),

@@ -135,6 +135,18 @@ def test_lost_in_doubt_and_lost_after_fault_writes_are_named_by_id(tmp_path: Pat
     assert doubt.detail.endswith("ids: o-99")
 
 
+def test_writes_discarded_by_a_restore_are_a_warning_by_id_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    ledger = replace(CLEAN_LEDGER, discarded_by_restore=2, discarded_by_restore_ids=("o-3", "o-4"))
+    summary = judged(tmp_path, replace(clean(), ledger=ledger))
+
+    assert whats(summary.findings) == [("warning", "2 write(s) discarded by the restore")]
+    assert summary.findings[0].detail.endswith("ids: o-3, o-4")
+    assert "restore to a point before the fault" in summary.findings[0].detail
+    assert summary.passed
+
+
 def test_lost_writes_over_the_rpo_are_critical_and_many_ids_are_cut_short(
     tmp_path: Path,
 ) -> None:

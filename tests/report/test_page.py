@@ -238,6 +238,24 @@ def test_split_brain_writes_are_called_out(tmp_path: Path) -> None:
     assert "4 write(s) acknowledged after the fault lost" in element(root, "verdict").text
 
 
+def test_writes_discarded_by_a_restore_are_named_without_failing_the_verdict(
+    tmp_path: Path,
+) -> None:
+    the_summary = judged(tmp_path)
+    m = the_summary.measurements
+    ledger = dataclasses.replace(
+        m.ledger, discarded_by_restore=2, discarded_by_restore_ids=("o-3", "o-4")
+    )
+    m = dataclasses.replace(m, ledger=ledger)
+    the_summary = dataclasses.replace(the_summary, measurements=m, outcome="passed")
+    root = parse(render_page(the_summary.to_json(), None, summary=the_summary))
+
+    assert "2 write(s) acknowledged after the fault were" in element(root, "discarded").text
+    assert [li.text for li in element(root, "discarded-ids").all("li")] == ["o-3", "o-4"]
+    assert "PASSED" in element(root, "verdict").text
+    assert the_summary.to_json()["discarded_by_restore"] == 2
+
+
 def test_the_timeline_is_embedded_and_the_evidence_linked_nothing_fetched(tmp_path: Path) -> None:
     out, _ = report_dir(tmp_path)
     write_summary(drill_summary(tmp_path), out)  # again, now that the evidence is there
