@@ -18,12 +18,14 @@ from chaoslib.discovery.discover import (
     initialize_discovery_result,
 )
 
+from drdrill import __version__
+
 __all__ = ["discover"]
 
 
 def discover(discover_system: bool = True) -> dict[str, object]:
     """What ``chaos discover drdrill`` lists."""
-    discovery: dict[str, object] = initialize_discovery_result("drdrill", "0.1.0", "drdrill")
+    discovery: dict[str, object] = initialize_discovery_result("drdrill", __version__, "drdrill")
     activities = discovery["activities"]
     assert isinstance(activities, list)
     activities.extend(discover_actions("drdrill.chaos.actions"))

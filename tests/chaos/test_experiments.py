@@ -37,6 +37,33 @@ def test_plain_chaos_validate_accepts_the_experiment(name: str) -> None:
     assert "experiment syntax and semantic look valid" in done.stdout + done.stderr
 
 
+def test_plain_chaos_discover_lists_drdrills_activities(tmp_path: Path) -> None:
+    out = tmp_path / "discovery.json"
+    done = subprocess.run(
+        [
+            *(str(CHAOS), "--no-log-file", "discover", "--no-install", "--no-system-info"),
+            *("--discovery-path", str(out), "drdrill"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    discovery = json.loads(out.read_text())
+    names = {(a["type"], a["mod"], a["name"]) for a in discovery["activities"]}
+    assert ("probe", "drdrill.chaos.aws", "account_allowed") in names
+    assert ("probe", "drdrill.chaos.probes", "serving_region") in names
+    assert any(kind == "action" and mod == "drdrill.chaos.actions" for kind, mod, _ in names)
+    # every activity an experiment of ours calls is one chaos discover lists
+    for name in ("region-failure.json", "dr-activation.json", "failback.json"):
+        experiment = json.loads((ROOT / "experiments" / name).read_text())
+        for activity in [*experiment.get("method", []), *experiment.get("rollbacks", [])]:
+            provider = activity.get("provider", {})
+            if provider.get("module", "").startswith("drdrill."):
+                assert (activity["type"], provider["module"], provider["func"]) in names
+
+
 def test_activation_activities_are_the_plans_phases_in_order() -> None:
     experiment = load_experiment(ROOT / "experiments" / "dr-activation.json")
     assert [a["name"] for a in experiment["method"]] == [p.name for p in ACTIVATION_PHASES]
