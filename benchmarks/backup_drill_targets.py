@@ -5,7 +5,8 @@ cross-region copy, data corruption, ransomware, object versions) ``--runs`` time
 target, each run on a fresh lab of its own (brought up and taken down by the drill
 session), and prints per target: the session's wall time, and for the two measured
 scenarios (data corruption, ransomware) the RTO and the ``database_restore`` phase,
-each as the median and range over the runs. On the twin every snapshot, copy and
+each as the median and range over the runs, then each run's writes discarded by the
+restore and each drill's outcome. On the twin every snapshot, copy and
 restore is an RDS call to moto that the lab then follows; the difference between the
 two columns is that protocol (moto answers at once: nothing here is AWS's own time).
 
@@ -79,12 +80,18 @@ def main() -> int:
         walls: list[float] = []
         rto: dict[str, list[float]] = {s: [] for s in SCENARIOS}
         restore: dict[str, list[float]] = {s: [] for s in SCENARIOS}
+        discarded: dict[str, list[int]] = {s: [] for s in SCENARIOS}
+        outcomes: dict[str, list[str]] = {s: [] for s in SCENARIOS}
         for _ in range(args.runs):
             wall, summaries = _run(target, args.base_port)
             walls.append(wall)
             for summary in summaries:
                 scenario = summary["scenario"]
-                if scenario in SCENARIOS and summary.get("rto_s") is not None:
+                if scenario not in SCENARIOS:
+                    continue
+                discarded[scenario].append(summary.get("discarded_by_restore", 0))
+                outcomes[scenario].append(summary.get("outcome") or "-")
+                if summary.get("rto_s") is not None:
                     rto[scenario].append(summary["rto_s"])
                     restore[scenario].append(summary["phases"]["database_restore"])
         print(f"{target}: {args.runs} runs of pytest -k backup_restore, wall {_figure(walls)}")
@@ -92,6 +99,8 @@ def main() -> int:
             print(
                 f"  {scenario:16} RTO {_figure(rto[scenario])}"
                 f"   database_restore {_figure(restore[scenario])}"
+                f"   discarded by the restore {discarded[scenario]}"
+                f"   outcomes {outcomes[scenario]}"
             )
     return 0
 
