@@ -60,6 +60,7 @@ class Writer:
         self.prefix = prefix
         self.acked: list[str] = []
         self.acked_at: dict[str, float] = {}
+        self.sent_at: dict[str, float] = {}
         self.failed = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -69,6 +70,7 @@ class Writer:
         while not self._stop.is_set():
             order = f"{self.prefix}-{i}"
             i += 1
+            self.sent_at[order] = time.monotonic()
             reply = call("POST", self.url, {"id": order}, timeout=2.0)
             if reply.status == 201:
                 self.acked.append(order)
@@ -76,6 +78,10 @@ class Writer:
             else:
                 self.failed += 1
             time.sleep(0.01)
+
+    def sent_before(self, t: float) -> set[str]:
+        """The orders sent before ``t`` (monotonic), acknowledged or not."""
+        return {order for order, sent in list(self.sent_at.items()) if sent < t}
 
     def __enter__(self) -> Writer:
         self._thread.start()
@@ -129,8 +135,10 @@ def takes_write(dsn: str, order: str) -> bool:
     return True
 
 
-def activate(lab: Lab, mode: str) -> None:
-    """The primary region fails; the DR activation's actions (as dr-activation.json)."""
+def activate(lab: Lab, mode: str) -> float:
+    """The primary region fails; the DR activation's actions (as dr-activation.json).
+    When the fault began (monotonic)."""
+    fault = time.monotonic()
     mark(f"fail_region {mode}")
     lab.fail_region("primary", mode)
     mark("fail_over_dns")
@@ -140,32 +148,29 @@ def activate(lab: Lab, mode: str) -> None:
     lab.promote_database("dr")
     lab.repoint_applications("dr", "dr")
     mark("activated")
+    return fault
 
 
-def stranded(lab: Lab, prefix: str) -> set[str]:
-    """The orders ``prefix-*`` the superseded old primary committed and dr lacks: the
-    disaster's loss, not the failback's. A write in flight when a partition began can
-    commit on the old primary, miss the cut replication stream, and have its
-    acknowledgement held by the gateway until the network heals. Empty when the old
-    primary cannot be read (a power-off or a blackhole leaves it down)."""
-    try:
-        with psycopg.connect(lab.db_dsn("primary"), connect_timeout=3) as conn:
-            rows = conn.execute("SELECT id FROM orders WHERE id LIKE %s", (f"{prefix}-%",))
-            held = [r[0] for r in rows.fetchall()]
-    except psycopg.OperationalError:
-        return set()
-    return set(missing_on(lab, "dr", held))
+def lost_to_disaster(lab: Lab, writer: Writer, fault: float) -> set[str]:
+    """The writer's orders the disaster may have lost, known once dr is promoted: those
+    sent before the fault that dr does not hold. That is the activation's RPO, not the
+    failback's: a write in flight when the region failed can commit on the old primary
+    only, and be acknowledged late (a partition's gateway holds the answer until the
+    network heals, a frozen worker answers when it thaws). Everything dr holds, and
+    every write sent after the fault, must come home."""
+    with psycopg.connect(lab.db_dsn("dr")) as conn:
+        rows = conn.execute("SELECT id FROM orders WHERE id LIKE %s", (f"{writer.prefix}-%",))
+        held = {r[0] for r in rows.fetchall()}
+    return writer.sent_before(fault) - held
 
 
-def fail_back(lab: Lab, prefix: str = "") -> dict[str, Any]:
-    """The failback, in the plan's order; what it measured, and (``stranded``) the
-    drill's writes that only the superseded old primary held before it was rebuilt."""
+def fail_back(lab: Lab) -> dict[str, Any]:
+    """The failback, in the plan's order; what it measured."""
     mark("restore_region")
     lab.restore_region("primary")
     # superseded by dr, whatever the failure: no write can be acknowledged by it now
     # (down, or fenced after a partition: still readable for the split-brain count)
     assert refuses_writes(lab.db_dsn("primary"))
-    left_behind = stranded(lab, prefix) if prefix else set()
     mark("rebuild")
     rebuild = lab.rebuild_region_database("primary")
     lab.catch_up("primary")
@@ -177,7 +182,7 @@ def fail_back(lab: Lab, prefix: str = "") -> dict[str, Any]:
     lab.scale_down_region("dr")
     lab.validate_standby("dr", max_lag_s=300)
     mark("done")
-    return {"rebuild": rebuild, "switchover": switch, "stranded": left_behind}
+    return {"rebuild": rebuild, "switchover": switch}
 
 
 def test_a_failback_while_the_primary_region_is_down_refuses_and_changes_nothing(
@@ -208,21 +213,17 @@ def test_the_failback_brings_every_write_of_the_drill_home(lab: Lab, mode: str) 
     assert steady["roles"] == {"primary": "primary", "dr": "standby"}
     with Writer(lab, f"{mode}-drill") as writer:
         time.sleep(0.3)
-        activate(lab, mode)
+        lost = lost_to_disaster(lab, writer, activate(lab, mode))
         time.sleep(0.5)
         during_dr = len(writer.acked)
-        measured = fail_back(lab, writer.prefix)
+        measured = fail_back(lab)
         time.sleep(0.3)
     assert len(writer.acked) > during_dr > 0
 
     assert topology_of(lab) == steady
-    # everything dr held and everything acknowledged through it came home; only a write
-    # the disaster stranded on the old primary may be missing (the drill's RPO, not the
-    # failback's loss)
-    home = missing_on(lab, "primary", writer.acked)
-    assert placed(writer, sorted(set(home) - measured["stranded"])) == []
+    assert placed(writer, sorted(set(missing_on(lab, "primary", writer.acked)) - lost)) == []
     lab.catch_up("dr")
-    assert set(missing_on(lab, "dr", writer.acked)) <= measured["stranded"]
+    assert set(missing_on(lab, "dr", writer.acked)) <= lost
     assert measured["rebuild"].method in ("rewind", "basebackup")
     assert measured["switchover"].reattach.method in ("rewind", "basebackup")
     assert 0 < measured["switchover"].fenced_s < 5
@@ -236,7 +237,7 @@ def test_the_switchover_played_step_by_step_loses_nothing_and_refuses_out_of_ord
     up and set again, then promote, repoint, DR rebuilt as its standby."""
     steady = topology_of(lab)
     with Writer(lab, "steps-drill") as writer:
-        activate(lab, "power-off")
+        lost = lost_to_disaster(lab, writer, activate(lab, "power-off"))
         lab.restore_region("primary")
         lab.rebuild_region_database("primary")
         lab.shift_traffic((100,))
@@ -263,9 +264,9 @@ def test_the_switchover_played_step_by_step_loses_nothing_and_refuses_out_of_ord
 
     assert topology_of(lab) == steady
     assert lab.steady_problems() == []
-    assert placed(writer, missing_on(lab, "primary", writer.acked)) == []
+    assert placed(writer, sorted(set(missing_on(lab, "primary", writer.acked)) - lost)) == []
     lab.catch_up("dr")
-    assert missing_on(lab, "dr", writer.acked) == []
+    assert set(missing_on(lab, "dr", writer.acked)) <= lost
     assert takes_write(lab.db_dsn("primary"), "after-switchover")
 
 
@@ -288,11 +289,12 @@ def test_the_lab_target_fails_back_with_audited_calls_and_checks_consistency(
     target = LabTarget(lab, config, audit)
     steady = topology_of(lab)
     with Writer(lab, "target-drill") as writer:
-        activate(lab, "power-off")
+        lost = lost_to_disaster(lab, writer, activate(lab, "power-off"))
         time.sleep(0.3)
         target.restore_region("primary")
         assert target.rebuild_database("primary")["method"] in ("rewind", "basebackup")
-        consistency = target.check_consistency([*writer.acked, "never-written"])
+        acked = sorted(set(writer.acked) - lost)
+        consistency = target.check_consistency([*acked, "never-written"])
         for percent in (10, 50, 100):
             target.shift_traffic("primary", percent)
         fenced_s = target.switchover("primary")
@@ -307,7 +309,7 @@ def test_the_lab_target_fails_back_with_audited_calls_and_checks_consistency(
     assert consistency.censuses["dr"].count > 0
     assert 0 < fenced_s < 5 and 0 <= lag < config.alarms.replica_lag
     assert topology_of(lab) == steady
-    assert missing_on(lab, "primary", writer.acked) == []
+    assert set(missing_on(lab, "primary", writer.acked)) <= lost
     actions = [(r["action"], r["outcome"]) for r in audit.records()]
     for action in ("rebuild_database", "shift_traffic", "switchover", "scale_down_region"):
         assert (action, "succeeded") in actions, actions
@@ -323,14 +325,14 @@ def test_the_lab_target_fails_back_in_place_and_re_creates_only_what_it_cannot(
     steady = topology_of(lab)
     assert lab.steady_problems() == []
     with Writer(lab, "in-place") as writer:
-        activate(lab, "blackhole")
+        lost = lost_to_disaster(lab, writer, activate(lab, "blackhole"))
         time.sleep(0.3)
         assert lab.steady_problems() != []
         mark("target.fail_back")
         target.fail_back()  # a drill's close after an activation: dr's data comes home
         mark("done")
     assert topology_of(lab) == steady
-    assert placed(writer, missing_on(lab, "primary", writer.acked)) == []
+    assert placed(writer, sorted(set(missing_on(lab, "primary", writer.acked)) - lost)) == []
     assert lab.fail_back() == "steady"
 
     up_seconds = json.loads(lab.topology.state_file.read_text())["up_seconds"]
