@@ -101,13 +101,18 @@ def mark(what: str) -> None:
 
 
 def placed(writer: Writer, ids: list[str]) -> list[str]:
-    """Each id with the last lab action started before it was acknowledged."""
-    out = []
-    for order in ids:
-        at = writer.acked_at.get(order, 0.0)
+    """Each id with the last lab action started before it was sent, and before it was
+    acknowledged."""
+
+    def after(at: float) -> str:
         before = [w for t, w in MARKS if t <= at]
-        out.append(f"{order} acked {at:.3f} after {before[-1] if before else '-'}")
-    return out
+        return f"{at:.3f} after {before[-1] if before else '-'}"
+
+    return [
+        f"{order} sent {after(writer.sent_at.get(order, 0.0))}, "
+        f"acked {after(writer.acked_at.get(order, 0.0))}"
+        for order in ids
+    ]
 
 
 def missing_on(lab: Lab, region: str, ids: list[str]) -> list[str]:
@@ -137,10 +142,11 @@ def takes_write(dsn: str, order: str) -> bool:
 
 def activate(lab: Lab, mode: str) -> float:
     """The primary region fails; the DR activation's actions (as dr-activation.json).
-    When the fault began (monotonic)."""
-    fault = time.monotonic()
+    t_fault (monotonic): when the failure was in force (the injection returned)."""
     mark(f"fail_region {mode}")
     lab.fail_region("primary", mode)
+    fault = time.monotonic()
+    mark(f"{mode} in force")
     mark("fail_over_dns")
     lab.fail_over_dns("dr")
     lab.scale_region("dr", lab.settings.dr_scaled_workers)
@@ -153,11 +159,11 @@ def activate(lab: Lab, mode: str) -> float:
 
 def lost_to_disaster(lab: Lab, writer: Writer, fault: float) -> set[str]:
     """The writer's orders the disaster may have lost, known once dr is promoted: those
-    sent before the fault that dr does not hold. That is the activation's RPO, not the
-    failback's: a write in flight when the region failed can commit on the old primary
-    only, and be acknowledged late (a partition's gateway holds the answer until the
-    network heals, a frozen worker answers when it thaws). Everything dr holds, and
-    every write sent after the fault, must come home."""
+    sent before t_fault (the failure in force) that dr does not hold. That is the
+    activation's RPO, not the failback's: a write in flight while the region failed can
+    commit on the old primary only, and be acknowledged late (a partition's gateway
+    holds the answer until the network heals, a frozen worker answers when it thaws).
+    Everything dr holds, and every write sent after t_fault, must come home."""
     with psycopg.connect(lab.db_dsn("dr")) as conn:
         rows = conn.execute("SELECT id FROM orders WHERE id LIKE %s", (f"{writer.prefix}-%",))
         held = {r[0] for r in rows.fetchall()}
