@@ -47,37 +47,30 @@ class Databases:
 
     def wait_available(self, side: AwsRegion, instance: str) -> None:
         """The ``db_instance_available`` waiter on ``instance`` (nothing in dry-run)."""
-        if self.guard.dry_run:
-            return
-        rds = self.clients.aws("rds", side.name)
         waiters = self.profile.waiters
-        self.guard.read(
-            "rds",
-            "wait db_instance_available",
-            side.name,
-            instance,
-            lambda: rds.get_waiter("db_instance_available").wait(
-                DBInstanceIdentifier=instance,
-                WaiterConfig=waiter_config(waiters.database_s, waiters.poll_s),
-            ),
+        self._wait(
+            side, "db_instance_available", "DBInstanceIdentifier", instance, waiters.database_s
         )
 
     def wait_snapshot(self, side: AwsRegion, name: str) -> None:
         """The ``db_snapshot_available`` waiter on snapshot ``name`` in ``side``'s region
         (nothing in dry-run)."""
+        waiters = self.profile.waiters
+        self._wait(side, "db_snapshot_available", "DBSnapshotIdentifier", name, waiters.snapshot_s)
+
+    def _wait(self, side: AwsRegion, waiter: str, key: str, resource: str, max_s: float) -> None:
+        """RDS's ``waiter`` on ``resource`` (its ``key`` parameter) for up to ``max_s``,
+        polled at the profile's interval; audited as a read, nothing in dry-run."""
         if self.guard.dry_run:
             return
         rds = self.clients.aws("rds", side.name)
-        waiters = self.profile.waiters
+        config = waiter_config(max_s, self.profile.waiters.poll_s)
         self.guard.read(
             "rds",
-            "wait db_snapshot_available",
+            f"wait {waiter}",
             side.name,
-            name,
-            lambda: rds.get_waiter("db_snapshot_available").wait(
-                DBSnapshotIdentifier=name,
-                WaiterConfig=waiter_config(waiters.snapshot_s, waiters.poll_s),
-            ),
+            resource,
+            lambda: rds.get_waiter(waiter).wait(**{key: resource}, WaiterConfig=config),
         )
 
     def describe(self, side: AwsRegion, instance: str) -> dict[str, Any] | None:
