@@ -35,7 +35,7 @@ from drdrill.errors import DrillError
 from drdrill.failback import failback_figures
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
-from drdrill.measure import measure, restoration_search_start
+from drdrill.measure import declared_restore, measure, restoration_search_start
 from drdrill.observe import Observation
 from drdrill.report.summary import DrillSummary
 from drdrill.report.target_calls import calls_by_phase
@@ -381,14 +381,11 @@ class Drill:
         if self.observation is not None:
             if self.load is not None:
                 self.load.add_writes_to(self.observation.ledger)
-            declared = [
-                e.t_ns for e in self.timeline.events(RESTORED) if fault and e.t_ns >= fault.t_ns
-            ]
             reconciliation = reconcile(
                 self.observation.ledger.writes(),
                 self.target.database_dsn(self._serving),
                 fault.t_ns if fault else None,
-                declared[0] if declared else None,
+                declared_restore(self.timeline, fault.t_ns) if fault else None,
             )
         measurements = measure(
             self.timeline, samples, self.config.measurement, reconciliation, requests

@@ -39,6 +39,7 @@ from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, RESTORED, T
 __all__ = [
     "BUCKET_NS",
     "Request",
+    "declared_restore",
     "find_restored",
     "measure",
     "phase_timings",
@@ -93,12 +94,19 @@ def find_restored(
     return None
 
 
-def restoration_search_start(timeline: Timeline, t_fault_ns: int) -> int:
-    """Where the search for ``t_restored`` starts: the first RESTORED event the recovery
-    declared at or after the fault (data disasters, where flows "work" on bad data),
-    else the fault itself. Both the live wait and the measurement use this."""
+def declared_restore(timeline: Timeline, t_fault_ns: int) -> int | None:
+    """When the recovery first declared a restored database serving at or after the fault
+    (data disasters); None when it declared none."""
     declared = [e.t_ns for e in timeline.events(RESTORED) if e.t_ns >= t_fault_ns]
-    return min(declared) if declared else t_fault_ns
+    return min(declared) if declared else None
+
+
+def restoration_search_start(timeline: Timeline, t_fault_ns: int) -> int:
+    """Where the search for ``t_restored`` starts: the restore the recovery declared
+    (data disasters, where flows "work" on bad data), else the fault itself. Both the
+    live wait and the measurement use this."""
+    declared = declared_restore(timeline, t_fault_ns)
+    return t_fault_ns if declared is None else declared
 
 
 def probe_outages(
