@@ -106,7 +106,15 @@ def test() -> int:
     ):
         if _run(*step, check=False, env=env) != 0:
             return 1
-    return _run(BIN / "pytest", *sys.argv[2:], check=False, env=env)
+    return _run(BIN / "pytest", *_parallel(), *sys.argv[2:], check=False, env=env)
+
+
+def _parallel() -> list[str]:
+    """pytest-xdist: one worker per core, at most 4 (the suite's port plan, tests/ports.py),
+    at least 2 (most of a drill's time is waiting for the lab); each test file stays on one
+    worker, so a module's shared lab is brought up once."""
+    workers = min(4, max(2, os.cpu_count() or 2))
+    return ["-n", str(workers), "--dist", "loadfile"]
 
 
 def main() -> int:

@@ -23,6 +23,7 @@ from drdrill.cli import run as run_command
 from drdrill.config import DrillConfig, load_config
 from drdrill.drill import Drill
 from drdrill.errors import SafetyError
+from tests.ports import port_block
 
 AWS = "aws-approval-test"
 REGION = (
@@ -37,7 +38,7 @@ def write_config(tmp_path: Path) -> Path:
     path = tmp_path / "drdrill.yaml"
     path.write_text(
         f"reports_dir: {tmp_path / 'reports'}\n"
-        f"lab: {{base_port: 27700, state_dir: {tmp_path / 'lab'}}}\n"
+        f"lab: {{base_port: {port_block()}, state_dir: {tmp_path / 'lab'}}}\n"
         "targets:\n"
         f"  {AWS}:\n"
         "    kind: aws\n"

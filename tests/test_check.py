@@ -14,13 +14,14 @@ import pytest
 from drdrill import jsonl
 from drdrill.lab import Lab
 from tests.lab.conftest import lab_config
+from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def lab_file() -> Iterator[tuple[Lab, Path]]:
-    config, file = lab_config(26100)
+    config, file = lab_config(port_block())
     lab = Lab(config.lab)
     lab.up()
     try:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import port_block
+
 
 def drdrill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -32,7 +34,7 @@ def test_bad_requests_fail_with_one_clear_line(
     tmp_path: Path, args: list[str], expected: str
 ) -> None:
     (tmp_path / "drdrill.yaml").write_text(
-        f"lab: {{base_port: 26500, state_dir: {tmp_path}/lab}}\n"
+        f"lab: {{base_port: {port_block()}, state_dir: {tmp_path}/lab}}\n"
     )
     done = drdrill(*args, cwd=tmp_path)
 

@@ -8,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.ports import port_block
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(tmp_path: Path) -> Path:
     file = tmp_path / "drdrill.yaml"
     file.write_text(
-        f"lab: {{base_port: 26600, state_dir: {tmp_path / 'lab'}}}\n"
+        f"lab: {{base_port: {port_block()}, state_dir: {tmp_path / 'lab'}}}\n"
         f"reports_dir: {tmp_path / 'reports'}\n"
     )
     return file

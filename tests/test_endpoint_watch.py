@@ -61,7 +61,10 @@ def test_outages_are_clipped_to_the_window_and_the_watch_ends_in_time(
     result = watch(silent_endpoint, 2.0, settings).to_json()
     elapsed = time.monotonic() - started
 
-    assert elapsed <= 2.0 + settings.probe_timeout + 0.5
+    # a 2 s window, plus at most one probe timeout for the probe in flight at its end; the
+    # 3 s over that are a busy machine's start-up and scheduling, far below a watch that
+    # waited for every probe to time out in turn
+    assert elapsed <= 2.0 + settings.probe_timeout + 3.0
     assert len(result["outages"]) == 1
     outage = result["outages"][0]
     assert 1.8 <= outage["duration_s"] <= result["window"]["duration_s"]

@@ -34,12 +34,14 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.ports import port_block
+
 pytestmark = pytest.mark.aws
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "aws-region-failure.json"
 CHAOS = Path(sys.executable).parent / "chaos"
-MOTO_PORT = 23300
+MOTO_PORT = port_block()
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's
 CREDENTIALS = {

@@ -155,7 +155,7 @@ class _Region:
         return ServiceCheck(region, (CheckResult("health", False, self.takes_s, "timed out"),))
 
 
-@pytest.mark.parametrize("takes_s", [0.0, 0.25])
+@pytest.mark.parametrize("takes_s", [0.0, 1.25])
 def test_assessment_spaces_its_checks_start_to_start_and_does_not_wait_after_the_last(
     takes_s: float,
 ) -> None:
@@ -166,15 +166,16 @@ def test_assessment_spaces_its_checks_start_to_start_and_does_not_wait_after_the
     region = _Region(takes_s)
     config = {"drill": ChaosContext(target=region, config=DrillConfig())}  # type: ignore[arg-type]
     began = time.monotonic()
-    result = confirm_region_down("primary", checks=3, interval_s=0.1, configuration=config)
+    result = confirm_region_down("primary", checks=2, interval_s=1.0, configuration=config)
     took = time.monotonic() - began
 
     assert result["confirmed_down"] is True
-    gaps = [b - a for a, b in zip(region.started, region.started[1:], strict=False)]
-    assert len(region.started) == 3
-    assert all(gap >= max(0.1, takes_s) - 0.01 for gap in gaps), gaps
-    # three checks, two gaps: no pause after the last one
-    assert took < 2 * max(0.1, takes_s) + takes_s + 0.08, took
+    assert len(region.started) == 2
+    gap = region.started[1] - region.started[0]
+    assert gap >= max(1.0, takes_s) - 0.01, gap  # a sleep never ends early
+    # two checks, one gap: a pause after the last check would add a whole second; the
+    # 0.8 s of head-room is for a busy machine's scheduling, not for that pause
+    assert took < max(1.0, takes_s) + takes_s + 0.8, took
 
 
 def _interrupted_experiment(tmp_path: Path, runtime: dict[str, object] | None) -> Path:

@@ -17,6 +17,7 @@ from drdrill import jsonl
 from drdrill.config import load_config
 from drdrill.lab import Lab
 from drdrill.verify import verify_http
+from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,8 @@ def test_sigterm_after_the_fault_rolls_the_lab_back_to_steady_state() -> None:
     os.chmod(state, 0o755)
     config_file = state / "drdrill.yaml"
     config_file.write_text(
-        f"lab: {{base_port: 25700, state_dir: {state / 'lab'}}}\nreports_dir: {state / 'reports'}\n"
+        f"lab: {{base_port: {port_block()}, state_dir: {state / 'lab'}}}\n"
+        f"reports_dir: {state / 'reports'}\n"
     )
     lab = Lab.from_config(load_config(config_file))
     lab.up()

@@ -14,6 +14,7 @@ import pytest
 
 from drdrill.config import load_config
 from drdrill.lab import Lab
+from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +25,7 @@ def test_a_region_failure_with_a_4s_target_is_measured_and_judged() -> None:
     os.chmod(state, 0o755)
     config_file = state / "drdrill.yaml"
     config_file.write_text(
-        f"lab: {{base_port: 25700, state_dir: {state / 'lab'}}}\n"
+        f"lab: {{base_port: {port_block()}, state_dir: {state / 'lab'}}}\n"
         f"reports_dir: {state / 'reports'}\n"
         # 4 s: shorter than the 5 s stable window that confirms a restoration
         "scenarios: {region_failure: {rto: 4s}}\n"

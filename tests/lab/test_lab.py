@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pwd
 import socket
 import subprocess
@@ -21,10 +20,11 @@ from drdrill.http import call
 from drdrill.lab import Lab
 from drdrill.lab.processes import alive, recorded
 from drdrill.verify import verify_http
+from tests.ports import port_block
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
-BASE = int(os.environ.get("DRDRILL_LAB_TEST_PORT", "25000"))
+BASE = port_block()
 """This module uses BASE .. BASE+479 (four labs); set the variable to run beside another run."""
 
 

@@ -3,7 +3,6 @@ primary while DR is promoted; the heal fences it and counts exactly what diverge
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -18,10 +17,11 @@ from drdrill.lab import Lab
 from drdrill.lab.processes import alive, recorded
 from drdrill.lab.split_brain import in_region_acks, in_region_ledger
 from drdrill.wait import poll
+from tests.ports import port_block
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
-BASE = int(os.environ.get("DRDRILL_SPLIT_BRAIN_TEST_PORT", "25200"))
+BASE = port_block()
 """This module uses BASE .. BASE+79 (one lab)."""
 
 
@@ -76,12 +76,14 @@ def test_a_partitioned_region_keeps_writing_through_its_own_workers_until_its_bo
     started = time.monotonic()
     bounded.fail_region("primary", "partition")
     pid = recorded(lab.pid_dir)["clients-primary"]
-    assert poll(lambda: (not alive(pid)) or None, 10.0, interval_s=0.1), "never stopped"
+    assert poll(lambda: (not alive(pid)) or None, 20.0, interval_s=0.1), "never stopped"
     ran_s = time.monotonic() - started
     acks = in_region_acks(lab.topology, "primary")
     bounded.restore_region("primary")
 
-    assert 1.5 <= ran_s < 4.0
+    # they stop by themselves at their 1.5 s bound: seen at 1.6-2.2 s; 10 s is head-room
+    # for a saturated machine and still far below the unbounded clients' lifetime
+    assert 1.5 <= ran_s < 10.0
     assert len(acks) > 5 and len({a.id for a in acks}) == len(acks)
     assert all(a.sent_ns < a.ack_ns for a in acks)
     with psycopg.connect(lab.db_dsn("primary")) as conn:

@@ -14,6 +14,7 @@ import pytest
 
 from drdrill.config import load_config
 from drdrill.lab.state_dir import MARKER, claim, default_state_dir
+from tests.ports import port_block
 
 
 def _drdrill(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +35,7 @@ def test_a_directory_that_is_not_a_lab_is_never_deleted(
     victim.mkdir()
     (victim / "f").write_text("x\n")
     config = tmp_path / "v.yaml"
-    config.write_text(f"lab: {{base_port: 26300, state_dir: {victim}}}\n")
+    config.write_text(f"lab: {{base_port: {port_block()}, state_dir: {victim}}}\n")
 
     done = _drdrill(config, *command)
 
@@ -48,7 +49,7 @@ def test_an_empty_state_dir_means_the_project_and_is_refused(tmp_path: Path) -> 
     (tmp_path / "features").mkdir()
     (tmp_path / "README.md").write_text("my project\n")
     config = tmp_path / "drdrill.yaml"
-    config.write_text('lab: {base_port: 26300, state_dir: ""}\n')
+    config.write_text(f'lab: {{base_port: {port_block()}, state_dir: ""}}\n')
 
     done = _drdrill(config, "lab", "down")
 

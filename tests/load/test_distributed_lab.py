@@ -17,10 +17,11 @@ import pytest
 from drdrill.config import LabSettings, LoadSettings
 from drdrill.lab import Lab
 from drdrill.load import LoadRun
+from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 # the lab's ports: keep them below the kernel's ephemeral range (config.LabSettings)
-BASE_PORT = int(os.environ.get("DRDRILL_LOAD_LAB_PORT", "24400"))
+BASE_PORT = port_block()
 
 
 @pytest.fixture(scope="module")

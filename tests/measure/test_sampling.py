@@ -16,8 +16,9 @@ from drdrill.config import MeasurementSettings
 from drdrill.ledger import Ledger
 from drdrill.observe import Observation
 from drdrill.sampling import CRITICAL_FLOW, Sampler, critical_flow_check
+from tests.ports import port_block
 
-PORT = 26011
+PORT = port_block()
 
 
 class Shop:

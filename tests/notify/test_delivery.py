@@ -151,8 +151,10 @@ def test_a_delivery_is_bounded_in_total_time() -> None:
         notifier.close(timeout_s=0.1)
 
     assert not delivery.ok
-    assert delivery.took_s < 0.8
+    # the 500 ms budget, not the ten attempts of 200 ms (2 s and more), ended the delivery;
+    # the head-room over the budget is for a busy machine's scheduling
     assert delivery.attempts < 10
+    assert delivery.took_s < 1.5
 
 
 def test_a_full_queue_drops_and_counts_instead_of_waiting() -> None:

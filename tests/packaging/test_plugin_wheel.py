@@ -21,11 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import port_block
+
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).parent / "uv"
-BASE_PORT = 27400
+BASE_PORT = port_block()
 
 OWN_FEATURE = """\
 @partial

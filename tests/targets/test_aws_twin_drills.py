@@ -27,10 +27,12 @@ from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.lab.topology import port_in_use
 from drdrill.targets.twin.target import AwsTwinTarget
+from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.aws]
 ROOT = Path(__file__).resolve().parents[2]
-TWIN_PORTS = (23610, 23611, 23612)
+_TWIN = port_block()
+TWIN_PORTS = (_TWIN, _TWIN + 1, _TWIN + 2)
 
 
 def _drill(selection: list[str], base_port: int) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -46,6 +48,10 @@ def _drill(selection: list[str], base_port: int) -> tuple[subprocess.CompletedPr
         "    kind: aws-twin\n"
         f"    moto_port: {TWIN_PORTS[0]}\n"
         f"    kube_ports: {{primary: {TWIN_PORTS[1]}, dr: {TWIN_PORTS[2]}}}\n"
+        # The twin's switchover outage measured 1.4-2.7 s on a quiet machine against its
+        # default goal of 4 s; 12 s leaves a saturated machine room: a breach here is a
+        # switchover that did not finish, not a slow one (the spread: benchmarks/).
+        "    switchover_outage: 12s\n"
     )
     done = subprocess.run(
         [
@@ -74,7 +80,7 @@ def _calls(summary: dict[str, Any]) -> dict[str, dict[str, int]]:
 def test_full_and_partial_drills_pass_on_the_twin_through_the_aws_targets_calls() -> None:
     """``pytest -m "full or partial" --target <twin>``, one session: the three full drills
     (a failure mode each, activation, planned failback) and the partial test's three."""
-    done, reports = _drill(["-m", "full or partial"], base_port=26100)
+    done, reports = _drill(["-m", "full or partial"], base_port=port_block())
 
     assert done.returncode == 0, done.stdout[-3000:]
     assert "6 passed" in done.stdout, done.stdout[-3000:]
@@ -201,14 +207,15 @@ def test_the_twins_fail_back_after_an_activation_carries_the_data_home_through_a
     the lab's own fail back then finds it steady."""
     state = Path(tempfile.mkdtemp(prefix="drdrill-twin-", dir="/tmp"))
     os.chmod(state, 0o755)
+    base = port_block()
     config = DrillConfig.model_validate(
         {
-            "lab": {"base_port": 27400, "state_dir": str(state / "lab")},
+            "lab": {"base_port": base, "state_dir": str(state / "lab")},
             "targets": {
                 "twin": {
                     "kind": "aws-twin",
-                    "moto_port": 23700,
-                    "kube_ports": {"primary": 23701, "dr": 23702},
+                    "moto_port": base + 80,
+                    "kube_ports": {"primary": base + 81, "dr": base + 82},
                 }
             },
         }
@@ -269,7 +276,7 @@ def test_the_monthly_backup_drill_on_the_twin_restores_through_rds_calls() -> No
     the aws target's RDS call, followed by the lab's own backup action; what the drill
     checks (the census of a restored database, the orders customers acknowledged) is
     read from the real PostgreSQL the lab restored."""
-    done, reports = _drill(["-k", "backup_restore"], base_port=26300)
+    done, reports = _drill(["-k", "backup_restore"], base_port=port_block())
 
     assert done.returncode == 0, done.stdout[-3000:]
     assert "7 passed" in done.stdout, done.stdout[-3000:]

@@ -34,8 +34,9 @@ from kubernetes.client.exceptions import ApiException
 from moto.server import ThreadedMotoServer
 
 from drdrill.targets.aws.profile import AwsProfile
+from tests.ports import port_block
 
-_BASE_PORT = int(os.environ.get("DRDRILL_TEST_AWS_PORT", "23000"))
+_BASE_PORT = port_block()
 MOTO_PORT = _BASE_PORT
 KUBE_PORTS = {"primary": _BASE_PORT + 31, "dr": _BASE_PORT + 32}
 SHOP_PORT = _BASE_PORT + 20
