@@ -112,9 +112,10 @@ def test() -> int:
 def _parallel() -> list[str]:
     """pytest-xdist: one worker per core, at most 4 (the suite's port plan, tests/ports.py),
     at least 2 (most of a drill's time is waiting for the lab); each test file stays on one
-    worker, so a module's shared lab is brought up once."""
+    worker, so a module's shared lab is brought up once. The mode x target drill matrix is
+    CI's scheduled tier (``pytest -m matrix``), not every change's."""
     workers = min(4, max(2, os.cpu_count() or 2))
-    return ["-n", str(workers), "--dist", "loadfile"]
+    return ["-n", str(workers), "--dist", "loadfile", "-m", "not matrix"]
 
 
 def main() -> int:

@@ -37,3 +37,40 @@ def drill_config(request: pytest.FixtureRequest) -> DrillConfig:
         f"failback: {{switchover_outage: {SWITCHOVER_GOAL_S}s}}\n"
     )
     return load_config(file)
+
+
+# The heaviest test files, longest first (seconds of a serial run on 2 cores: twin full
+# drills ~170, stock features ~140, twin backup drill ~80, stop button ~70, aws target ~65,
+# aws failback ~50): pytest-xdist hands files out in this order, so the two workers end
+# together instead of one starting a 3-minute file as the other finishes.
+LONGEST_FIRST = (
+    "tests/targets/test_aws_twin_drills.py",
+    "tests/test_features.py",
+    "tests/targets/test_aws_twin_backup_drill.py",
+    "tests/reliability/test_stop_button.py",
+    "tests/targets/aws/test_aws_target.py",
+    "tests/targets/aws/test_aws_failback.py",
+    "tests/lab/test_failback.py",
+    "tests/packaging/test_plugin_wheel.py",
+    "tests/load/test_distributed.py",
+)
+
+# The stock full drill by failure mode on the lab: power-off in every run; blackhole and
+# partition, whose lab paths tests/lab (failback, split brain) cover one by one, in the
+# mode x target matrix that CI's schedule runs (pytest -m matrix).
+MATRIX_ONLY = (
+    "test_the_primary_region_fails_by_mode_and_the_dr_region_takes_over[blackhole]",
+    "test_the_primary_region_fails_by_mode_and_the_dr_region_takes_over[partition]",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+
+    def place(item: pytest.Item) -> int:
+        return rank.get(item.path.relative_to(config.rootpath).as_posix(), len(rank))
+
+    items.sort(key=place)  # stable: a file's own tests keep their order
+    for item in items:
+        if item.path.name == "test_features.py" and item.name in MATRIX_ONLY:
+            item.add_marker(pytest.mark.matrix)

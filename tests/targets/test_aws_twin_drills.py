@@ -1,5 +1,5 @@
-"""The stock drills on the AWS twin: ``pytest -m "full or partial" --target <twin>`` and
-``pytest -k backup_restore --target <twin>``, every step that acts on the platform a
+"""The stock drills on the AWS twin: ``pytest -m "full or partial" --target <twin>``
+(the monthly backup drill: test_aws_twin_backup_drill.py), every step that acts on the platform a
 call of the aws target (to moto in server mode and a Kubernetes API emulator per
 cluster), the lab following what that control plane was told, RTO and RPO measured on
 the lab's data plane.
@@ -11,11 +11,9 @@ nor that EKS, Kubernetes and RDS behave as the twin's controller plays them.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,73 +26,48 @@ from drdrill.config import DrillConfig
 from drdrill.lab.topology import port_in_use
 from drdrill.targets.twin.target import AwsTwinTarget
 from tests.ports import port_block
+from tests.targets.twin_drills import audit_records as _audit
+from tests.targets.twin_drills import calls_by_phase as _calls
+from tests.targets.twin_drills import run_stock_drills
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.aws]
-ROOT = Path(__file__).resolve().parents[2]
-_TWIN = port_block()
-TWIN_PORTS = (_TWIN, _TWIN + 1, _TWIN + 2)
-
-
-def _drill(selection: list[str], base_port: int) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Run the stock features on a twin of a lab this test owns; the reports dir."""
-    state = Path(tempfile.mkdtemp(prefix="drdrill-twin-", dir="/tmp"))
-    os.chmod(state, 0o755)
-    config = state / "drdrill.yaml"
-    config.write_text(
-        f"lab: {{base_port: {base_port}, state_dir: {state / 'lab'}}}\n"
-        f"reports_dir: {state / 'reports'}\n"
-        "targets:\n"
-        "  twin-under-test:\n"
-        "    kind: aws-twin\n"
-        f"    moto_port: {TWIN_PORTS[0]}\n"
-        f"    kube_ports: {{primary: {TWIN_PORTS[1]}, dr: {TWIN_PORTS[2]}}}\n"
-        # The twin's switchover outage measured 1.4-2.7 s on a quiet machine against its
-        # default goal of 4 s; 12 s leaves a saturated machine room: a breach here is a
-        # switchover that did not finish, not a slow one (the spread: benchmarks/).
-        "    switchover_outage: 12s\n"
-    )
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_features.py")),
-            *selection,
-            *("--target", "twin-under-test", f"--drill-config={config}"),
-            *("-p", "no:cacheprovider", "-q"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    return done, state / "reports"
-
-
-def _audit(reports: Path, drill_id: str) -> list[dict[str, Any]]:
-    lines = (reports / drill_id / "audit.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
-
-
-def _calls(summary: dict[str, Any]) -> dict[str, dict[str, int]]:
-    return {p["phase"]: p["calls"] for p in summary["target_calls"]}
 
 
 def test_full_and_partial_drills_pass_on_the_twin_through_the_aws_targets_calls() -> None:
-    """``pytest -m "full or partial" --target <twin>``, one session: the three full drills
-    (a failure mode each, activation, planned failback) and the partial test's three."""
-    done, reports = _drill(["-m", "full or partial"], base_port=port_block())
+    """``pytest -m "full or partial" --target <twin>`` with the power-off full drill (the
+    other failure modes: the matrix test below), one session: the full drill (activation,
+    planned failback) and the partial test's three."""
+    run = run_stock_drills(["-m", "full or partial", "-k", "not by_mode or power"], port_block())
 
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "6 passed" in done.stdout, done.stdout[-3000:]
-    found = [json.loads(p.read_text()) for p in reports.glob("*/summary.json")]
+    assert run.done.returncode == 0, run.done.stdout[-3000:]
+    assert "4 passed" in run.done.stdout, run.done.stdout[-3000:]
+    found = run.summaries()
     full = {s["failure_mode"]: s for s in found if s["kind"] == "full"}
-    assert sorted(full) == ["blackhole", "partition", "power-off"]
-    for summary in full.values():  # every mode: measured on the lab's data plane, 0 lost
+    assert sorted(full) == ["power-off"]
+    _check_measured_on_the_lab(full.values())
+    _check_partial(run.reports, [s for s in found if s["kind"] == "partial"])
+    _check_full_power_off(run.reports, full["power-off"])
+    # the session brought the lab up, so it took it down with the twin's emulators
+    assert not any(port_in_use(p) for p in run.twin_ports)
+
+
+@pytest.mark.matrix
+def test_every_failure_mode_passes_on_the_twin() -> None:
+    """The mode x target matrix's twin column: blackhole and partition full drills through
+    the aws target's calls (power-off: the test above)."""
+    run = run_stock_drills(["-m", "full", "-k", "blackhole or partition"], port_block())
+
+    assert run.done.returncode == 0, run.done.stdout[-3000:]
+    full = {s["failure_mode"]: s for s in run.summaries() if s["kind"] == "full"}
+    assert sorted(full) == ["blackhole", "partition"]
+    _check_measured_on_the_lab(full.values())
+
+
+def _check_measured_on_the_lab(full: Iterable[dict[str, Any]]) -> None:
+    for summary in full:  # every mode: measured on the lab's data plane, 0 lost
         assert summary["outcome"] == "passed", summary["findings"]
         assert summary["acked_writes"] > 0 and summary["lost_after_fault"] == 0
         assert summary["failback"]["lost_writes"] == 0
-    _check_partial(reports, [s for s in found if s["kind"] == "partial"])
-    _check_full_power_off(reports, full["power-off"])
-    # the session brought the lab up, so it took it down with the twin's emulators
-    assert not any(port_in_use(p) for p in TWIN_PORTS)
 
 
 def _check_partial(reports: Path, found: list[dict[str, Any]]) -> None:
@@ -269,56 +242,3 @@ def test_the_twins_fail_back_after_an_activation_carries_the_data_home_through_a
     assert ("fail_over_dns", ["primary"]) in follows
     [in_place] = [r for r in records if r["action"] == "fail_back_in_place"]
     assert in_place["how"] == "steady"
-
-
-def test_the_monthly_backup_drill_on_the_twin_restores_through_rds_calls() -> None:
-    """``pytest -k backup_restore --target <twin>``: every snapshot, copy and restore is
-    the aws target's RDS call, followed by the lab's own backup action; what the drill
-    checks (the census of a restored database, the orders customers acknowledged) is
-    read from the real PostgreSQL the lab restored."""
-    done, reports = _drill(["-k", "backup_restore"], base_port=port_block())
-
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "7 passed" in done.stdout, done.stdout[-3000:]
-    found = [json.loads(p.read_text()) for p in reports.glob("*/summary.json")]
-    assert len(found) == 7
-    by_scenario: dict[str, list[dict[str, Any]]] = {}
-    for summary in found:
-        by_scenario.setdefault(summary["scenario"], []).append(summary)
-    follows: list[str] = []
-    calls: dict[str, int] = {}
-    for summary in found:
-        for record in _audit(reports, summary["drill_id"]):
-            if record["action"] == "twin_follow":
-                assert record["outcome"] == "succeeded", record
-                follows.append(record["parameters"]["lab_action"])
-            elif ":" in record["action"] and record["outcome"] == "succeeded":
-                calls[record["action"]] = calls.get(record["action"], 0) + 1
-    # integrity (snapshot, restore), PITR, primary + DR copy, ransomware (snapshot, copy,
-    # restore of the isolated copy), data corruption (PITR): each an RDS call, followed
-    assert calls["rds:create_db_snapshot"] == follows.count("snapshot") == 3
-    assert calls["rds:copy_db_snapshot"] == follows.count("copy_snapshot") == 2
-    assert calls["rds:restore_db_instance_from_db_snapshot"] == 4
-    assert follows.count("restore_snapshot") == 4
-    assert calls["rds:restore_db_instance_to_point_in_time"] == 2
-    assert follows.count("restore_to_point_in_time") == 2
-    assert calls["s3:copy_object"] >= 10  # object versions restored by the aws target
-    # the scenarios without a fault passed on their checks alone
-    assert {s["outcome"] for s in by_scenario["region_failure"]} == {"passed"}
-    [ransomware] = by_scenario["ransomware"]
-    assert ransomware["outcome"] == "passed"
-    ransom_calls = _calls(ransomware)
-    assert ransom_calls["database_restore"] == {"rds:restore_db_instance_from_db_snapshot": 1}
-    assert ransom_calls["repoint_applications"] == {"kubernetes:patch_namespaced_deployment": 1}
-    # measured on the lab's data plane: writes acknowledged through its edge
-    assert ransomware["acked_writes"] > 0 and ransomware["rto_s"] is not None
-    [corruption] = by_scenario["data_corruption"]
-    assert _calls(corruption)["database_restore"] == {
-        "sts:get_caller_identity": 1,  # its first change: the allow-list is checked
-        "rds:restore_db_instance_to_point_in_time": 1,
-    }
-    assert corruption["rto_s"] is not None
-    # orders acknowledged by the corrupted database before the repair: discarded by the
-    # point-in-time restore by design, named, and not a failure of the drill
-    assert corruption["outcome"] == "passed", corruption["findings"]
-    assert corruption["discarded_by_restore"] > 0 and corruption["lost_after_fault"] == 0
