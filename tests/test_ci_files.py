@@ -225,3 +225,30 @@ def test_placeholders_become_plausible_values() -> None:
     line = 'drdrill plan "${{ steps.which.outputs.drill }}" --target "$DRILL_TARGET"'
 
     assert list(commands(line)) == [["drdrill", "plan", "partial", "--target", "lab"]]
+
+
+SUITE_PIPELINES = [ROOT / "ci" / "github" / "drdrill-suite.yml"]
+SUITE_PIPELINES.append(ROOT / "ci" / "gitlab" / "drdrill-suite.gitlab-ci.yml")
+
+
+@pytest.mark.parametrize("path", SUITE_PIPELINES, ids=["github", "gitlab"])
+def test_the_suite_pipeline_runs_the_readme_command_and_the_matrix_on_schedule(
+    path: Path,
+) -> None:
+    document = yaml.safe_load(path.read_text())
+    scripts = github_scripts(document) if "github" in path.parts else gitlab_scripts(document)
+    runs = [command for script in scripts for command in commands(script)]
+    assert ["python3", "dev.py", "test"] in runs
+    assert ["python3", "dev.py", "test", "-m", "matrix"] in runs
+    # the matrix tier is not empty: it holds the drills that every change's run leaves out
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "matrix"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    selected = [line for line in done.stdout.splitlines() if "::" in line]
+    assert any("blackhole" in line for line in selected), selected
+    assert any("test_aws_twin" in line for line in selected), selected
