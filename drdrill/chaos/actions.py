@@ -108,7 +108,8 @@ def confirm_region_down(
 def fail_over_dns(
     to_region: str = "dr", configuration: Configuration = None, secrets: Secrets = None
 ) -> None:
-    """Phase 2: point the global record at ``to_region`` (failover-to-dr.json UPSERT)."""
+    """Phase 2: point the global record at ``to_region`` (the DR plan's
+    ``failover-to-dr.json`` UPSERT, docs/dr-plan.md)."""
     ctx = context_from(configuration)
     with _as_activity_failure():
         ctx.target.fail_over_dns(to_region)

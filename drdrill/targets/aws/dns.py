@@ -1,7 +1,7 @@
 """Route 53: the global name's failover (or weighted) records, and health-check status.
 
 ``fail_over`` UPSERTs both records of the global name in one change batch, like the
-plan's ``failover-to-dr.json``: with failover routing the serving region's record
+plan's ``failover-to-dr.json`` (docs/dr-plan.md): with failover routing the serving region's record
 becomes PRIMARY (with its health check) and the other SECONDARY; with weighted
 routing the serving region gets weight 100 and the other 0. Every change is waited
 for until Route 53 reports it INSYNC (``waiters.dns_s``), the plan's "verify DNS

@@ -12,7 +12,8 @@ Definitions used here:
   the team to examine.
 - **fence** — the DR database refuses writes (``drdrill.targets.aws.fence``).
 - **prepare** (``rebuild_database``) by ``failback.method``:
-  ``snapshot`` (the plan's Step 1): fence, ``create_db_snapshot`` of the DR instance,
+  ``snapshot`` (the plan's Step 1, docs/dr-plan.md): fence, ``create_db_snapshot`` of
+  the DR instance,
   ``copy_db_snapshot`` into the primary region (a snapshot lives in one region),
   ``restore_db_instance_from_db_snapshot`` as the new primary. Every write after the
   snapshot would be lost, so it refuses unless ``failback.freeze_writes`` is true, and

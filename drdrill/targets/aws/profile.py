@@ -172,7 +172,7 @@ class AwsTimings(_Model):
 class AwsFailback(_Model):
     """How the planned failback carries the data home (``drdrill.targets.aws.failback``).
 
-    ``method``: ``snapshot`` is the plan's Step 1 — a snapshot of the serving DR
+    ``method``: ``snapshot`` is the plan's Step 1 (docs/dr-plan.md) — a snapshot of the serving DR
     instance, copied to the primary region and restored as a new instance. Every write
     after the snapshot would be lost, so it refuses unless ``freeze_writes`` is true:
     then the DR database is fenced read-only *before* the snapshot and stays so until

@@ -133,7 +133,7 @@ class AwsTarget:
         self.faults.restore(self._region(region))
 
     def fail_over_dns(self, to_region: str) -> None:
-        """UPSERT the global name's records so ``to_region`` serves (failover-to-dr.json)."""
+        """UPSERT the global name's records so ``to_region`` serves (docs/dr-plan.md, phase 2)."""
         self._region(to_region)
         self.dns.fail_over(to_region)
 
