@@ -14,9 +14,13 @@ unchanged, no file added after the seal, and the audit trail's chain intact line
 - an inserted or moved line: the line whose ``seq`` is out of place;
 - the last line deleted or edited: against the manifest's chain head.
 
+A sealed trail ends with the drill's ``drill_finished`` record: a trail cut short before
+it (a drill that died, a tail deleted before the seal) does not verify.
+
 The chain holds against edits of the trail alone; someone who rewrites the trail *and*
-the manifest consistently is caught only by a copy of the manifest's sha256 kept
-elsewhere (``verify`` prints it, so a CI log keeps it).
+the manifest consistently is caught by the copy of the manifest's sha256 that ``seal``
+appends to the reports directory's own chained ``seals.jsonl`` (one record per sealed
+drill) — and by any copy kept elsewhere (``verify`` prints it, so a CI log keeps it).
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drdrill.jsonl import GENESIS, line_hash
+from drdrill.jsonl import GENESIS, append_chained, line_hash
 from drdrill.timeline import iso, now_ns
 
 __all__ = [
     "AUDIT",
     "MANIFEST",
+    "SEALS",
     "Problem",
     "Verification",
     "file_sha256",
@@ -44,6 +49,9 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 AUDIT = "audit.jsonl"
+SEALS = "seals.jsonl"
+"""In the reports directory: each sealed drill's manifest sha256, hash-chained."""
+FINISHED = "drill_finished"
 _CHUNK = 1 << 20
 
 
@@ -120,6 +128,11 @@ def seal(report_dir: Path, drill_id: str) -> Path:
         }
     path = report_dir / MANIFEST
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    append_chained(
+        report_dir.parent / SEALS,
+        {"drill_id": drill_id, "dir": report_dir.name, "manifest_sha256": sha256},
+    )
     return path
 
 
@@ -272,6 +285,7 @@ def verify(report_dir: Path) -> Verification:
             problems += chain_problems
             if chain_problems:
                 continue
+            problems += _finished(path)
         actual_size = path.stat().st_size
         if actual_size != size:
             problems.append(
@@ -279,10 +293,54 @@ def verify(report_dir: Path) -> Verification:
             )
         elif file_sha256(path) != sha256:
             problems.append(Problem(name, "changed after the seal (its sha256 differs)"))
+    sha256 = hashlib.sha256(raw).hexdigest()
+    problems += _kept_seal(report_dir, sha256)
     return Verification(
         report_dir,
         tuple(problems),
         files=len(listed),
         records=records,
-        manifest_sha256=hashlib.sha256(raw).hexdigest(),
+        manifest_sha256=sha256,
     )
+
+
+def _finished(audit: Path) -> list[Problem]:
+    """A problem unless the sealed trail's last record is the drill's ``drill_finished``."""
+    lines = _stored_lines(audit)
+    last = _object(lines[-1]) if lines else {}
+    if last.get("action") == FINISHED:
+        return []
+    return [
+        Problem(
+            AUDIT,
+            f"does not end with the drill's {FINISHED} record (cut short before the seal)",
+            len(lines),
+        )
+    ]
+
+
+def _object(line: bytes) -> dict[str, Any]:
+    """A stored line's JSON object, or an empty one (the chain check names a bad line)."""
+    try:
+        value = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _kept_seal(report_dir: Path, sha256: str) -> list[Problem]:
+    """The manifest against the sha256 the reports directory's ``seals.jsonl`` kept for
+    this drill (a reports directory from before ``seals.jsonl`` has nothing to compare)."""
+    seals = report_dir.parent / SEALS
+    if not seals.is_file():
+        return []
+    problems, _ = verify_chain(seals, name=SEALS)
+    records = [_object(line) for line in _stored_lines(seals)]
+    kept = [r.get("manifest_sha256") for r in records if r.get("dir") == report_dir.name]
+    if not kept:
+        problems.append(Problem(MANIFEST, f"never sealed here: {SEALS} has no record of it"))
+    elif kept[-1] != sha256:
+        problems.append(
+            Problem(MANIFEST, f"rewritten after the seal (its sha256 is not the one {SEALS} kept)")
+        )
+    return problems

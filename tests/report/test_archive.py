@@ -26,8 +26,9 @@ def sealed(tmp_path: Path) -> Path:
     out, _ = report_dir(tmp_path)
     (out / "audit.jsonl").unlink()
     trail = AuditTrail(out / "audit.jsonl", who="ops@host")
-    for i in range(RECORDS):
+    for i in range(RECORDS - 1):
         trail.record(f"action_{i + 1}", target="lab", outcome="succeeded", parameters={"i": i})
+    trail.record("drill_finished", target="lab", outcome="rolled back", parameters={})
     (out / "locust").mkdir()
     (out / "locust" / "requests.jsonl").write_text('{"t_ns": 1, "ok": true}\n')
     DrillReport(out, out.parent).seal("d-1")
@@ -125,7 +126,7 @@ def test_an_audit_line_edited_into_nonsense_is_named(tmp_path: Path) -> None:
 def test_the_last_audit_line_edited_is_named_against_the_manifest(tmp_path: Path) -> None:
     drill = sealed(tmp_path)
     lines = audit_lines(drill)
-    lines[-1] = lines[-1].replace('"action_6"', '"action_X"')
+    lines[-1] = lines[-1].replace('"rolled back"', '"rolled back in part"')
     rewrite(drill, lines)
 
     assert problems(drill) == [
@@ -267,3 +268,43 @@ def test_drdrill_report_verify_exits_non_zero_naming_the_first_bad_line(
 
     assert main(["--drill-config", str(config), "report", "--verify", "no-such-drill"]) == 2
     assert "no such drill directory" in capsys.readouterr().err
+
+
+def test_a_trail_cut_short_before_the_seal_does_not_verify(tmp_path: Path) -> None:
+    """A drill that died before its ``drill_finished`` record, sealed afterwards."""
+    out, _ = report_dir(tmp_path)
+    (out / "audit.jsonl").unlink()
+    trail = AuditTrail(out / "audit.jsonl", who="ops@host")
+    trail.record("fault_injected", target="lab", outcome="succeeded", parameters={})
+    DrillReport(out, out.parent).seal("d-1")
+
+    assert problems(out) == [
+        "audit.jsonl line 1: does not end with the drill's drill_finished record "
+        "(cut short before the seal)"
+    ]
+
+
+def test_a_manifest_rewritten_with_its_files_is_caught_by_the_kept_seal(tmp_path: Path) -> None:
+    drill = sealed(tmp_path)
+    (drill / "summary.md").write_text("RTO 1 s, everything passed\n")
+    seals = (drill.parent / "seals.jsonl").read_text()
+    DrillReport(drill, drill.parent).seal("d-1")  # a consistent new manifest...
+    (drill.parent / "seals.jsonl").write_text(seals)  # ...and the kept seal put back
+
+    assert problems(drill) == [
+        "manifest.json: rewritten after the seal (its sha256 is not the one seals.jsonl kept)"
+    ]
+
+
+def test_the_kept_seals_are_one_chain_across_drills(tmp_path: Path) -> None:
+    first = sealed(tmp_path / "a")
+    second = first.parent / "second"
+    second.mkdir()
+    AuditTrail(second / "audit.jsonl", who="ops@host").record(
+        "drill_finished", target="lab", outcome="rolled back", parameters={}
+    )
+    DrillReport(second, second.parent).seal("d-2")
+    chain, records = verify_chain(first.parent / "seals.jsonl", name="seals.jsonl")
+
+    assert (chain, records) == ([], 2)
+    assert verify(first).ok and verify(second).ok
