@@ -115,7 +115,9 @@ def _parallel() -> list[str]:
     worker, so a module's shared lab is brought up once. The mode x target drill matrix is
     CI's scheduled tier (``pytest -m matrix``), not every change's."""
     workers = min(4, max(2, os.cpu_count() or 2))
-    return ["-n", str(workers), "--dist", "loadfile", "-m", "not matrix"]
+    # files in the order tests/conftest.py gives them (longest first), not by test count
+    order = "--no-loadscope-reorder"
+    return ["-n", str(workers), "--dist", "loadfile", order, "-m", "not matrix"]
 
 
 def main() -> int:
