@@ -26,7 +26,8 @@ def test_the_twin_is_built_in_local_and_shares_the_labs_lock(tmp_path: Path) -> 
 
     assert config.target("aws-twin").kind == "aws-twin"
     assert not needs_approval(config, "aws-twin", confirm=True, dry_run=False)
-    assert lock_name(config, "aws-twin") == lock_name(config, "lab") == "lab-26900"
+    lab = f"lab at {(tmp_path / 'lab').resolve()}"
+    assert lock_name(config, "aws-twin") == lock_name(config, "lab") == lab
 
 
 def test_the_twin_name_cannot_be_given_to_a_real_aws_profile(tmp_path: Path) -> None:
