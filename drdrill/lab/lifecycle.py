@@ -36,7 +36,7 @@ from drdrill.lab.replication import ReplicationState, replication_state
 from drdrill.lab.schema import SCHEMA, seed_sql
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.state import LabState, load_state, save_state
-from drdrill.lab.state_dir import claim, is_empty, refuse_unless_ours
+from drdrill.lab.state_dir import claim, is_empty, is_ours, refuse_unless_ours
 from drdrill.lab.status import LabStatus
 from drdrill.lab.topology import OTHER, REGIONS, Topology, port_in_use
 from drdrill.wait import wait_until
@@ -45,12 +45,18 @@ __all__ = ["down", "is_running", "require_up", "status", "up"]
 
 
 def is_running(topology: Topology) -> bool:
-    """True when the lab was brought up and its edge process lives.
+    """True when the lab was brought up in a directory that is its own
+    (``drdrill.lab.state_dir``) and its edge process lives.
 
     ``LabError`` when ``lab.json`` is corrupted (see ``drdrill.lab.state``).
     """
     state = load_state(topology.state_file)
-    return state is not None and state.phase == "up" and "edge" in recorded(topology.pid_dir)
+    return (
+        state is not None
+        and state.phase == "up"
+        and "edge" in recorded(topology.pid_dir)
+        and is_ours(topology.dir)
+    )
 
 
 def require_up(topology: Topology) -> LabState:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -70,17 +71,24 @@ def _tree(directory: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("with_state", [False, True], ids=["pids", "pids-and-lab.json"])
 @pytest.mark.parametrize("command", [("lab", "down"), ("lab", "up")])
 def test_a_directory_with_user_files_and_a_pids_folder_is_never_touched(
-    tmp_path: Path, command: tuple[str, ...]
+    tmp_path: Path, command: tuple[str, ...], with_state: bool
 ) -> None:
     victim = tmp_path / "v"
     (victim / "pids").mkdir(parents=True)
     (victim / "f").write_text("x\n")
+    if with_state:  # a lab's state, but no marker holding its id
+        save_state(victim / "lab.json", _state(uuid.uuid4().hex))
     mine = subprocess.Popen(["sleep", "60"], start_new_session=True)  # the user's process
     try:
         (victim / "pids" / "edge.pid").write_text(f"{mine.pid} {process_start_time(mine.pid)}\n")
         before = _tree(victim)
+        lab = Lab(LabSettings(state_dir=victim, base_port=BASE_PORT))
+        assert not lab.is_running()
+        with pytest.raises(LabError, match="is not a drdrill lab" if with_state else "not up"):
+            lab.require_up()
 
         done = _drdrill(_config(tmp_path, victim), *command)
 
