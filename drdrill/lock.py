@@ -21,6 +21,10 @@ with its path, is in the refusal message). A process in its own mount namespace 
 cannot be used (not a directory, not writable) is a ``LockUnusable`` naming it: the CLI
 prints one line and exits 2.
 
+Within one process the lock is re-entrant: a second ``TargetLock`` of a target this
+process already holds is granted at once (a Chaos Toolkit activity run by a drill in the
+drill's own process must not refuse its own drill), and the first one stays the holder.
+
 A process started by the holder (``drdrill run`` starts pytest) inherits the lock: it
 gets the locked file descriptor itself (so the lock outlives a holder killed with
 ``kill -9`` until the child's rollback is done) and ``DRDRILL_LOCK`` in its environment,
@@ -138,6 +142,10 @@ def _open(path: Path, flags: int) -> int:
         raise _unusable(path, exc) from exc
 
 
+_HELD_HERE: set[Path] = set()
+"""The lock files this process holds (by a descriptor of its own)."""
+
+
 def _inherited(path: Path) -> bool:
     """True when an ancestor of this process holds ``path`` and said so in our environment."""
     held = os.environ.get(LOCK_ENV, "")
@@ -159,6 +167,7 @@ class TargetLock:
         self.drill_id = drill_id
         self._fd: int | None = None
         self._inherited = False
+        self._nested = False
 
     def holder(self) -> Holder | None:
         """Who holds the target now (None when nobody does)."""
@@ -175,7 +184,10 @@ class TargetLock:
 
     def acquire(self) -> TargetLock:
         """Take the lock; ``TargetBusy`` naming the holder when another process has it."""
-        if self._fd is not None or self._inherited:
+        if self._fd is not None or self._inherited or self._nested:
+            return self
+        if self.path in _HELD_HERE:
+            self._nested = True  # the outer holder stays the one named in the file
             return self
         if _inherited(self.path):
             self._inherited = True
@@ -193,6 +205,7 @@ class TargetLock:
                 "wait for it to finish, or stop it with `drdrill abort`"
             ) from None
         self._fd = fd
+        _HELD_HERE.add(self.path)
         self._announce()
         return self
 
@@ -220,9 +233,11 @@ class TargetLock:
         return () if self._fd is None else (self._fd,)
 
     def release(self) -> None:
-        """Give the lock back (idempotent)."""
+        """Give the lock back (idempotent; a nested lock leaves the outer one held)."""
+        self._nested = False
         if self._fd is not None:
             fd, self._fd = self._fd, None
+            _HELD_HERE.discard(self.path)
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -175,3 +175,16 @@ def test_an_unusable_lock_directory_is_one_line_and_exit_2(
     assert str(unusable) in err
     with pytest.raises(LockUnusable):
         TargetLock("anything", "drdrill abort").holder()
+
+
+def test_within_one_process_the_lock_is_reentrant_and_the_outer_holder_stays_named() -> None:
+    target = f"test-{uuid.uuid4().hex[:8]}"
+    take = f"from drdrill.lock import TargetLock; TargetLock({target!r}, 'other').acquire()"
+    with TargetLock(target, "drdrill run", drill_id="D-2") as outer:
+        inner = TargetLock(target, "chaos run").acquire()
+        inner.release()
+        found = outer.holder()
+        assert found is not None and found.drill_id == "D-2" and found.pid == os.getpid()
+        stranger = subprocess.run([sys.executable, "-c", take], capture_output=True, check=False)
+        assert stranger.returncode != 0 and b"TargetBusy" in stranger.stderr
+    assert TargetLock(target, "lab status").holder() is None
