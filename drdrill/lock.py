@@ -1,11 +1,29 @@
 """One drill or lab command per target at a time.
 
-A ``TargetLock`` is an exclusive ``flock`` on a lock file named for the target (a lab
-by its port plan, another target by its profile name) in a directory every user can
-write (``$TMPDIR/drdrill-locks``). The holder writes who it is into the file — drill id,
-command, pid, since — so a refused command says who holds the target. The kernel drops
-a ``flock`` when its holder dies, whatever killed it, so a dead holder's lock is simply
-taken over: there is no stale lock to clean.
+A ``TargetLock`` is an exclusive ``flock`` on a lock file named for the target: a lab by
+its resolved state directory (``drdrill.targets.lock_name``: two configs naming the same
+directory, whatever their ports or the path they spell it with, are one lab), a cloud
+target by its profile name and allowed accounts. The holder writes who it is into the
+file — drill id, command, pid, since — so a refused command says who holds the target.
+The kernel drops a ``flock`` when its holder dies, whatever killed it, so a dead holder's
+lock is simply taken over: there is no stale lock to clean.
+
+Where the lock files live: ``/tmp/drdrill-locks`` (mode 1777), a fixed path, never
+``$TMPDIR``. Two processes of the same user with different ``TMPDIR`` (a CI job, ``sudo``,
+a shell that sets it) must meet on the same file, and ``/tmp`` is the one directory every
+process on the machine sees. Not in or beside the state directory: ``lab down`` deletes
+the state directory while holding the lock (a lock on a deleted file protects nothing: the
+next process would lock a new file of the same name), the lock must exist before the
+directory is claimed, a file beside it would land in the user's project, and a cloud target
+has no directory. The file is named by a digest of the target's name (the name itself,
+with its path, is in the refusal message). A process in its own mount namespace (systemd
+``PrivateTmp=``, a container) has its own ``/tmp`` and is not seen. A lock directory that
+cannot be used (not a directory, not writable) is a ``LockUnusable`` naming it: the CLI
+prints one line and exits 2.
+
+Within one process the lock is re-entrant: a second ``TargetLock`` of a target this
+process already holds is granted at once (a Chaos Toolkit activity run by a drill in the
+drill's own process must not refuse its own drill), and the first one stays the holder.
 
 A process started by the holder (``drdrill run`` starts pytest) inherits the lock: it
 gets the locked file descriptor itself (so the lock outlives a holder killed with
@@ -17,10 +35,12 @@ the file to stop the drill.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import json
 import os
-import tempfile
+import stat
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -31,14 +51,29 @@ import psutil
 
 from drdrill.errors import DrillError
 
-__all__ = ["LOCK_ENV", "Holder", "TargetBusy", "TargetLock", "lock_dir", "lock_path"]
+__all__ = [
+    "LOCK_DIR",
+    "LOCK_ENV",
+    "Holder",
+    "LockUnusable",
+    "TargetBusy",
+    "TargetLock",
+    "lock_dir",
+    "lock_path",
+]
 
+LOCK_DIR = Path("/tmp/drdrill-locks")
+"""Where every lock file lives, whatever ``$TMPDIR`` says (see the module)."""
 LOCK_ENV = "DRDRILL_LOCK"
 """``<lock file>:<holder pid>``: set for the children of a lock holder."""
 
 
 class TargetBusy(DrillError):
     """Another drill or lab command holds the target."""
+
+
+class LockUnusable(DrillError):
+    """The lock directory or file cannot be used (not a directory, not writable...)."""
 
 
 @dataclass(frozen=True)
@@ -56,19 +91,59 @@ class Holder:
 
 
 def lock_dir() -> Path:
-    """``$TMPDIR/drdrill-locks``, shared by every user of this machine."""
-    path = Path(tempfile.gettempdir()) / "drdrill-locks"
-    if not path.is_dir():
-        with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=0o1777)
-            path.chmod(0o1777)  # mkdir's mode is filtered by the umask
+    """``LOCK_DIR``, made (mode 1777: shared by every user of this machine) when missing;
+    ``LockUnusable`` naming it when it is not a directory."""
+    path = LOCK_DIR
+    try:
+        if not path.is_dir():
+            with contextlib.suppress(FileExistsError):
+                path.mkdir(mode=0o1777)
+                path.chmod(0o1777)  # mkdir's mode is filtered by the umask
+        if not stat.S_ISDIR(path.lstat().st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory (or a symlink)")
+    except OSError as exc:
+        raise _unusable(path, exc) from exc
     return path
 
 
 def lock_path(target: str) -> Path:
-    """The lock file of ``target`` (``lab-24300``, ``aws-staging``...)."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in target)
-    return lock_dir() / f"{safe}.lock"
+    """The lock file of ``target`` (``lab at /srv/lab``, ``aws staging``...): a readable
+    prefix and a digest of the whole name, so every spelling of a name maps to one file
+    and two names never share one."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in target.split(" ")[0])[:32]
+    digest = hashlib.sha256(target.encode()).hexdigest()[:20]
+    return LOCK_DIR / f"{safe}-{digest}.lock"
+
+
+def _unusable(path: Path, exc: OSError) -> LockUnusable:
+    return LockUnusable(
+        f"cannot use the lock {path} ({exc.strerror or exc}): expected {LOCK_DIR} to be a "
+        "directory every drdrill user can write (mode 1777)"
+    )
+
+
+def _open(path: Path, flags: int) -> int:
+    """``path`` opened (made, mode 0666, when missing); ``LockUnusable`` naming it.
+
+    An existing file is opened without ``O_CREAT`` (``fs.protected_regular`` refuses that
+    on another user's file in a sticky directory), never through a symlink."""
+    lock_dir()
+    try:
+        try:
+            return os.open(path, flags | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CREAT | os.O_EXCL, 0o666)
+            with contextlib.suppress(PermissionError):
+                os.fchmod(fd, 0o666)  # the umask filtered the mode
+            return fd
+    except FileExistsError:  # made by another process between the two opens
+        return _open(path, flags)
+    except OSError as exc:
+        raise _unusable(path, exc) from exc
+
+
+_HELD_HERE: set[Path] = set()
+"""The lock files this process holds (by a descriptor of its own)."""
 
 
 def _inherited(path: Path) -> bool:
@@ -92,10 +167,11 @@ class TargetLock:
         self.drill_id = drill_id
         self._fd: int | None = None
         self._inherited = False
+        self._nested = False
 
     def holder(self) -> Holder | None:
         """Who holds the target now (None when nobody does)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open(self.path, os.O_RDWR)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -108,15 +184,16 @@ class TargetLock:
 
     def acquire(self) -> TargetLock:
         """Take the lock; ``TargetBusy`` naming the holder when another process has it."""
-        if self._fd is not None or self._inherited:
+        if self._fd is not None or self._inherited or self._nested:
+            return self
+        if self.path in _HELD_HERE:
+            self._nested = True  # the outer holder stays the one named in the file
             return self
         if _inherited(self.path):
             self._inherited = True
             self._announce()  # the one doing the work is the one to stop
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        with contextlib.suppress(PermissionError):
-            os.fchmod(fd, 0o666)
+        fd = _open(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -128,6 +205,7 @@ class TargetLock:
                 "wait for it to finish, or stop it with `drdrill abort`"
             ) from None
         self._fd = fd
+        _HELD_HERE.add(self.path)
         self._announce()
         return self
 
@@ -138,7 +216,7 @@ class TargetLock:
             datetime.now(UTC).isoformat(timespec="seconds"),
             self.drill_id,
         )
-        fd = os.open(self.path, os.O_WRONLY)
+        fd = _open(self.path, os.O_WRONLY)
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(asdict(holder)).encode(), 0)
@@ -155,9 +233,11 @@ class TargetLock:
         return () if self._fd is None else (self._fd,)
 
     def release(self) -> None:
-        """Give the lock back (idempotent)."""
+        """Give the lock back (idempotent; a nested lock leaves the outer one held)."""
+        self._nested = False
         if self._fd is not None:
             fd, self._fd = self._fd, None
+            _HELD_HERE.discard(self.path)
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)

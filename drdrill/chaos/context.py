@@ -1,4 +1,13 @@
-"""How a Chaos Toolkit activity finds the drill it belongs to."""
+"""How a Chaos Toolkit activity finds the drill it belongs to.
+
+Inside a drill the activity gets the drill's context, and the drill holds the target's
+lock. Under plain ``chaos run`` there is no drill: the experiment's first drdrill
+activity takes the target's lock (``drdrill.lock``) for the rest of the ``chaos``
+process — its method and its rollbacks — so an experiment is refused at once, naming
+the holder, while a drill or a lab command holds the target, and a drill is refused
+while the experiment runs. An experiment a drill starts in its own process, or in a
+child process (``DRDRILL_LOCK`` inherited), runs under the drill's lock.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from drdrill.config import DrillConfig, load_config
+from drdrill.lock import TargetLock
 from drdrill.stopping import StopButton
-from drdrill.targets import open_target
+from drdrill.targets import open_target, target_lock
 from drdrill.targets.base import Target
 from drdrill.timeline import Timeline
 
@@ -36,9 +46,23 @@ def context_from(configuration: Mapping[str, Any] | None) -> ChaosContext:
     if isinstance(drill, ChaosContext):
         return drill
     config = load_config(configuration.get("drill_config") or None)
+    name = str(configuration.get("target") or "lab")
+    _hold(config, name)
     target = open_target(
         config,
-        str(configuration.get("target") or "lab"),
+        name,
         confirm=str(configuration.get("confirm", "")).lower() in {"1", "true", "yes"},
     )
     return ChaosContext(target, config)
+
+
+_HELD: list[TargetLock] = []
+"""The target locks plain ``chaos run`` took: kept until the process ends."""
+
+
+def _hold(config: DrillConfig, name: str) -> None:
+    """Take target ``name``'s lock for the rest of this process (``TargetBusy`` naming
+    the holder when a drill or another command has it)."""
+    lock = target_lock(config, name, command="chaos run")
+    if all(held.path != lock.path for held in _HELD):
+        _HELD.append(lock.acquire())

@@ -3,7 +3,9 @@
 ``down()`` ends every recorded process group and every process carrying the
 lab's marker, then removes the state dir, so it also cleans up after a
 ``kill -9`` of the CLI in the middle of ``up()``, and after a corrupted
-``lab.json`` (it reads no state).
+``lab.json`` (it reads only the lab's id from it). It, and every action on a running
+lab (``require_up``), first checks that the directory is this lab's
+(``drdrill.lab.state_dir``): anything else is refused with nothing touched.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ from drdrill.lab.launch import (
 )
 from drdrill.lab.pg_cleanup import cleanup_stale
 from drdrill.lab.pg_install import PgInstall, run_as_for
-from drdrill.lab.processes import kill_marked, kill_recorded, recorded
+from drdrill.lab.processes import RunAs, kill_marked, kill_recorded, recorded
 from drdrill.lab.replication import ReplicationState, replication_state
 from drdrill.lab.schema import SCHEMA, seed_sql
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.state import LabState, load_state, save_state
-from drdrill.lab.state_dir import claim, refuse_unless_ours
+from drdrill.lab.state_dir import claim, is_empty, is_ours, refuse_unless_ours
 from drdrill.lab.status import LabStatus
 from drdrill.lab.topology import OTHER, REGIONS, Topology, port_in_use
 from drdrill.wait import wait_until
@@ -43,19 +45,27 @@ __all__ = ["down", "is_running", "require_up", "status", "up"]
 
 
 def is_running(topology: Topology) -> bool:
-    """True when the lab was brought up and its edge process lives.
+    """True when the lab was brought up in a directory that is its own
+    (``drdrill.lab.state_dir``) and its edge process lives.
 
     ``LabError`` when ``lab.json`` is corrupted (see ``drdrill.lab.state``).
     """
     state = load_state(topology.state_file)
-    return state is not None and state.phase == "up" and "edge" in recorded(topology.pid_dir)
+    return (
+        state is not None
+        and state.phase == "up"
+        and "edge" in recorded(topology.pid_dir)
+        and is_ours(topology.dir)
+    )
 
 
 def require_up(topology: Topology) -> LabState:
-    """The running lab's state; ``LabError`` when the lab is not up."""
+    """The running lab's state; ``LabError`` when the lab is not up, or its directory is
+    not a lab's (``drdrill.lab.state_dir``)."""
     state = load_state(topology.state_file)
     if state is None or state.phase != "up" or "edge" not in recorded(topology.pid_dir):
         raise LabError(f"the lab is not up (state dir {topology.dir}); run `drdrill lab up` first")
+    refuse_unless_ours(topology.dir)
     return state
 
 
@@ -69,12 +79,27 @@ def up(settings: LabSettings, topology: Topology) -> LabStatus:
                 f"port {port} ({purpose}) is already in use by another program; "
                 f"free it or set lab.base_port (now {topology.ports.base})"
             )
-    refuse_unless_ours(topology.dir)
+    if not is_empty(topology.dir):
+        refuse_unless_ours(topology.dir)
     _check_reachable(settings, topology)
+    install = PgInstall.find(settings.postgres_bin_dir)
+    run_as = run_as_for(settings.postgres_user)
     down(topology)
-    claim(topology.dir)
+    started = time.monotonic()
+    state = LabState(
+        phase="starting",
+        lab_id=claim(topology.dir),
+        base_port=topology.ports.base,
+        pg_bin=str(install.bin_dir),
+        pg_version=install.version,
+        pg_user=run_as.user,
+        workers={"primary": settings.primary_workers, "dr": settings.dr_workers},
+        database_of={"primary": "primary", "dr": "primary"},
+        failures=dict.fromkeys(REGIONS),
+    )
     try:
-        return _up(settings, topology)
+        save_state(topology.state_file, state)  # at once: marker and state make it a lab
+        return _up(settings, topology, install, run_as, state, started)
     except BaseException:
         down(topology)
         raise
@@ -94,26 +119,19 @@ def _check_reachable(settings: LabSettings, topology: Topology) -> None:
             )
 
 
-def _up(settings: LabSettings, topology: Topology) -> LabStatus:
-    started = time.monotonic()
-    install = PgInstall.find(settings.postgres_bin_dir)
-    run_as = run_as_for(settings.postgres_user)
+def _up(
+    settings: LabSettings,
+    topology: Topology,
+    install: PgInstall,
+    run_as: RunAs,
+    state: LabState,
+    started: float,
+) -> LabStatus:
     for path in (topology.pid_dir, topology.log_dir, topology.dir / "pg", topology.archive):
         path.mkdir(parents=True, exist_ok=True)
     topology.backups.mkdir(parents=True, exist_ok=True)
     for path in (topology.dir, topology.dir / "pg", topology.log_dir):
         path.chmod(0o755)
-    state = LabState(
-        phase="starting",
-        base_port=topology.ports.base,
-        pg_bin=str(install.bin_dir),
-        pg_version=install.version,
-        pg_user=run_as.user,
-        workers={"primary": settings.primary_workers, "dr": settings.dr_workers},
-        database_of={"primary": "primary", "dr": "primary"},
-        failures=dict.fromkeys(REGIONS),
-    )
-    save_state(topology.state_file, state)
     databases = LabDatabases(topology, install, run_as)
     primary = databases.region("primary")
     primary.init_primary(topology.archive, settings.synchronous_commit)
@@ -163,8 +181,9 @@ def _up(settings: LabSettings, topology: Topology) -> LabStatus:
 
 def down(topology: Topology) -> None:
     """End every lab process and remove the state dir. Idempotent; works after a crash.
-    Refuses (``LabError``, nothing touched) a directory that is not a lab's."""
-    if not topology.dir.exists():
+    Refuses (``LabError``, nothing touched) a directory that is not a lab's; leaves an
+    empty one as it is."""
+    if is_empty(topology.dir):
         return
     refuse_unless_ours(topology.dir)
     for name, pid in recorded(topology.pid_dir).items():

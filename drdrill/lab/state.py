@@ -4,8 +4,12 @@ Written atomically (a temporary file renamed over it), so a reader sees the old
 state or the new one, never half of one. A ``lab.json`` that exists but cannot be
 read as a lab state is *corrupted*: ``load_state`` raises ``LabError`` naming the
 file rather than guessing. Treating it as "no lab" would show a running lab as
-down, and the next ``up`` would start a second lab over the first one's ports;
-``drdrill lab down`` needs no state (it works from the pid files) and clears it.
+down, and the next ``up`` would start a second lab over the first one's ports.
+
+The state holds the lab's id (``lab_id``), the one its directory's marker holds
+(``drdrill.lab.state_dir``): ``drdrill lab down`` reads nothing else of the state
+(``recorded_lab_id``), so it still clears a lab whose state is otherwise corrupted, as
+long as the file still names that id.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +27,11 @@ from typing import Any, Literal
 from drdrill.errors import LabError
 from drdrill.lab.topology import FAILURE_MODES, MAX_WORKERS, REGIONS
 
-__all__ = ["LabState", "load_state", "save_state"]
+__all__ = ["LAB_ID", "LabState", "load_state", "recorded_lab_id", "save_state"]
 
 Phase = Literal["starting", "up"]
+LAB_ID = re.compile(r"[0-9a-f]{32}")
+"""A lab's id: the hex of a random UUID, drawn when the lab claims its directory."""
 
 
 def _regions(name: str, value: object) -> dict[str, Any]:
@@ -50,6 +57,8 @@ class LabState:
     """The database each region's workers use: a region, or a restored instance."""
     failures: dict[str, str | None]
     """The failure mode injected in each region, None while healthy."""
+    lab_id: str
+    """The id in the state dir's marker: the two together make the directory this lab's."""
     promoted: tuple[str, ...] = ()
     """Regions whose standby was promoted (their old primary must not come back)."""
     up_seconds: float | None = None
@@ -60,6 +69,8 @@ class LabState:
     def __post_init__(self) -> None:
         if self.phase not in ("starting", "up"):
             raise ValueError(f"phase: expected 'starting' or 'up', got {self.phase!r}")
+        if not isinstance(self.lab_id, str) or not LAB_ID.fullmatch(self.lab_id):
+            raise ValueError(f"lab_id: expected 32 hex digits, got {self.lab_id!r}")
         if not isinstance(self.base_port, int) or isinstance(self.base_port, bool):
             raise ValueError(f"base_port: expected a port number, got {self.base_port!r}")
         for region, count in _regions("workers", self.workers).items():
@@ -135,8 +146,20 @@ def load_state(path: Path) -> LabState | None:
     except ValueError as exc:
         raise LabError(
             f"the lab state file {path} is corrupted ({exc}); the lab's processes may "
-            "still run: `drdrill lab down` ends them and clears the state dir"
+            "still run: `drdrill lab down` ends them and clears the state dir (if the file "
+            "still names the lab's id; if not, it refuses, touching nothing)"
         ) from exc
+
+
+def recorded_lab_id(path: Path) -> str | None:
+    """The lab id the state file at ``path`` records; None when there is no file, or no
+    id can be read from it. Read on its own: the rest of the state may be corrupted."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    found = raw.get("lab_id") if isinstance(raw, dict) else None
+    return found if isinstance(found, str) and LAB_ID.fullmatch(found) else None
 
 
 def save_state(path: Path, state: LabState) -> None:

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_WORKERS",
     "OTHER",
     "REGIONS",
+    "STATE_FILE",
     "Ports",
     "Topology",
     "port_in_use",
@@ -28,6 +29,8 @@ OTHER = {"primary": "dr", "dr": "primary"}
 FAILURE_MODES: tuple[str, ...] = ("power-off", "blackhole", "partition")
 """How a lab region can fail: processes killed, processes frozen, or network cut off."""
 MAX_WORKERS = 8
+STATE_FILE = "lab.json"
+"""The lab's state file in its state dir (see ``drdrill.lab.state``)."""
 """Order-service workers a region can scale to (each has its port and gateway route)."""
 
 
@@ -115,7 +118,7 @@ class Topology:
 
     @property
     def state_file(self) -> Path:
-        return self.dir / "lab.json"
+        return self.dir / STATE_FILE
 
     @property
     def pid_dir(self) -> Path:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from drdrill.errors import SafetyError
 from drdrill.lock import TargetLock
+from drdrill.targets.aws.profile import AwsProfile
 
 if TYPE_CHECKING:
     from drdrill.audit import AuditTrail
@@ -58,13 +59,19 @@ def open_target(
 
 
 def lock_name(config: DrillConfig, name: str = "lab") -> str:
-    """What the lock of target ``name`` is named for: a lab (or the AWS twin, which drives
-    the lab) by its port plan (two labs on the same ports would collide anyway), any other
-    target by its profile name."""
+    """What the lock of target ``name`` is named for (``drdrill.lock``).
+
+    A lab, and the AWS twin (which drives the lab): ``lab at <resolved state dir>``, so
+    two configs naming one directory (another base port, a relative or symlinked path)
+    share one lock. An AWS profile: its name and its allowed accounts (the account really
+    drilled is only learned from STS after the lock is taken; a profile allows one in
+    practice). Any other target: its kind and profile name."""
     profile = config.target(name)
     if profile.kind in LOCAL_KINDS:
-        return f"lab-{config.lab.base_port}"
-    return f"{profile.kind}-{name}"
+        return f"lab at {config.lab.state_dir.resolve()}"
+    if isinstance(profile, AwsProfile):
+        return f"{profile.kind} {name} account {'+'.join(sorted(profile.allowed_account_ids))}"
+    return f"{profile.kind} {name}"
 
 
 def target_lock(

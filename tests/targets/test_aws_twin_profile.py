@@ -13,11 +13,14 @@ from drdrill.cli.plan import print_plan
 from drdrill.config import load_config
 from drdrill.errors import ConfigError
 from drdrill.targets import lock_name
+from tests.ports import port_block
+
+PORT = port_block()  # configured, never bound
 
 
 def _config(tmp_path: Path, text: str = "") -> Path:
     file = tmp_path / "drdrill.yaml"
-    file.write_text(f"lab: {{base_port: 26900, state_dir: {tmp_path / 'lab'}}}\n{text}")
+    file.write_text(f"lab: {{base_port: {PORT}, state_dir: {tmp_path / 'lab'}}}\n{text}")
     return file
 
 
@@ -26,7 +29,8 @@ def test_the_twin_is_built_in_local_and_shares_the_labs_lock(tmp_path: Path) -> 
 
     assert config.target("aws-twin").kind == "aws-twin"
     assert not needs_approval(config, "aws-twin", confirm=True, dry_run=False)
-    assert lock_name(config, "aws-twin") == lock_name(config, "lab") == "lab-26900"
+    lab = f"lab at {(tmp_path / 'lab').resolve()}"
+    assert lock_name(config, "aws-twin") == lock_name(config, "lab") == lab
 
 
 def test_the_twin_name_cannot_be_given_to_a_real_aws_profile(tmp_path: Path) -> None:
