@@ -3,7 +3,8 @@
 Like a standing evaluation of the plan, ``check_readiness`` asks the target for every
 prerequisite of the next activation and returns one ``ReadinessCheck`` per item:
 
-- ``replication`` — the DR replica streams and its lag is under the alarm;
+- ``replication`` — the DR replica's stream flows (not stalled, ``drdrill.lab.replication``'s
+  rules, the same judgement ``lab status`` shows) and its lag is under the alarm;
 - ``object_replication`` — a probe object written to the primary bucket reaches the DR
   bucket within the S3 replication alarm (the one write a check makes);
 - ``backups`` — the newest snapshot is younger than the daily schedule, and a copy is in
@@ -90,13 +91,16 @@ class _Skip(Exception):
 def _replication(target: Target, config: DrillConfig) -> str:
     if not isinstance(target, ReplicationMonitor):
         raise _Skip("the target cannot report its replica lag")
-    lag = target.replication_lag_s()
+    stream = target.replica_stream()  # the reading `lab status` shows, judged once
     alarm = config.alarms.replica_lag
-    if lag is None:
-        raise DrillError("no DR replica is streaming")
-    if lag >= alarm:
-        raise DrillError(f"replica lag {lag:.1f} s ≥ the alarm {alarm:g} s")
-    return f"streaming, lag {lag:.2f} s (alarm {alarm:g} s)"
+    lag = "unknown" if stream.lag_s is None else f"{stream.lag_s:.2f} s"
+    if stream.stalled is not None:
+        raise DrillError(f"replication stalled ({stream.state}): {stream.stalled}; lag {lag}")
+    if stream.lag_s is None:
+        raise DrillError(f"no DR replica is streaming ({stream.state})")
+    if stream.lag_s >= alarm:
+        raise DrillError(f"replica lag {stream.lag_s:.1f} s ≥ the alarm {alarm:g} s")
+    return f"{stream.state}, lag {lag} (alarm {alarm:g} s)"
 
 
 def _object_replication(target: Target, config: DrillConfig) -> str:

@@ -220,9 +220,15 @@ def status(topology: Topology) -> LabStatus:
             "state": rep.state,
             "lag_s": round(rep.lag_s, 3),
             "standby": standby,
+            "stalled": rep.stalled,
         }
     else:
-        result["replication"] = {"state": "none", "lag_s": None, "standby": None}
+        result["replication"] = {
+            "state": "none",
+            "lag_s": None,
+            "standby": None,
+            "stalled": "no database answers as a standby",
+        }
     if running and state is not None:
         records = call("GET", f"{topology.edge_url}/_edge/records", timeout=1.0)
         result["edge_records"] = records.body if records.ok else []
