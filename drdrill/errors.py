@@ -21,6 +21,8 @@ The CLI turns a ``DrillError`` into one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+from drdrill.redaction import redact_strictly
+
 __all__ = [
     "ActivationFailed",
     "CapabilityMissing",
@@ -50,6 +52,9 @@ class ConfigError(DrillError):
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
         self.file = file
         self.key = key
+        # a message may quote the file's values: its secrets (passwords, tokens, routing
+        # keys, a webhook URL's path) are masked here, once for every configuration error
+        message = redact_strictly(message)
         where = ": ".join(part for part in (file, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
 
