@@ -7,14 +7,16 @@ prerequisite of the next activation and returns one ``ReadinessCheck`` per item:
   rules, the same judgement ``lab status`` shows) and its lag is under the alarm;
 - ``object_replication`` — a probe object written to the primary bucket reaches the DR
   bucket within the S3 replication alarm (the one write a check makes);
-- ``backups`` — the newest snapshot is younger than the daily schedule, and a copy is in
-  the DR region;
+- ``backups`` — the newest snapshot is younger than the daily schedule (else it fails),
+  and a copy no older than the schedule is in the DR region (else a warning: a region
+  failure's activation does not need it, a restore after ransomware does);
 - ``dr_capacity`` — the DR region's applications answer (warm standby is running);
 - ``routing`` — the global endpoint answers from the primary region;
 - ``experiments`` — the drill's Chaos Toolkit experiments are valid;
 - ``safety`` — for a non-lab target, the account is on the allow-list.
 
 A capability the target lacks is reported as ``skipped`` with the reason, never failed.
+A ``warn`` is shown and recorded but leaves the target ready.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class ReadinessCheck:
 
     name: str
     status: str
-    """``ok``, ``fail`` or ``skipped``."""
+    """``ok``, ``warn``, ``fail`` or ``skipped``."""
     detail: str
     seconds: float
 
@@ -77,15 +79,22 @@ class ReadinessReport:
         }
 
     def lines(self) -> list[str]:
-        marks = {"ok": "ok  ", "fail": "FAIL", "skipped": "skip"}
+        marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skipped": "skip"}
         out = [f"{marks[c.status]}  {c.name:<19} {c.detail}" for c in self.checks]
+        warnings = sum(c.status == "warn" for c in self.checks)
         verdict = "ready" if self.ready else "NOT READY: the next activation would break"
+        if self.ready and warnings:
+            verdict += f", {warnings} warning{'s' if warnings > 1 else ''}"
         out.append(f"{self.target}: {verdict} (checked in {self.wall_s:.2f} s)")
         return out
 
 
 class _Skip(Exception):
     pass
+
+
+class _Warn(Exception):
+    """Not what the plan wants, but the next activation would still work."""
 
 
 def _replication(target: Target, config: DrillConfig) -> str:
@@ -127,9 +136,18 @@ def _backups(target: Target, config: DrillConfig) -> str:
             f"newest snapshot {newest.name!r} is {age / 3600:.1f} h old "
             f"(schedule: every {schedule / 3600:g} h)"
         )
+    found = f"newest snapshot {newest.name!r}, {age:.0f} s old"
     copies = target.list_snapshots("dr")
-    copied = "a copy in the DR region" if copies else "NO copy in the DR region yet"
-    return f"newest snapshot {newest.name!r}, {age:.0f} s old; {copied}"
+    if not copies:
+        raise _Warn(f"{found}; no copy in the DR region")
+    copy = copies[-1]
+    copy_age = (datetime.now(UTC) - copy.created).total_seconds()
+    if copy_age > schedule:
+        raise _Warn(
+            f"{found}; the newest copy in the DR region, {copy.name!r}, is "
+            f"{copy_age / 3600:.1f} h old (schedule: every {schedule / 3600:g} h)"
+        )
+    return f"{found}; a copy in the DR region ({copy.name!r})"
 
 
 def _dr_capacity(target: Target, config: DrillConfig) -> str:
@@ -188,6 +206,8 @@ def check_readiness(
             status, detail = "ok", check(target, config)
         except _Skip as skip:
             status, detail = "skipped", str(skip)
+        except _Warn as warning:
+            status, detail = "warn", str(warning)
         except DrillError as exc:
             status, detail = "fail", str(exc)
         except Exception as exc:  # a check must not stop the others; say what broke
