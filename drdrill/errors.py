@@ -10,6 +10,7 @@
     │   ├── CapabilityMissing       the target cannot do what a step needs (step skipped)
     │   └── UnknownRegionError      a region name the target does not have
     ├── RestoreError                a backup / PITR / snapshot restore was refused or failed
+    ├── ReportError                 a report or the history cannot be written (path, OS error)
     ├── LoadError                   the Locust load process could not start or died
     ├── ActivationFailed            a DR activation phase failed: the activation stopped there
     ├── DrillAborted                the drill was stopped (abort, stop condition): rolled back
@@ -32,6 +33,7 @@ __all__ = [
     "LabError",
     "LoadError",
     "MeasurementError",
+    "ReportError",
     "RestoreError",
     "SafetyError",
     "TargetError",
@@ -92,6 +94,10 @@ class UnknownRegionError(TargetError):
 
 class RestoreError(DrillError):
     """A restore (snapshot, point in time, object version) was refused or failed."""
+
+
+class ReportError(DrillError):
+    """A report or the history cannot be written (a read-only or missing reports dir)."""
 
 
 class LoadError(DrillError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,38 @@ def test_the_drill_config_option_may_follow_a_nested_command(tmp_path: Path) -> 
 
     assert done.returncode == 2
     assert "bad.yaml" in done.stderr and "measurement.probe_interval" in done.stderr
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A directory nobody can write into, root included (root ignores mode bits: the
+    immutable attribute stops it)."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    folder.chmod(0o555)
+    immutable = os.geteuid() == 0
+    if immutable:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_a_read_only_reports_dir_is_one_line_and_exit_2(
+    tmp_path: Path, read_only_dir: Path
+) -> None:
+    with pytest.raises(OSError):  # the directory really is read-only, for this user too
+        (read_only_dir / "probe").touch()
+    config = tmp_path / "drdrill.yaml"
+    config.write_text(
+        f"reports_dir: {read_only_dir}\nlab: {{base_port: 28480, state_dir: {tmp_path}/lab}}\n"
+    )
+    done = drdrill("check", "--drill-config", str(config), cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"cannot write the history {read_only_dir / 'history.jsonl'}" in done.stderr
