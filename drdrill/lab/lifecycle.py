@@ -218,7 +218,8 @@ def status(topology: Topology) -> LabStatus:
         )
         result["replication"] = {
             "state": rep.state,
-            "lag_s": round(rep.lag_s, 3),
+            # a standby gone between the role read and this one: its lag is unknown
+            "lag_s": None if rep.state == "down" else round(rep.lag_s, 3),
             "standby": standby,
             "stalled": rep.stalled,
         }

@@ -66,7 +66,8 @@ class ReplicationState:
     ``streaming`` but the stream does not flow, ``stopped`` (no receiver) or ``down``."""
     lag_s: float
     """The primary's latest commit minus the standby's last replayed one; 0 when caught up
-    and flowing; at least the silence since the last exchange when stalled."""
+    and flowing; at least the silence since the last exchange when stalled; 0 for
+    ``down``, where nothing could be read (``lab status`` shows null)."""
     stalled: str | None = None
     """Why the stream does not flow (the module docstring's rules); None while it flows."""
 
@@ -278,7 +279,8 @@ def replication_state(
     ``primary_dsn`` None: the primary is asked where the standby's WAL receiver
     streams from (its sender host and port, with the standby DSN's credentials),
     unless ``find_primary`` is False (the caller knows it cannot answer).
-    ``down`` (lag 0, stalled) when the standby does not answer.
+    ``down`` (stalled; lag 0, meaning unknown: nothing was read) when the standby
+    does not answer.
     """
     reading = read_replication(
         standby_dsn, primary_dsn, find_primary=find_primary, timeout_s=timeout_s
