@@ -32,6 +32,7 @@ from drdrill.lab.settings import LabSettings
 from drdrill.lab.state_dir import default_state_dir
 from drdrill.lab.topology import MAX_WORKERS as LAB_MAX_WORKERS
 from drdrill.notify.settings import NotificationSettings
+from drdrill.redaction import redact
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.twin.profile import AwsTwinProfile
 
@@ -395,7 +396,7 @@ class DrillConfig(_Model):
 
 def _format_error(error: Any) -> tuple[str, str]:
     key = ".".join(str(part) for part in error["loc"]) or "<root>"
-    value = error.get("input")
+    value = redact(error.get("input"), str(error["loc"][-1]) if error["loc"] else "")
     shown = "missing" if error["type"] == "missing" else f"value {value!r}"
     return key, f"{shown}: {error['msg']}"
 

@@ -10,6 +10,7 @@
     │   ├── CapabilityMissing       the target cannot do what a step needs (step skipped)
     │   └── UnknownRegionError      a region name the target does not have
     ├── RestoreError                a backup / PITR / snapshot restore was refused or failed
+    ├── ReportError                 a report or the history cannot be written (path, OS error)
     ├── LoadError                   the Locust load process could not start or died
     ├── ActivationFailed            a DR activation phase failed: the activation stopped there
     ├── DrillAborted                the drill was stopped (abort, stop condition): rolled back
@@ -21,6 +22,8 @@ The CLI turns a ``DrillError`` into one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+from drdrill.redaction import redact_strictly
+
 __all__ = [
     "ActivationFailed",
     "CapabilityMissing",
@@ -30,6 +33,7 @@ __all__ = [
     "LabError",
     "LoadError",
     "MeasurementError",
+    "ReportError",
     "RestoreError",
     "SafetyError",
     "TargetError",
@@ -50,6 +54,9 @@ class ConfigError(DrillError):
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
         self.file = file
         self.key = key
+        # a message may quote the file's values: its secrets (passwords, tokens, routing
+        # keys, a webhook URL's path) are masked here, once for every configuration error
+        message = redact_strictly(message)
         where = ": ".join(part for part in (file, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
 
@@ -87,6 +94,10 @@ class UnknownRegionError(TargetError):
 
 class RestoreError(DrillError):
     """A restore (snapshot, point in time, object version) was refused or failed."""
+
+
+class ReportError(DrillError):
+    """A report or the history cannot be written (a read-only or missing reports dir)."""
 
 
 class LoadError(DrillError):

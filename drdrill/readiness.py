@@ -3,17 +3,20 @@
 Like a standing evaluation of the plan, ``check_readiness`` asks the target for every
 prerequisite of the next activation and returns one ``ReadinessCheck`` per item:
 
-- ``replication`` — the DR replica streams and its lag is under the alarm;
+- ``replication`` — the DR replica's stream flows (not stalled, ``drdrill.lab.replication``'s
+  rules, the same judgement ``lab status`` shows) and its lag is under the alarm;
 - ``object_replication`` — a probe object written to the primary bucket reaches the DR
   bucket within the S3 replication alarm (the one write a check makes);
-- ``backups`` — the newest snapshot is younger than the daily schedule, and a copy is in
-  the DR region;
+- ``backups`` — the newest snapshot is younger than the daily schedule (else it fails),
+  and a copy no older than the schedule is in the DR region (else a warning: a region
+  failure's activation does not need it, a restore after ransomware does);
 - ``dr_capacity`` — the DR region's applications answer (warm standby is running);
 - ``routing`` — the global endpoint answers from the primary region;
 - ``experiments`` — the drill's Chaos Toolkit experiments are valid;
 - ``safety`` — for a non-lab target, the account is on the allow-list.
 
 A capability the target lacks is reported as ``skipped`` with the reason, never failed.
+A ``warn`` is shown and recorded but leaves the target ready.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class ReadinessCheck:
 
     name: str
     status: str
-    """``ok``, ``fail`` or ``skipped``."""
+    """``ok``, ``warn``, ``fail`` or ``skipped``."""
     detail: str
     seconds: float
 
@@ -76,9 +79,12 @@ class ReadinessReport:
         }
 
     def lines(self) -> list[str]:
-        marks = {"ok": "ok  ", "fail": "FAIL", "skipped": "skip"}
+        marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skipped": "skip"}
         out = [f"{marks[c.status]}  {c.name:<19} {c.detail}" for c in self.checks]
+        warnings = sum(c.status == "warn" for c in self.checks)
         verdict = "ready" if self.ready else "NOT READY: the next activation would break"
+        if self.ready and warnings:
+            verdict += f", {warnings} warning{'s' if warnings > 1 else ''}"
         out.append(f"{self.target}: {verdict} (checked in {self.wall_s:.2f} s)")
         return out
 
@@ -87,16 +93,23 @@ class _Skip(Exception):
     pass
 
 
+class _Warn(Exception):
+    """Not what the plan wants, but the next activation would still work."""
+
+
 def _replication(target: Target, config: DrillConfig) -> str:
     if not isinstance(target, ReplicationMonitor):
         raise _Skip("the target cannot report its replica lag")
-    lag = target.replication_lag_s()
+    stream = target.replica_stream()  # the reading `lab status` shows, judged once
     alarm = config.alarms.replica_lag
-    if lag is None:
-        raise DrillError("no DR replica is streaming")
-    if lag >= alarm:
-        raise DrillError(f"replica lag {lag:.1f} s ≥ the alarm {alarm:g} s")
-    return f"streaming, lag {lag:.2f} s (alarm {alarm:g} s)"
+    lag = "unknown" if stream.lag_s is None else f"{stream.lag_s:.2f} s"
+    if stream.stalled is not None:
+        raise DrillError(f"replication stalled ({stream.state}): {stream.stalled}; lag {lag}")
+    if stream.lag_s is None:
+        raise DrillError(f"no DR replica is streaming ({stream.state})")
+    if stream.lag_s >= alarm:
+        raise DrillError(f"replica lag {stream.lag_s:.1f} s ≥ the alarm {alarm:g} s")
+    return f"{stream.state}, lag {lag} (alarm {alarm:g} s)"
 
 
 def _object_replication(target: Target, config: DrillConfig) -> str:
@@ -123,9 +136,18 @@ def _backups(target: Target, config: DrillConfig) -> str:
             f"newest snapshot {newest.name!r} is {age / 3600:.1f} h old "
             f"(schedule: every {schedule / 3600:g} h)"
         )
+    found = f"newest snapshot {newest.name!r}, {age:.0f} s old"
     copies = target.list_snapshots("dr")
-    copied = "a copy in the DR region" if copies else "NO copy in the DR region yet"
-    return f"newest snapshot {newest.name!r}, {age:.0f} s old; {copied}"
+    if not copies:
+        raise _Warn(f"{found}; no copy in the DR region")
+    copy = copies[-1]
+    copy_age = (datetime.now(UTC) - copy.created).total_seconds()
+    if copy_age > schedule:
+        raise _Warn(
+            f"{found}; the newest copy in the DR region, {copy.name!r}, is "
+            f"{copy_age / 3600:.1f} h old (schedule: every {schedule / 3600:g} h)"
+        )
+    return f"{found}; a copy in the DR region ({copy.name!r})"
 
 
 def _dr_capacity(target: Target, config: DrillConfig) -> str:
@@ -184,6 +206,8 @@ def check_readiness(
             status, detail = "ok", check(target, config)
         except _Skip as skip:
             status, detail = "skipped", str(skip)
+        except _Warn as warning:
+            status, detail = "warn", str(warning)
         except DrillError as exc:
             status, detail = "fail", str(exc)
         except Exception as exc:  # a check must not stop the others; say what broke

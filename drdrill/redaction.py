@@ -14,6 +14,9 @@ finds a secret wherever a DR drill meets one:
   password of ``scheme://user:password@host`` (up to the *last* ``@`` before the
   host, so ``u:p@ss@host`` loses ``p@ss``; an empty user name works too).
 
+``redact_strictly`` also masks every URL's path (a webhook's path is its token):
+for configuration errors, which may quote the file's own secrets.
+
 It does not eat ordinary words: a key is secret when one of its words *ends* in
 a secret noun (``pgpassword``, ``tokens``) and not when the noun merely starts a
 longer word (``secretary``, ``passwordless``) or the key names the secret rather
@@ -28,14 +31,22 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "is_secret_key", "redact"]
+__all__ = ["REDACTED", "is_secret_key", "redact", "redact_strictly"]
 
 REDACTED = "***"
 
 _SECRET_NOUN = re.compile(
     r"(passw(or)?d|passphrase|secret|token|credential|authori[sz]ation|cookie)s?$"
 )
-_SECRET_PAIRS = {("private", "key"), ("api", "key"), ("privatekey",), ("apikey",)}
+_SECRET_PAIRS = {
+    ("private", "key"),
+    ("api", "key"),
+    ("privatekey",),
+    ("apikey",),
+    ("routing", "key"),  # PagerDuty's Events API key
+    ("routingkey",),
+    ("integration", "key"),
+}
 _WHOLE_SECRET_KEYS = {"auth", "pass"}
 _NAMES_NOT_SECRETS = {
     "arn",
@@ -154,6 +165,22 @@ def _redact_text(text: str) -> str:
     text = _AUTH_HEADER.sub(rf"\g<head>{REDACTED}", text)
     text = _BEARER.sub(_bearer, text)
     return _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", text)
+
+
+# scheme://host[:port] then a path, query or fragment (what a webhook keeps its token in)
+_URL_PATH = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/?#\s\"']+)(?P<value>[/?#][^\s\"']*)", re.IGNORECASE
+)
+
+
+def redact_strictly(text: str) -> str:
+    """``redact(text)``, and the path of every URL too: for text that may quote a
+    configuration's own secrets, where a URL's path can be the token (a Slack or
+    webhook channel's URL). The scheme and host stay, so the URL is still recognised."""
+    redacted = _redact_text(text)
+    return _URL_PATH.sub(
+        lambda m: f"{m['head']}/{REDACTED}" if m["value"] != "/" else m[0], redacted
+    )
 
 
 def _is_secret_entry(value: Mapping[Any, Any]) -> bool:

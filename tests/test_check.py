@@ -42,7 +42,7 @@ def _check(file: Path) -> tuple[int, dict[str, object]]:
 
 
 def test_a_healthy_lab_is_ready_and_the_check_goes_to_history(lab_file: tuple[Lab, Path]) -> None:
-    _, file = lab_file
+    lab, file = lab_file
     code, report = _check(file)
     checks = report["checks"]
     assert isinstance(checks, dict)
@@ -50,13 +50,21 @@ def test_a_healthy_lab_is_ready_and_the_check_goes_to_history(lab_file: tuple[La
     assert {name for name, c in checks.items() if c["status"] == "ok"} == {
         "replication",
         "object_replication",
-        "backups",
         "dr_capacity",
         "routing",
         "experiments",
     }
+    # a fresh lab's only snapshot has no cross-region copy yet: ready, with a warning
+    assert checks["backups"]["status"] == "warn"
+    assert "no copy in the DR region" in checks["backups"]["detail"]
     history = jsonl.read(file.parent / "reports" / "history.jsonl").records
     assert history[-1]["kind"] == "readiness" and history[-1]["ready"] is True
+
+    lab.backups().copy_snapshot("lab-up", "dr")
+    code, report = _check(file)
+    checks = report["checks"]
+    assert isinstance(checks, dict)
+    assert code == 0 and checks["backups"]["status"] == "ok", checks["backups"]
 
 
 def test_a_dr_region_down_is_what_would_break_the_next_activation(

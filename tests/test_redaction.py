@@ -13,7 +13,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drdrill.redaction import REDACTED, is_secret_key, redact
+from drdrill.redaction import REDACTED, is_secret_key, redact, redact_strictly
 
 PRINTABLE = string.ascii_letters + string.digits + string.punctuation + " "
 SHELL_SPECIAL = "'\"\\&;|<>()$`"
@@ -172,3 +172,16 @@ def test_ordinary_words_and_names_of_secrets_are_left_alone() -> None:
     }
     assert redact(plain) == plain
     assert not any(is_secret_key(k) for k in plain)
+
+
+def test_a_pagerduty_routing_key_is_a_secret() -> None:
+    assert is_secret_key("routing_key") and is_secret_key("RoutingKey")
+    assert redact({"routing_key": "R0UTE"}) == {"routing_key": REDACTED}
+    assert "R0UTE" not in redact("{'kind': 'pagerduty', 'routing_key': 'R0UTE'}")
+
+
+def test_strict_redaction_masks_every_urls_path_and_keeps_its_host() -> None:
+    text = "url 'https://hooks.slack.com/services/T000/B000/SECRET?x=1', home http://h:8/ ok"
+
+    assert redact_strictly(text) == f"url 'https://hooks.slack.com/{REDACTED}', home http://h:8/ ok"
+    assert redact_strictly("password=hunter2") == f"password={REDACTED}"

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from drdrill.errors import DrillError
 from drdrill.redaction import redact
@@ -21,18 +22,33 @@ __all__ = ["build_parser", "main"]
 _COMMANDS = ("lab", "check", "watch", "run", "abort", "plan", "report")
 
 
+_DRILL_CONFIG_HELP = (
+    "drill configuration (default: ./drdrill.yaml if present, else built-in defaults)"
+)
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: takes ``--drill-config`` too, so it may follow the command
+    (``drdrill check --drill-config F``) as well as precede it. Unset there, it leaves
+    the value given before the command alone. Nested commands (``lab status``) are of
+    this class too: argparse makes a parser's sub-parsers of its own class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "--drill-config", metavar="PATH", default=argparse.SUPPRESS, help=_DRILL_CONFIG_HELP
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drdrill",
         description="Disaster-recovery drills that measure the real RTO and RPO.",
     )
-    parser.add_argument(
-        "--drill-config",
-        metavar="PATH",
-        default=None,
-        help="drill configuration (default: ./drdrill.yaml if present, else built-in defaults)",
+    parser.add_argument("--drill-config", metavar="PATH", default=None, help=_DRILL_CONFIG_HELP)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMANDS:
         try:
             module = importlib.import_module(f"drdrill.cli.{name}")

@@ -68,7 +68,8 @@ def _print_status(status: dict[str, Any]) -> None:
             f"workers={len(region['app_urls'])}{failure}"
         )
     rep = status.get("replication") or {}
-    print(f"  replication: {rep.get('state')} lag={rep.get('lag_s')} s")
+    stalled = f"  STALLED: {rep['stalled']}" if rep.get("stalled") else ""
+    print(f"  replication: {rep.get('state')} lag={rep.get('lag_s')} s{stalled}")
 
 
 def _fail(lab: Lab, args: argparse.Namespace) -> str:

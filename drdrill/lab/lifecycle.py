@@ -237,11 +237,18 @@ def status(topology: Topology) -> LabStatus:
         )
         result["replication"] = {
             "state": rep.state,
-            "lag_s": round(rep.lag_s, 3),
+            # a standby gone between the role read and this one: its lag is unknown
+            "lag_s": None if rep.state == "down" else round(rep.lag_s, 3),
             "standby": standby,
+            "stalled": rep.stalled,
         }
     else:
-        result["replication"] = {"state": "none", "lag_s": None, "standby": None}
+        result["replication"] = {
+            "state": "none",
+            "lag_s": None,
+            "standby": None,
+            "stalled": "no database answers as a standby",
+        }
     if running and state is not None:
         records = call("GET", f"{topology.edge_url}/_edge/records", timeout=1.0)
         result["edge_records"] = records.body if records.ok else []

@@ -168,6 +168,9 @@ class PgServer:
             "hot_standby": "on",
             # the 5 s default stalls some promotions by 5 s (docs/lab.md)
             "wal_retrieve_retry_interval": "'100ms'",
+            # a status reply every second, even when idle: a silence of a few seconds
+            # then means a stalled stream (drdrill.lab.replication)
+            "wal_receiver_status_interval": "'1s'",
             "synchronous_commit": synchronous_commit,
             "shared_buffers": "'32MB'",
             "max_connections": "100",
@@ -387,7 +390,7 @@ class PgServer:
         """This standby's WAL receiver state and replication lag (``down`` if it does not
         answer); see ``drdrill.lab.replication`` for what the lag means."""
         if not self.is_running():
-            return ReplicationState("down", 0.0)
+            return ReplicationState("down", 0.0, "the standby does not run")
         return replication_state(self.dsn("postgres"), primary_dsn)
 
     def switch_wal(self) -> str:

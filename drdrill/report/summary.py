@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill import jsonl
+from drdrill.errors import ReportError
 from drdrill.failback import FailbackFigures
 from drdrill.redaction import redact
 from drdrill.report import findings as findings_
@@ -321,7 +322,10 @@ def append_history_line(line: Mapping[str, Any], reports_dir: Path) -> Path:
     """The one writer of ``reports/history.jsonl`` (drills, unmeasured drills, readiness
     checks): redacted, on a fresh line even when the last one was torn by a killed writer."""
     path = reports_dir / "history.jsonl"
-    jsonl.append(path, redact(dict(line)))
+    try:
+        jsonl.append(path, redact(dict(line)))
+    except OSError as exc:
+        raise ReportError(f"cannot write the history {path}: {exc.strerror or exc}") from exc
     return path
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "ObjectStoreTarget",
     "ObjectVersion",
     "Releasable",
+    "ReplicaStream",
     "ReplicationMonitor",
     "RestoredDatabase",
     "RoutingObserver",
@@ -266,12 +267,28 @@ class Releasable(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ReplicaStream:
+    """The DR replica's stream, as one reading judged it."""
+
+    state: str
+    """``streaming``, ``stalled``, ``stopped``..., ``none`` when no database is a replica."""
+    lag_s: float | None
+    """How far the replica's replay is behind the primary (never 0 while stalled)."""
+    stalled: str | None
+    """Why the stream does not flow; None while it does."""
+
+
 @runtime_checkable
 class ReplicationMonitor(Protocol):
-    """A target whose database replication lag a drill can read."""
+    """A target whose database replication a drill can read."""
 
     def replication_lag_s(self) -> float | None:
         """How far the DR replica's replay is behind the primary; None when none streams."""
+        ...
+
+    def replica_stream(self) -> ReplicaStream:
+        """The DR replica's stream: flowing or stalled (and why), and its lag."""
         ...
 
 

@@ -28,6 +28,7 @@ from drdrill.targets.base import (
     REGIONS,
     FailureMode,
     ObjectVersion,
+    ReplicaStream,
     RestoredDatabase,
     ServiceCheck,
     Snapshot,
@@ -176,8 +177,15 @@ class LabTarget:
 
     def replication_lag_s(self) -> float | None:
         """The standby's replay delay, None when no standby streams."""
-        lag = self.lab.status()["replication"]["lag_s"]
-        return None if lag is None else float(lag)
+        return self.replica_stream().lag_s
+
+    def replica_stream(self) -> ReplicaStream:
+        """What ``lab status`` says of the standby's stream (``drdrill.lab.replication``)."""
+        rep = self.lab.status()["replication"]
+        lag = rep["lag_s"]
+        return ReplicaStream(
+            str(rep["state"]), None if lag is None else float(lag), rep.get("stalled")
+        )
 
     # -- backups (drdrill.targets.base.BackupTarget) ---------------------------
 

@@ -43,6 +43,7 @@ from drdrill.targets.aws.target import AwsTarget
 from drdrill.targets.base import (
     FailureMode,
     ObjectVersion,
+    ReplicaStream,
     RestoredDatabase,
     ServiceCheck,
     Snapshot,
@@ -171,6 +172,9 @@ class AwsTwinTarget:
 
     def replication_lag_s(self) -> float | None:
         return self.data_plane.replication_lag_s()
+
+    def replica_stream(self) -> ReplicaStream:
+        return self.data_plane.replica_stream()
 
     def verify_services(self, region: str | None = None, timeout_s: float = 2.0) -> ServiceCheck:
         """The aws target's HTTP checks (its endpoints are the lab's edge and gateways);
