@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from drdrill.errors import SafetyError
-from drdrill.lock import TargetLock
 
 if TYPE_CHECKING:
     from drdrill.audit import AuditTrail
     from drdrill.config import DrillConfig
+    from drdrill.lock import TargetLock
     from drdrill.targets.base import Target
 
 __all__ = ["LOCAL_KINDS", "lock_name", "open_target", "target_lock"]
@@ -71,4 +71,6 @@ def target_lock(
     config: DrillConfig, name: str = "lab", *, command: str, drill_id: str = ""
 ) -> TargetLock:
     """The (not yet acquired) lock of target ``name`` for ``command``."""
+    from drdrill.lock import TargetLock
+
     return TargetLock(lock_name(config, name), command, drill_id)
