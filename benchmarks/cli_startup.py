@@ -4,8 +4,9 @@ Runs each command N times (default 5) as its own process and prints the median a
 range, and the CPU seconds (user + system) the command's process used, which a busy
 machine inflates less than wall time. ``drdrill check --json`` runs against a lab this
 script brings up itself (on ``--base-port``, its state in a temporary directory) and
-always takes down again; its lines also show the check's own ``wall_s`` (what the checks
-took) and the rest of each run's wall time: start-up, imports and exit.
+always takes down again, then removes that directory; its lines also show the check's
+own ``wall_s`` (what the checks took) and the rest of each run's wall time: start-up,
+imports and exit.
 
 Each command runs once first, untimed, with Python's bytecode cache in a temporary
 directory (``PYTHONPYCACHEPREFIX``, ``PYTHONDONTWRITEBYTECODE`` unset): the timed runs
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -117,6 +119,8 @@ def main() -> None:
     finally:
         down = _drdrill([*lab, "down"], env, root)
         print(down.stdout.strip() or down.stderr.strip())
+        if down.returncode == 0:  # else the state is left for `lab down` by hand
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
