@@ -99,13 +99,6 @@ class Ledger:
         with self._lock:
             return sorted(self._writes.values(), key=lambda w: w.send_ns)
 
-    def ingest_jsonl(self, path: Path) -> int:
-        """Add writes logged as JSON lines (Locust checkouts); returns how many were read."""
-        writes, _ = read_writes(path)
-        for write in writes:
-            self.record(write)
-        return len(writes)
-
 
 def present_ids(dsn: str, ids: Iterable[str], batch: int = 5000) -> frozenset[str]:
     """The ids among ``ids`` that exist in the ``orders`` table at ``dsn``."""

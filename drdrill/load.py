@@ -94,10 +94,6 @@ class LoadStats:
     def rps(self) -> float:
         return self.requests / self.duration_s if self.duration_s > 0 else 0.0
 
-    @property
-    def failure_ratio(self) -> float:
-        return self.failures / self.requests if self.requests else 0.0
-
     def to_json(self) -> dict[str, Any]:
         return {
             "requests": self.requests,

@@ -52,10 +52,9 @@ MARKERS = {
     "partial": "the quarterly partial DR test (one phase at a time)",
     "backup_restore": "the monthly backup restoration drills",
     "failback": "the planned failback after a DR activation (the return trip)",
-    "lab": "needs the real local lab (PostgreSQL, services)",
-    "aws": "runs against moto server + Kubernetes API emulator",
-    "slow": "takes more than a few seconds",
 }
+"""The feature tags a user's drills carry, registered in every project that installs
+drdrill (drdrill's own test suite registers its markers in its own pyproject.toml)."""
 
 
 DRILL_ERROR = pytest.StashKey[BaseException]()

@@ -12,7 +12,7 @@ prerequisite of the next activation and returns one ``ReadinessCheck`` per item:
   failure's activation does not need it, a restore after ransomware does);
 - ``dr_capacity`` — the DR region's applications answer (warm standby is running);
 - ``routing`` — the global endpoint answers from the primary region;
-- ``experiments`` — the drill's Chaos Toolkit experiments are valid;
+- ``experiments`` — the Chaos Toolkit experiments the target uses are valid;
 - ``safety`` — for a non-lab target, the account is on the allow-list.
 
 A capability the target lacks is reported as ``skipped`` with the reason, never failed.
@@ -22,7 +22,7 @@ A ``warn`` is shown and recorded but leaves the target ready.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,13 +168,12 @@ def _routing(target: Target, config: DrillConfig) -> str:
     return "the global endpoint answers from the primary region"
 
 
-def _experiments(experiments: Path) -> Callable[[Target, DrillConfig], str]:
+def _experiments(files: Sequence[Path]) -> Callable[[Target, DrillConfig], str]:
     def check(target: Target, config: DrillConfig) -> str:
         from drdrill.chaos.runner import load_experiment
 
-        files = sorted(experiments.glob("*.json"))
         if not files:
-            raise DrillError(f"no experiment in {experiments}")
+            raise DrillError("no experiment to check")
         for file in files:
             load_experiment(file)
         return f"{len(files)} experiments valid ({', '.join(f.name for f in files)})"
@@ -185,10 +184,11 @@ def _experiments(experiments: Path) -> Callable[[Target, DrillConfig], str]:
 def check_readiness(
     target: Target,
     config: DrillConfig,
-    experiments: Path,
+    experiments: Sequence[Path],
     extra: dict[str, Callable[[Target, DrillConfig], str]] | None = None,
 ) -> ReadinessReport:
-    """Run every readiness check against ``target``; never raises for a failed check."""
+    """Run every readiness check against ``target`` (``experiments``: the experiment files
+    it uses, each validated); never raises for a failed check."""
     checks: dict[str, Callable[[Target, DrillConfig], str]] = {
         "replication": _replication,
         "object_replication": _object_replication,

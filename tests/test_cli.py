@@ -135,7 +135,8 @@ def test_a_read_only_reports_dir_is_one_line_and_exit_2(
         (read_only_dir / "probe").touch()
     config = tmp_path / "drdrill.yaml"
     config.write_text(
-        f"reports_dir: {read_only_dir}\nlab: {{base_port: 28480, state_dir: {tmp_path}/lab}}\n"
+        f"reports_dir: {read_only_dir}\n"
+        f"lab: {{base_port: {port_block()}, state_dir: {tmp_path}/lab}}\n"
     )
     done = drdrill("check", "--drill-config", str(config), cwd=tmp_path)
 

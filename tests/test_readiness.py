@@ -12,6 +12,7 @@ from drdrill.backup_records import Snapshot
 from drdrill.config import DrillConfig
 from drdrill.drill import EXPERIMENTS
 from drdrill.readiness import ReadinessCheck, check_readiness
+from drdrill.stock import experiments_for
 from drdrill.targets.base import CheckResult, ReplicaStream, ServiceCheck
 
 HOUR = timedelta(hours=1)
@@ -61,7 +62,7 @@ def snap(name: str, region: str, age: timedelta) -> Snapshot:
 
 
 def checks(target: FakeTarget, tmp_path: Path) -> dict[str, ReadinessCheck]:
-    report = check_readiness(target, DrillConfig(), tmp_path)  # type: ignore[arg-type]
+    report = check_readiness(target, DrillConfig(), [])  # type: ignore[arg-type]
     return {c.name: c for c in report.checks}
 
 
@@ -73,7 +74,9 @@ def test_a_fresh_snapshot_with_a_fresh_dr_copy_is_ok(tmp_path: Path) -> None:
 
 def test_no_copy_in_the_dr_region_is_a_warning_and_the_target_stays_ready() -> None:
     target = FakeTarget([snap("nightly", "primary", HOUR)], [])
-    report = check_readiness(target, DrillConfig(), EXPERIMENTS)  # type: ignore[arg-type]
+    report = check_readiness(  # type: ignore[arg-type]
+        target, DrillConfig(), experiments_for("lab", EXPERIMENTS)
+    )
     backups = {c.name: c for c in report.checks}["backups"]
 
     assert backups.status == "warn"

@@ -12,14 +12,15 @@ import os
 import signal
 from typing import Any
 
-from drdrill.config import load_config
-from drdrill.targets import target_lock
 from drdrill.wait import poll
 
 __all__ = ["register"]
 
 
 def _abort(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.targets import target_lock
+
     config = load_config(args.drill_config)
     lock = target_lock(config, args.target, command="drdrill abort")
     holder = lock.holder()

@@ -12,19 +12,22 @@ import argparse
 import json
 from typing import Any
 
-from drdrill.config import load_config
-from drdrill.drill import EXPERIMENTS
-from drdrill.readiness import check_readiness
-from drdrill.report.summary import append_history_line
-from drdrill.targets import open_target
-
 __all__ = ["register"]
 
 
 def _check(args: argparse.Namespace) -> int:
+    # What a check needs is imported here, once it is known to run: a lab check loads
+    # neither the AWS modules (boto3, chaostoolkit-aws) nor the drill's.
+    from drdrill.config import load_config
+    from drdrill.readiness import check_readiness
+    from drdrill.report.summary import append_history_line
+    from drdrill.stock import experiments_for
+    from drdrill.targets import open_target
+
     config = load_config(args.drill_config)
+    kind = config.target(args.target).kind
     target = open_target(config, args.target, dry_run=args.target != "lab")
-    report = check_readiness(target, config, EXPERIMENTS)
+    report = check_readiness(target, config, experiments_for(kind))
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

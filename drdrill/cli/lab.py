@@ -9,23 +9,30 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drdrill.config import load_config
-from drdrill.lab import Lab
-from drdrill.targets import target_lock
-from drdrill.targets.base import FAILURE_MODES
+from drdrill.lab.topology import FAILURE_MODES
+
+if TYPE_CHECKING:
+    from drdrill.lab import Lab
 
 __all__ = ["register"]
 
 
 def _lab(args: argparse.Namespace) -> Lab:
+    from drdrill.config import load_config
+    from drdrill.lab import Lab
+
     return Lab.from_config(load_config(args.drill_config))
 
 
 @contextmanager
 def _locked(args: argparse.Namespace, command: str) -> Iterator[Lab]:
     """The lab, with its lock held for ``command``."""
+    from drdrill.config import load_config
+    from drdrill.lab import Lab
+    from drdrill.targets import target_lock
+
     config = load_config(args.drill_config)
     with target_lock(config, "lab", command=f"drdrill lab {command}"):
         yield Lab.from_config(config)

@@ -25,14 +25,14 @@ from functools import partial
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from drdrill.config import DrillConfig, load_config
 from drdrill.errors import DrillError, TargetError
 from drdrill.phases import ACTIVATION_PHASES, FAILBACK_PHASES, RESTORE_PHASES
-from drdrill.targets.aws.clients import Clients
-from drdrill.targets.aws.profile import AwsProfile
-from drdrill.targets.twin.profile import AwsTwinProfile
 
+# The AWS modules (boto3, pydantic profiles) load only when a plan is for an AWS target.
 if TYPE_CHECKING:
+    from drdrill.config import DrillConfig
+    from drdrill.targets.aws.clients import Clients
+    from drdrill.targets.aws.profile import AwsProfile
     from drdrill.targets.aws.target import AwsTarget
 
 __all__ = ["register"]
@@ -226,15 +226,19 @@ class _Refused:
         return refuse
 
 
-class _NoCalls(Clients):
+def _no_calls(profile: AwsProfile) -> Clients:
     """The target's client factory for a plan: hands out clients that refuse every call
     (so no AWS client looks for credentials and no kubeconfig is read)."""
+    from drdrill.targets.aws.clients import Clients
 
-    def aws(self, service: str, region: str) -> Any:
-        return _Refused(f"{service} [{region}]", service)
+    class NoCalls(Clients):
+        def aws(self, service: str, region: str) -> Any:
+            return _Refused(f"{service} [{region}]", service)
 
-    def apps(self, context: str) -> Any:
-        return _Refused(f"kubernetes [{context}]")
+        def apps(self, context: str) -> Any:
+            return _Refused(f"kubernetes [{context}]")
+
+    return NoCalls(profile)
 
 
 def _note(text: str) -> None:
@@ -242,6 +246,8 @@ def _note(text: str) -> None:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+
     return print_plan(load_config(args.drill_config), args.kind, args.target, args.time)
 
 
@@ -252,7 +258,9 @@ def print_plan(config: DrillConfig, kind: str, target: str, time: datetime | Non
     print(f"DR runbook: {kind} drill on target {target} ({profile.kind}); nothing is executed")
     if profile.kind == "lab":
         return _lab(config, kind)
+    from drdrill.targets.aws.profile import AwsProfile
     from drdrill.targets.aws.target import AwsTarget
+    from drdrill.targets.twin.profile import AwsTwinProfile
 
     twin = isinstance(profile, AwsTwinProfile)
     if isinstance(profile, AwsTwinProfile):
@@ -266,7 +274,7 @@ def print_plan(config: DrillConfig, kind: str, target: str, time: datetime | Non
         )
     assert isinstance(profile, AwsProfile)
     plannable, refusals = _plannable(profile)
-    aws = AwsTarget(plannable, target, dry_run=True, clients=_NoCalls(plannable))
+    aws = AwsTarget(plannable, target, dry_run=True, clients=_no_calls(plannable))
     if not twin:
         print(
             f"   safety: needs --confirm; STS get_caller_identity must return one of "

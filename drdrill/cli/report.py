@@ -17,7 +17,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from drdrill.config import load_config
 from drdrill.errors import DrillError
 from drdrill.report.allure_cli import (
     HOW_TO_GET_ALLURE,
@@ -27,12 +26,13 @@ from drdrill.report.allure_cli import (
     up_to_date,
 )
 from drdrill.report.archive import verify
-from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
 
 __all__ = ["register"]
 
 
 def _print_latest(reports: Path) -> int:
+    from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
+
     latest = latest_summary(reports)
     if latest is None:
         raise DrillError(f"no drill report in {reports} yet; run `drdrill run full`")
@@ -55,6 +55,8 @@ def _drill_dir(reports: Path, given: str) -> Path:
     """The drill directory ``--verify`` names: a path, a drill id under ``reports``, or
     (``--latest`` / nothing) the drill whose summary was written last."""
     if given == _LATEST:
+        from drdrill.report.summary import latest_summary
+
         latest = latest_summary(reports)
         if latest is None:
             raise DrillError(f"no drill report in {reports} yet; run `drdrill run full`")
@@ -94,6 +96,9 @@ def _print_pages(reports: Path, latest: Path) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.report.summary import latest_summary
+
     config = load_config(args.drill_config)
     reports = config.reports_dir
     if args.verify is not None:

@@ -27,16 +27,15 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drdrill import jsonl
-from drdrill.approval import approver, ask_approver, needs_approval
-from drdrill.config import DrillConfig, load_config
 from drdrill.errors import SafetyError
-from drdrill.lock import TargetLock
-from drdrill.report.summary import read_history, readiness
 from drdrill.stock import DRILLS
-from drdrill.targets import target_lock
+
+if TYPE_CHECKING:
+    from drdrill.config import DrillConfig
+    from drdrill.lock import TargetLock
 
 __all__ = ["register"]
 
@@ -114,6 +113,9 @@ def _ensure_lab(config: DrillConfig) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.targets import target_lock
+
     config = load_config(args.drill_config)
     config.target(args.target)  # unknown target: a clear error before anything runs
     if args.dry_run:
@@ -142,6 +144,8 @@ def _run(args: argparse.Namespace) -> int:
 def _approval(args: argparse.Namespace, config: DrillConfig) -> str | None:
     """Who approved the drill: ``--approved-by``, else (a non-lab target) asked on the
     terminal, else refused; a non-lab target without ``--confirm`` is refused at once."""
+    from drdrill.approval import approver, ask_approver, needs_approval
+
     if config.target(args.target).kind != "lab" and not args.confirm:
         raise SafetyError(
             f"target {args.target!r} is not the lab: pass --confirm to drill it, or "
@@ -222,6 +226,8 @@ def _drill(argv: list[str], lock: TargetLock, config: DrillConfig, started: floa
 
 
 def _print_outcome(reports_dir: Path, since: float) -> None:
+    from drdrill.report.summary import read_history, readiness
+
     summaries = sorted(p for p in reports_dir.glob("*/summary.md") if p.stat().st_mtime >= since)
     for path in summaries:
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from drdrill.config import load_config
-from drdrill.endpoint_watch import check_duration, watch
 from drdrill.errors import ConfigError, DrillError, LabError
 from drdrill.redaction import redact
 
@@ -33,6 +31,9 @@ def _writable(path: Path) -> Path:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.endpoint_watch import check_duration, watch
+
     check_duration(args.duration)
     config = load_config(args.drill_config)
     output = _writable(Path(args.json)) if args.json else None

@@ -18,7 +18,7 @@ import json
 import shutil
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from drdrill.backup_records import RestoredDatabase, Snapshot
@@ -234,22 +234,7 @@ class LabBackups:
             instance, server.dsn(), time.monotonic() - started, when, f"pitr {region}:{base.name}"
         )
 
-    # -- retention and disasters ---------------------------------------------
-
-    def expire(self, retention_s: float, now: datetime | None = None) -> list[str]:
-        """Delete WAL segments and snapshots older than the retention; their names."""
-        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=retention_s)
-        removed = []
-        for wal in self.archive.glob("*"):
-            if datetime.fromtimestamp(wal.stat().st_mtime, UTC) < cutoff:
-                wal.unlink()
-                removed.append(wal.name)
-        for region in REGIONS:
-            for snapshot in self.list_snapshots(region):
-                if snapshot.created < cutoff:
-                    shutil.rmtree(self.root / region / snapshot.name)
-                    removed.append(f"{region}:{snapshot.name}")
-        return removed
+    # -- disasters ---------------------------------------------------------------
 
     def destroy_primary_data(self) -> None:
         """Ransomware, once the primary region is down: its database, the WAL archive and

@@ -147,10 +147,6 @@ class Lab:
         """UPSERT the failover records so ``to_region`` is PRIMARY."""
         dr_actions.fail_over_dns(self.topology, to_region)
 
-    def change_records(self, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The lab's ``change-resource-record-sets``."""
-        return dr_actions.change_records(self.topology, changes)
-
     def scale_region(self, region: str, workers: int) -> None:
         """Run ``workers`` order-service workers in ``region``; returns when they answer."""
         dr_actions.scale_region(self.topology, region, workers)

@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from drdrill.errors import SafetyError
-from drdrill.lock import TargetLock
-from drdrill.targets.aws.profile import AwsProfile
 
 if TYPE_CHECKING:
     from drdrill.audit import AuditTrail
     from drdrill.config import DrillConfig
+    from drdrill.lock import TargetLock
     from drdrill.targets.base import Target
 
 __all__ = ["LOCAL_KINDS", "lock_name", "open_target", "target_lock"]
@@ -66,6 +65,8 @@ def lock_name(config: DrillConfig, name: str = "lab") -> str:
     share one lock. An AWS profile: its name and its allowed accounts (the account really
     drilled is only learned from STS after the lock is taken; a profile allows one in
     practice). Any other target: its kind and profile name."""
+    from drdrill.targets.aws.profile import AwsProfile
+
     profile = config.target(name)
     if profile.kind in LOCAL_KINDS:
         return f"lab at {config.lab.state_dir.resolve()}"
@@ -78,4 +79,6 @@ def target_lock(
     config: DrillConfig, name: str = "lab", *, command: str, drill_id: str = ""
 ) -> TargetLock:
     """The (not yet acquired) lock of target ``name`` for ``command``."""
+    from drdrill.lock import TargetLock
+
     return TargetLock(lock_name(config, name), command, drill_id)

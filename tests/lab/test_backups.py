@@ -93,15 +93,3 @@ def test_an_empty_archive_refuses_point_in_time_recovery(lab: Lab) -> None:
     finally:
         backups.archive.rmdir()
         moved.rename(backups.archive)
-
-
-def test_retention_expires_old_wal_and_snapshots_only(lab: Lab) -> None:
-    backups = lab.backups()
-    wal_before = {p.name for p in backups.archive.iterdir()}
-
-    assert backups.expire(7 * 86400) == []  # nothing is a week old yet
-    removed = backups.expire(7 * 86400, now=datetime.now(UTC) + timedelta(days=8))
-
-    assert {"primary:lab-up", "dr:pre-change"} <= set(removed)
-    assert wal_before <= set(removed)
-    assert backups.list_snapshots("primary") == []

@@ -23,10 +23,11 @@ import pytest
 from drdrill.lab import Lab
 from drdrill.lab.replication import STALL_BOUND_S
 from tests.lab.conftest import lab_config
+from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-BASE_PORT = 28400
+BASE_PORT = port_block()
 WALSENDER_SQL = (
     "SELECT r.pid FROM pg_stat_replication AS r "
     "JOIN pg_replication_slots AS s ON s.active_pid = r.pid WHERE s.slot_name = 'dr'"

@@ -200,31 +200,3 @@ class Dns:
                 Id=change, WaiterConfig=waiter_config(waiters.dns_s, waiters.poll_s)
             ),
         )
-
-    def health_check_status(self) -> dict[str, list[str]]:
-        """Each configured health check's observations by Route 53's checkers (read-only)."""
-        route53 = self.clients.aws("route53", ROUTE53_REGION)
-        found: dict[str, list[str]] = {}
-        for check_id in self.profile.dns.all_health_check_ids():
-            status = self.guard.read(
-                "route53",
-                "get_health_check_status",
-                "global",
-                check_id,
-                lambda check_id=check_id: route53.get_health_check_status(  # type: ignore[misc]
-                    HealthCheckId=check_id
-                ),
-            )
-            found[check_id] = [
-                o["StatusReport"]["Status"] for o in status.get("HealthCheckObservations", [])
-            ]
-        return found
-
-    def healthy(self, region: str) -> bool | None:
-        """Whether most checkers see ``region``'s record check as healthy (None: no check)."""
-        check_id = self.profile.dns.targets[region].health_check_id  # type: ignore[index]
-        if check_id is None:
-            return None
-        observations = self.health_check_status()[check_id]
-        ok = sum(s.startswith("Success") for s in observations)
-        return bool(observations) and ok * 2 > len(observations)

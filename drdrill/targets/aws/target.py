@@ -137,10 +137,6 @@ class AwsTarget:
         self._region(to_region)
         self.dns.fail_over(to_region)
 
-    def health_check_status(self) -> dict[str, list[str]]:
-        """Route 53 health-check observations by check id (a read-only probe)."""
-        return self.dns.health_check_status()
-
     def scale_region(self, region: str, replicas: int | None = None) -> None:
         """Scale the EKS nodegroup to its serving size, then every deployment to
         ``replicas`` (None: the profile's serving size), and wait until they are ready."""

@@ -240,14 +240,6 @@ class Controller:
         if new:
             raise TargetError(f"the lab did not follow the control plane: {'; '.join(new)}")
 
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """No pass runs meanwhile: the twin changes the lab itself (a failback step the
-        aws target has no call for) and then tells the control plane, without this
-        controller undoing the first half in between."""
-        with self._lock:
-            yield
-
     # -- reading the control plane ---------------------------------------------
 
     def _aws(self, service: str, region: str) -> Any:

@@ -140,10 +140,6 @@ class AwsTwinTarget:
         with self._controller.following():
             yield aws
 
-    def _follow(self) -> None:
-        if self._controller is not None and not self.dry_run:
-            self._controller.follow_now()
-
     def release(self) -> None:
         """Forget the control plane's clients (the emulators stay with the lab: ``lab
         down`` ends them; the next drill seeds them afresh)."""
@@ -233,9 +229,6 @@ class AwsTwinTarget:
             self.data_plane.fail_back()
         if error is not None:
             raise error
-
-    def health_check_status(self) -> dict[str, Any]:
-        return self.aws.health_check_status()
 
     # -- the planned failback (FailbackTarget) -----------------------------------
     #
