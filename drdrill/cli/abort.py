@@ -13,6 +13,7 @@ import signal
 from typing import Any
 
 from drdrill.config import load_config
+from drdrill.drill_journal import abandoned_error, is_abandoned, journal_path, read
 from drdrill.targets import target_lock
 from drdrill.wait import poll
 
@@ -25,6 +26,10 @@ def _abort(args: argparse.Namespace) -> int:
     holder = lock.holder()
     if holder is None:
         print(f"drdrill: nothing to abort: no drill or lab command holds target {args.target}")
+        journal = read(journal_path(config, args.target))
+        if is_abandoned(journal):
+            assert journal is not None
+            print(f"drdrill: {abandoned_error(journal)}")
         return 0
     print(f"drdrill: aborting {holder.describe()}; it rolls back now", flush=True)
     try:
