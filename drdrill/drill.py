@@ -623,7 +623,7 @@ class Drill:
                 measurable=self.observation is not None
                 and self.timeline.first(FAULT_INJECTED) is not None,
             )
-            self._advance("done")
+            self._note("the drill's state", lambda: self._advance("done"))
             try:
                 self._conclude(reached, error, rollback_error)
             finally:

@@ -245,8 +245,8 @@ def _recover_if_abandoned(
         return exit_code
     assert journal is not None
     print(
-        f"drdrill: {ended} in drill {journal.drill_id} (state {journal.state}); "
-        "recovering: ending its processes, rolling back",
+        f"drdrill: {ended}, leaving drill {journal.drill_id} unfinished (state "
+        f"{journal.state}); recovering: ending its processes, rolling back",
         flush=True,
     )
     recovery = recover(config, journal, ended, confirm=args.confirm)
@@ -261,7 +261,7 @@ def _how_it_ended(pid: int, code: int) -> str:
         except ValueError:
             name = f"signal {-code}"
         return f"the drill's pytest (pid {pid}) was killed by {name}"
-    return f"the drill's pytest (pid {pid}) exited with code {code} before rolling back"
+    return f"the drill's pytest (pid {pid}) exited with code {code}"
 
 
 def _print_outcome(reports_dir: Path, since: float) -> None:
