@@ -55,9 +55,9 @@ def _journaled(bench: Bench, state: str, timeout_s: float = 90) -> DrillJournal:
     raise AssertionError(f"no drill journaled {state} in {timeout_s} s: {_journal(bench)}")
 
 
-def _drill(bench: Bench, **popen: object) -> subprocess.Popen[str]:
+def _drill(bench: Bench) -> subprocess.Popen[str]:
     bench.mark()
-    return bench.drdrill("run", "full", "--mode", "power-off", "--keep-lab", **popen)
+    return bench.drdrill("run", "full", "--mode", "power-off", "--keep-lab")
 
 
 def _aborted_once(bench: Bench, before: int, drill_id: str) -> dict[str, object]:
@@ -110,8 +110,10 @@ def test_kill_9_of_the_drills_pytest_is_recovered_by_drdrill_run(bench: Bench) -
 
 def test_a_drill_killed_with_drdrill_run_is_refused_until_drdrill_recover(bench: Bench) -> None:
     before = len(bench.history())
-    proc = _drill(bench, start_new_session=True)
+    bench.mark()  # a partition: its in-region clients are the drill's processes too
+    proc = bench.drdrill("run", "full", "--mode", "partition", "--keep-lab", start_new_session=True)
     journal = _journaled(bench, "fault_injected")
+    assert any("in_region_clients" in p.role for p in journal.processes), journal.processes
 
     # Both at once: pytest stopped first, so drdrill run's death (PR_SET_PDEATHSIG's
     # SIGTERM) cannot start its rollback before SIGKILL ends it.
