@@ -242,3 +242,42 @@ def test_a_drill_is_not_started_without_room_for_its_reports(tmp_path: Path) -> 
     with pytest.raises(ReportSpaceError, match="reports_dir"):
         Drill(hungry, kind="full")
     assert not (tmp_path / "reports").exists()
+
+
+class Recorder:
+    """A target that is always healthy and records its fail back."""
+
+    def __init__(self) -> None:
+        self.failed_back = 0
+
+    def verify_services(self) -> object:
+        return type("Check", (), {"ok": True})()
+
+    def fail_back(self) -> None:
+        self.failed_back += 1
+
+
+def test_a_drill_whose_timeline_cannot_be_written_still_fails_back_and_is_journaled(
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path)
+    drill = Drill(config, kind="full")
+    target = Recorder()
+    drill.target = target  # type: ignore[assignment]
+    drill.prepare()
+    assert read(journal_path(config, "lab")).state == "steady"  # type: ignore[union-attr]
+    drill.declare_fault("primary", "power-off", "region_failure")
+    journaled = read(journal_path(config, "lab"))
+    assert journaled is not None and journaled.state == "fault_injected"
+    assert journaled.injected == Injection("primary", "power-off")
+    timeline = drill.report_dir / "timeline.jsonl"
+    timeline.unlink()
+    timeline.mkdir()  # no event can be written any more (as on a full disk)
+
+    assert drill.close(OSError(28, "No space left on device")) == "error"
+
+    assert target.failed_back == 1
+    done = read(journal_path(config, "lab"))
+    assert done is not None and done.state == "done"
+    history = (tmp_path / "reports" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["outcome"] for line in history] == ["error"]
