@@ -15,7 +15,8 @@ processes ended, the target failed back, the drill recorded ``aborted``; one lin
 so, and the exit code is 128 + the signal (or pytest's own). ``--dry-run`` runs
 nothing: it prints the runbook (``drdrill plan``). A non-lab target needs ``--confirm`` and
 an approver (``--approved-by``, else asked here on the terminal and passed on to pytest);
-without them the command exits 2 before it takes the lock (``drdrill.approval``).
+without them the command exits 2 before it takes the lock (``drdrill.approval``), as it
+does when ``reports_dir`` lacks ``reports_min_free_mb`` of free space.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from drdrill.drill_journal import is_abandoned, journal_path, read
 from drdrill.drill_recovery import recover
 from drdrill.errors import SafetyError
 from drdrill.lock import TargetLock
+from drdrill.report.space import check_report_space
 from drdrill.report.summary import read_history, readiness
 from drdrill.stock import DRILLS
 from drdrill.targets import target_lock
@@ -128,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"dry run: nothing is executed; the {args.kind} drill would do this:", flush=True)
         return print_plan(config, args.kind, args.target)
     approved_by = _approval(args, config)  # refused: exit 2, before the lock or the lab
+    check_report_space(config.reports_dir, config.reports_min_free_mb)  # (each drill again)
     with target_lock(config, args.target, command=f"drdrill run {args.kind}") as lock:
         started_lab = args.target == "lab" and _ensure_lab(config)
         try:

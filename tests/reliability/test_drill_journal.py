@@ -281,3 +281,18 @@ def test_a_drill_whose_timeline_cannot_be_written_still_fails_back_and_is_journa
     assert done is not None and done.state == "done"
     history = (tmp_path / "reports" / "history.jsonl").read_text().splitlines()
     assert [json.loads(line)["outcome"] for line in history] == ["error"]
+
+
+def test_drdrill_run_refuses_without_room_for_the_reports_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _config(tmp_path)
+    config = tmp_path / "drdrill.yaml"
+    needed = free_bytes(tmp_path) // (1024 * 1024) + 1
+    config.write_text(config.read_text() + f"reports_min_free_mb: {needed}\n")
+
+    assert main(["--drill-config", str(config), "run", "full"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"drdrill: error: reports_dir {tmp_path / 'reports'} has ")
+    assert "The drill was not started" in err
