@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -58,10 +57,16 @@ def _config(tmp_path: Path) -> DrillConfig:
     return load_config(path)
 
 
+def _more_than_free(directory: Path) -> int:
+    """MB well over what is free there (others on this machine may free some meanwhile)."""
+    return free_bytes(directory) // (1024 * 1024) * 2 + 1024
+
+
 def _dead_process() -> JournaledProcess:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc = subprocess.Popen(["sleep", "30"])
     found = JournaledProcess.of(proc.pid, "drill")
     assert found is not None
+    proc.kill()
     proc.wait()
     return found
 
@@ -225,7 +230,7 @@ def test_too_little_free_space_for_the_reports_is_refused_naming_the_directory(
     reports = tmp_path / "not" / "yet" / "reports"
     free = free_bytes(reports)
     assert free > 0
-    needed_mb = free // (1024 * 1024) + 1
+    needed_mb = _more_than_free(reports)
     with pytest.raises(ReportSpaceError) as refused:
         check_report_space(reports, needed_mb)
     message = str(refused.value)
@@ -236,9 +241,7 @@ def test_too_little_free_space_for_the_reports_is_refused_naming_the_directory(
 
 def test_a_drill_is_not_started_without_room_for_its_reports(tmp_path: Path) -> None:
     config = _config(tmp_path)
-    hungry = config.model_copy(
-        update={"reports_min_free_mb": free_bytes(tmp_path) // (1024 * 1024) + 1}
-    )
+    hungry = config.model_copy(update={"reports_min_free_mb": _more_than_free(tmp_path)})
     with pytest.raises(ReportSpaceError, match="reports_dir"):
         Drill(hungry, kind="full")
     assert not (tmp_path / "reports").exists()
@@ -288,7 +291,7 @@ def test_drdrill_run_refuses_without_room_for_the_reports_exit_2(
 ) -> None:
     _config(tmp_path)
     config = tmp_path / "drdrill.yaml"
-    needed = free_bytes(tmp_path) // (1024 * 1024) + 1
+    needed = _more_than_free(tmp_path)
     config.write_text(config.read_text() + f"reports_min_free_mb: {needed}\n")
 
     assert main(["--drill-config", str(config), "run", "full"]) == 2
