@@ -249,10 +249,15 @@ def is_abandoned(
 def abandoned_error(journal: DrillJournal) -> DrillAbandoned:
     """The one line that refuses a command on the target of an abandoned drill."""
     recover = "drdrill recover" + ("" if journal.target == "lab" else f" --target {journal.target}")
+    when = journal.updated or "an unknown time"
+    if journal.holder.is_running():  # this very process, whose earlier close did not complete
+        return DrillAbandoned(
+            f"drill {journal.drill_id} did not finish: left in state {journal.state} at {when} "
+            f"by pid {journal.holder.pid}; once that process ends, run `{recover}`"
+        )
     return DrillAbandoned(
-        f"drill {journal.drill_id} was abandoned in state {journal.state} at "
-        f"{journal.updated or 'an unknown time'} (its process, pid {journal.holder.pid}, is "
-        f"gone); run `{recover}`"
+        f"drill {journal.drill_id} was abandoned in state {journal.state} at {when} (its "
+        f"process, pid {journal.holder.pid}, is gone); run `{recover}`"
     )
 
 

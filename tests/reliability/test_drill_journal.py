@@ -188,6 +188,15 @@ def test_a_drill_refuses_to_start_over_an_unfinished_one(tmp_path: Path) -> None
     assert not (tmp_path / "reports").exists()
 
 
+def test_a_drill_refuses_to_overwrite_an_unfinished_one_of_its_own_process(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    me = JournaledProcess.of(os.getpid(), "drill")
+    assert me is not None
+    write(journal_path(config, "lab"), _journal(tmp_path, me, state="failing_back"))
+    with pytest.raises(DrillAbandoned, match="did not finish: left in state failing_back"):
+        Drill(config, kind="full")
+
+
 def test_a_drill_closed_before_its_steady_state_journals_nothing(tmp_path: Path) -> None:
     config = _config(tmp_path)
     drill = Drill(config, kind="full")
