@@ -22,7 +22,7 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ class AuditTrail:
         self._lock = threading.Lock()
         self._records: list[dict[str, Any]] = []
         self._best_effort = 0
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -108,7 +109,16 @@ class AuditTrail:
                         flush=True,
                     )
             self._records.append(entry)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(entry)
         return entry
+
+    def listen(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with every record once it is appended (the drill's journal
+        keeps the target calls made so far)."""
+        with self._lock:
+            self._listeners.append(listener)
 
     @contextlib.contextmanager
     def best_effort(self) -> Iterator[None]:

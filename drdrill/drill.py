@@ -150,6 +150,7 @@ class Drill:
                 outcome="approved",
                 parameters={"drill_id": self.drill_id, "approved_by": self.approved_by},
             )
+        self.audit.listen(self._on_audit)
         self.alerts = DrillAlerts(config, self.drill_id, target_name, self.timeline)
         self.alerts.started(kind, scenario, dry_run)
 
@@ -566,6 +567,13 @@ class Drill:
                     processes=tuple(self._started),
                 ),
             )
+
+    def _on_audit(self, record: dict[str, Any]) -> None:
+        """A target call is starting: the journal lists it before it changes anything (once
+        the drill journals; a journal that cannot be written then is said, the call goes on)."""
+        if self._journal is None or self.reached == "done" or not _changes([record]):
+            return
+        self._note("the drill journal", self._write_journal)
 
     def _journal_processes(self, started: list[tuple[int | None, str]]) -> None:
         """Journal processes this drill just started (pid, role)."""

@@ -282,6 +282,9 @@ def test_a_drill_whose_timeline_cannot_be_written_still_fails_back_and_is_journa
     journaled = read(journal_path(config, "lab"))
     assert journaled is not None and journaled.state == "fault_injected"
     assert journaled.injected == Injection("primary", "power-off")
+    drill.audit.record("fail_over_dns", target="lab", outcome="started", parameters={"to": "dr"})
+    journaled = read(journal_path(config, "lab"))
+    assert journaled is not None and journaled.changes == ("fail_over_dns to=dr",)
     timeline = drill.report_dir / "timeline.jsonl"
     timeline.unlink()
     timeline.mkdir()  # no event can be written any more (as on a full disk)
