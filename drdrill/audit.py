@@ -8,15 +8,21 @@ line appended (and flushed) as it happens. Parameters and details pass through
 The trail is hash-chained (``jsonl.append_chained``): every line carries ``seq`` and
 ``prev``, the sha256 of the line before it, so ``drdrill report --verify`` detects a line
 edited, inserted, deleted or moved after the fact.
+
+A record that cannot be written (a full disk) raises, so a drill that cannot audit stops;
+inside ``best_effort()`` (a rollback, which must run whatever else fails) it is kept in
+memory and the lost write said on stderr instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +70,8 @@ class AuditTrail:
         self.actor = who or actor()
         self._lock = threading.Lock()
         self._records: list[dict[str, Any]] = []
+        self._best_effort = 0
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -90,9 +98,39 @@ class AuditTrail:
         entry.update(redact(as_json(detail)))
         with self._lock:
             if self.path is not None:
-                entry = jsonl.append_chained(self.path, entry)
+                try:
+                    entry = jsonl.append_chained(self.path, entry)
+                except OSError as exc:
+                    if not self._best_effort:
+                        raise
+                    print(
+                        f"drdrill: audit record {action!r} not written to {self.path}: {exc}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             self._records.append(entry)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(entry)
         return entry
+
+    def listen(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with every record once it is appended (the drill's journal
+        keeps the target calls made so far)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    @contextlib.contextmanager
+    def best_effort(self) -> Iterator[None]:
+        """Inside, a record that cannot be written is kept in memory and said on stderr
+        instead of raising (module docstring)."""
+        with self._lock:
+            self._best_effort += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._best_effort -= 1
 
     def records(self) -> list[dict[str, Any]]:
         with self._lock:

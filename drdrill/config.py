@@ -326,6 +326,8 @@ class DrillConfig(_Model):
     lab: LabSettings = LabSettings()
     backups: Backups = Backups()
     reports_dir: Path = Path("reports")
+    reports_min_free_mb: int = Field(50, ge=0)
+    """Free space (MB) ``reports_dir`` needs before a drill's fault (``drdrill.report.space``)."""
     targets: dict[str, TargetProfile] = Field(default_factory=_default_targets)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     """Who hears about a drill, over which channels (the plan's DR Activation Alerts)."""

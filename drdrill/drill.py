@@ -4,7 +4,10 @@ Steps and ``drdrill run`` drive a ``Drill``; everything it learns lands in
 ``reports/<drill-id>/`` (``drdrill.report.writer`` writes the final artifacts).
 ``close()`` always puts the platform back (``fail_back``), also after a failure or
 Ctrl-C; whoever runs the drill installs the stop button (``drdrill.stopping``) that
-turns SIGINT, SIGTERM, ``drdrill abort`` and stop conditions into that Ctrl-C.
+turns SIGINT, SIGTERM, ``drdrill abort`` and stop conditions into that Ctrl-C. A drill
+whose process dies outright (``kill -9``, the OOM killer) cannot close itself: from its
+steady state on it keeps a journal (``drdrill.drill_journal``) from which ``drdrill run``
+or ``drdrill recover`` puts the platform back (``drdrill.drill_recovery``).
 
 What a drill is about changes only through declared transitions: ``inject`` /
 ``declare_fault`` (the disaster, its mode and the scenario judged), ``declare_restored``
@@ -17,26 +20,33 @@ import contextlib
 import dataclasses
 import os
 import secrets
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drdrill import stock
+import psutil
+
+from drdrill import drill_journal, stock
 from drdrill.approval import approver, needs_approval, refusal
 from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
 from drdrill.drill_alerts import DrillAlerts
+from drdrill.drill_journal import DrillJournal, Injection, JournaledProcess
 from drdrill.drill_outcome import DRILL_STATES, describe, ending_error, outcome_of, shielded
+from drdrill.drill_recovery import end_processes
 from drdrill.errors import DrillError
 from drdrill.failback import failback_figures
 from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
 from drdrill.measure import declared_restore, measure, restoration_search_start
 from drdrill.observe import Observation
+from drdrill.report.space import check_report_space
 from drdrill.report.summary import DrillSummary
 from drdrill.report.target_calls import calls_by_phase
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
@@ -85,12 +95,15 @@ class Drill:
         approved_by: str | None = None,
     ) -> None:
         config.objective_for(scenario)  # unknown scenario: error before anything runs
+        check_report_space(config.reports_dir, config.reports_min_free_mb)
         if not approved_by and needs_approval(
             config, target_name, confirm=confirm, dry_run=dry_run
         ):
             raise refusal(target_name)  # before anything is created, let alone changed
         self.approved_by = approver(approved_by) if approved_by else None
         """Who approved the drill (``--approved-by``): needed on a target that is not the lab."""
+        self._journal_path = drill_journal.journal_path(config, target_name)
+        self._refuse_unfinished()  # before anything is created
         self.config = config
         self.kind = kind
         self._scenario = scenario
@@ -119,6 +132,11 @@ class Drill:
         self.ended_in = ""
         """The state the drill had reached when it ended (set by ``close``)."""
         self._closed = False
+        self._journal: DrillJournal | None = None
+        self._journal_lock = threading.Lock()
+        self._injected: Injection | None = None
+        self._started: list[JournaledProcess] = []
+        """Processes this drill started that outlive it unless ended (Locust, the fault's)."""
         self.audit.record(
             "drill_started",
             target=target_name,
@@ -132,6 +150,7 @@ class Drill:
                 outcome="approved",
                 parameters={"drill_id": self.drill_id, "approved_by": self.approved_by},
             )
+        self.audit.listen(self._on_audit)
         self.alerts = DrillAlerts(config, self.drill_id, target_name, self.timeline)
         self.alerts.started(kind, scenario, dry_run)
 
@@ -200,6 +219,9 @@ class Drill:
             self.load = LoadRun(
                 endpoint, self.config.load, self.report_dir, max_seconds=300, marker_env=marker
             ).start()
+            self._journal_processes(
+                [(self.load.pid, "locust"), *((w, "locust worker") for w in self.load.worker_pids)]
+            )
             if self.config.load.distributed:
                 # no fault before every worker (local and remote) is connected and sending
                 self.load.wait_sending()
@@ -230,15 +252,26 @@ class Drill:
 
         The experiment's steady state is checked before the fault only (after it, the
         region is down by design), and its rollback is the drill's fail back, not the
-        experiment's own."""
+        experiment's own. Before it: room for the evidence (``ReportSpaceError``), and the
+        journal says what is about to be injected; after it, the processes the injection
+        started (a partition's in-region clients) are journaled as the drill's."""
+        check_report_space(self.config.reports_dir, self.config.reports_min_free_mb)
         self._failure_mode = mode
-        journal = self._run_experiment(
-            "region-failure",
-            steady_state="before-method-only",
-            rollbacks="never",
-            failed_region=region,
-            failure_mode=mode,
-        )
+        self._injected = Injection(region, mode)
+        self._write_journal()
+        before = _children()
+        try:
+            journal = self._run_experiment(
+                "region-failure",
+                steady_state="before-method-only",
+                rollbacks="never",
+                failed_region=region,
+                failure_mode=mode,
+            )
+        finally:
+            self._journal_processes(
+                [(pid, role) for pid, role in _children().items() if pid not in before]
+            )
         fault = self.timeline.first(FAULT_INJECTED)
         if journal["status"] != "completed" or fault is None:
             raise DrillError(
@@ -263,7 +296,10 @@ class Drill:
         """A disaster staged by a step, not by the region-failure experiment (a bad change,
         ransomware): it is the drill's t_fault, judged as ``scenario``; returns t_fault."""
         self.config.objective_for(scenario)
+        check_report_space(self.config.reports_dir, self.config.reports_min_free_mb)
         self._scenario, self._failure_mode = scenario, mode
+        self._injected = Injection(region, mode)
+        self._write_journal()
         t_fault = self.timeline.record(FAULT_INJECTED, region, mode=mode).t_ns
         self._advance("fault_injected")
         return t_fault
@@ -355,14 +391,25 @@ class Drill:
     # -- afterwards ----------------------------------------------------------
 
     def _stop_observing(self) -> None:
-        if self.stop_watch is not None:
-            self.stop_watch.stop()
-        if self.load is not None:
-            self.load.stop()
-        if self.observation is not None:
-            self.observation.stop()
-        if self.split_brain_watch is not None:  # last: it takes a final look at every sample
-            self.split_brain_watch.stop()
+        """Stop every watcher and the load, each whatever the others do (a full disk, a
+        failed watcher); the first error, once all are stopped."""
+        stoppers = [
+            self.stop_watch.stop if self.stop_watch is not None else None,
+            self.load.stop if self.load is not None else None,
+            self.observation.stop if self.observation is not None else None,
+            # last: it takes a final look at every sample
+            self.split_brain_watch.stop if self.split_brain_watch is not None else None,
+        ]
+        first: BaseException | None = None
+        for stop in stoppers:
+            if stop is None:
+                continue
+            try:
+                stop()
+            except BaseException as exc:  # the others still stop; the first is re-raised
+                first = first or exc
+        if first is not None:
+            raise first
 
     def finish(self, scenario: str | None = None) -> DrillSummary:
         """Stop observing, check the ledger against the surviving database, measure, judge
@@ -466,10 +513,82 @@ class Drill:
         }
 
     def _advance(self, state: str) -> None:
-        """Move to ``state`` (never back: ``reached`` is the furthest state)."""
+        """Move to ``state`` (never back: ``reached`` is the furthest state); journaled from
+        ``steady`` on (``done`` only once the drill is recorded: ``close``)."""
         if DRILL_STATES.index(state) > DRILL_STATES.index(self.reached):
             self.reached = state
+            if state != "done":
+                self._write_journal()
             self.timeline.record(NOTE, "drill_state", state=state)
+
+    # -- the journal: what recovers a drill whose process died -----------------
+
+    def _refuse_unfinished(self) -> None:
+        """``DrillAbandoned`` when the target's journal holds a drill that did not finish:
+        abandoned, or an earlier one of this very process whose close did not complete
+        (overwriting its journal would lose it)."""
+        found = drill_journal.read(self._journal_path)
+        if found is None or found.done:
+            return
+        if drill_journal.is_abandoned(found) or found.holder.pid == os.getpid():
+            raise drill_journal.abandoned_error(found)
+
+    def _write_journal(self, state: str | None = None) -> None:
+        """Journal where the drill is now (from ``steady`` on; ``state`` overrides)."""
+        state = state or self.reached
+        if DRILL_STATES.index(state) < DRILL_STATES.index("steady"):
+            return
+        with self._journal_lock:
+            if self._journal is None and state in ("failing_back", "done"):
+                return  # closed before its steady state: nothing to recover
+            if self._journal is None:
+                holder = JournaledProcess.of(os.getpid(), "drill")
+                assert holder is not None  # this very process runs
+                self._journal = DrillJournal(
+                    drill_id=self.drill_id,
+                    target=self.target_name,
+                    state=state,
+                    holder=holder,
+                    report_dir=self.report_dir.resolve(),
+                    reports_dir=self.config.reports_dir.resolve(),
+                    kind=self.kind,
+                    scenario=self.scenario,
+                    started_ns=self.started_ns,
+                    approved_by=self.approved_by,
+                )
+            self._journal = drill_journal.write(
+                self._journal_path,
+                dataclasses.replace(
+                    self._journal,
+                    state=state,
+                    scenario=self.scenario,
+                    injected=self._injected,
+                    changes=_changes(self.audit.records()),
+                    processes=tuple(self._started),
+                ),
+            )
+
+    def _on_audit(self, record: dict[str, Any]) -> None:
+        """A target call is starting: the journal lists it before it changes anything (once
+        the drill journals; a journal that cannot be written then is said, the call goes on)."""
+        if self._journal is None or self.reached == "done" or not _changes([record]):
+            return
+        self._note("the drill journal", self._write_journal)
+
+    def _journal_processes(self, started: list[tuple[int | None, str]]) -> None:
+        """Journal processes this drill just started (pid, role)."""
+        found = [JournaledProcess.of(pid, role) for pid, role in started if pid is not None]
+        self._started += [p for p in found if p is not None]
+        if found:
+            self._write_journal()
+
+    def _note(self, what: str, write: Callable[[], object]) -> None:
+        """Bookkeeping during the rollback: a write that fails (a full disk) is said on
+        stderr, never allowed to stop the rollback."""
+        try:
+            write()
+        except Exception as exc:
+            print(f"drdrill: {what} not written: {describe(exc)}", file=sys.stderr, flush=True)
 
     def close(self, error: BaseException | None = None) -> str:
         """Always: stop observing, put the platform back in its steady state, and say how
@@ -486,14 +605,23 @@ class Drill:
         reached = self.ended_in = self.reached
         rollback_error: BaseException | None = None
         with shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):
-            self._advance("failing_back")
+            # every step runs whatever the one before it did: a full disk or a broken
+            # watcher never keeps the platform from being put back
+            self._note("the drill's state", lambda: self._advance("failing_back"))
             try:
                 self._stop_observing()
-                self.timeline.record(ROLLBACK, "fail_back")
-                self.target.fail_back()
             except BaseException as exc:  # recorded, then re-raised below
                 rollback_error = exc
+            self._note(
+                "the rollback's timeline event", lambda: self.timeline.record(ROLLBACK, "fail_back")
+            )
+            try:
+                with self.audit.best_effort():
+                    self.target.fail_back()
+            except BaseException as exc:  # recorded, then re-raised below
+                rollback_error = rollback_error or exc
             finally:
+                end_processes(self._started)  # what the fail back did not end (Locust: stopped)
                 if isinstance(self.target, Releasable):
                     self.target.release()
             self.outcome = outcome_of(
@@ -503,11 +631,14 @@ class Drill:
                 measurable=self.observation is not None
                 and self.timeline.first(FAULT_INJECTED) is not None,
             )
-            self._advance("done")
+            self._note("the drill's state", lambda: self._advance("done"))
             try:
                 self._conclude(reached, error, rollback_error)
             finally:
                 self._record_finished(reached, error, rollback_error)
+            # recorded: nobody needs to recover it (a record that failed leaves the journal
+            # as it was, and ``drdrill recover`` records it once the process is gone)
+            self._note("the drill journal", lambda: self._write_journal("done"))
         try:
             self._notify_finished(reached, error, rollback_error)
         finally:
@@ -552,3 +683,23 @@ class Drill:
             reached=reached,
             error=describe(error),
         )
+
+
+def _children() -> dict[int, str]:
+    """This process's children now: pid → what runs (its command line, shortened)."""
+    found = {}
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            argv = child.cmdline()
+            words = argv[2:5] if argv[1:2] == ["-m"] else argv[:3]
+            found[child.pid] = " ".join(words)[:80] or child.name()
+    return found
+
+
+def _changes(audit: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The target calls of an audit trail so far, one ``action key=value ...`` each."""
+    return tuple(
+        " ".join([str(r["action"]), *(f"{k}={v}" for k, v in (r.get("parameters") or {}).items())])
+        for r in audit
+        if r.get("outcome") == "started" and not str(r.get("action", "")).startswith("drill_")
+    )

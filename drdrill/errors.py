@@ -14,6 +14,8 @@
     ├── LoadError                   the Locust load process could not start or died
     ├── ActivationFailed            a DR activation phase failed: the activation stopped there
     ├── DrillAborted                the drill was stopped (abort, stop condition): rolled back
+    ├── DrillAbandoned              a drill's process died before its rollback: `drdrill recover`
+    ├── ReportSpaceError            too little free space for the reports: drill not started
     └── MeasurementError            the data cannot support a figure (no fault, no samples)
 
 Library errors are wrapped once, at the boundary, with ``raise ... from exc``.
@@ -28,12 +30,14 @@ __all__ = [
     "ActivationFailed",
     "CapabilityMissing",
     "ConfigError",
+    "DrillAbandoned",
     "DrillAborted",
     "DrillError",
     "LabError",
     "LoadError",
     "MeasurementError",
     "ReportError",
+    "ReportSpaceError",
     "RestoreError",
     "SafetyError",
     "TargetError",
@@ -111,6 +115,17 @@ class ActivationFailed(DrillError):
 class DrillAborted(DrillError):
     """The drill was stopped on purpose (``drdrill abort``, a stop condition): it rolls back
     and is recorded as ``aborted``."""
+
+
+class DrillAbandoned(DrillError):
+    """A drill's process died before it rolled back (its journal is not ``done`` and its
+    holder is gone): every command that could change its target is refused until
+    ``drdrill recover`` has rolled it back and recorded it."""
+
+
+class ReportSpaceError(DrillError):
+    """The reports directory has too little free space for a drill's evidence: the drill
+    is refused before its fault (a disk that fills mid-drill loses the record)."""
 
 
 class MeasurementError(DrillError):

@@ -155,9 +155,9 @@ class PytestRuns:
         monkeypatch.setattr(run_command, "_drill", self.run)
         monkeypatch.setattr(run_command, "_ensure_lab", lambda config: False)
 
-    def run(self, argv: list[str], *args: Any) -> int:
+    def run(self, argv: list[str], *args: Any) -> tuple[int, int]:
         self.argv = argv
-        return 0
+        return 0, 0  # pytest's return code, its pid
 
 
 def drdrill_run(tmp_path: Path, *args: str) -> int:

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from drdrill import jsonl
 from drdrill.audit import AuditTrail
 from drdrill.redaction import REDACTED, redact
@@ -87,3 +89,21 @@ def test_a_record_after_a_torn_line_is_kept(tmp_path: Path) -> None:
 
     assert [r["action"] for r in found.records] == ["promote_database"]
     assert found.skipped == 1
+
+
+def test_a_record_that_cannot_be_written_raises_except_during_a_rollback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    trail = AuditTrail(path, who="ops@host")
+    path.mkdir()  # now no line can be appended to it: as on a full disk, an OSError
+
+    with pytest.raises(OSError):
+        trail.record("fail_region", target="lab", outcome="started")
+    with trail.best_effort():
+        trail.record("fail_back", target="lab", outcome="started")
+
+    assert [r["action"] for r in trail.records()] == ["fail_back"]
+    assert "audit record 'fail_back' not written to" in capsys.readouterr().err
+    with pytest.raises(OSError):  # outside the rollback it raises again
+        trail.record("fail_region", target="lab", outcome="started")

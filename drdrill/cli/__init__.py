@@ -19,7 +19,7 @@ from drdrill.redaction import redact
 __all__ = ["build_parser", "main"]
 
 # Command modules, in the order their commands appear in --help.
-_COMMANDS = ("lab", "check", "watch", "run", "abort", "plan", "report")
+_COMMANDS = ("lab", "check", "watch", "run", "abort", "recover", "plan", "report")
 
 
 _DRILL_CONFIG_HELP = (

@@ -19,6 +19,7 @@ __all__ = ["register"]
 
 def _abort(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
+    from drdrill.drill_journal import abandoned_error, is_abandoned, journal_path, read
     from drdrill.targets import target_lock
 
     config = load_config(args.drill_config)
@@ -26,6 +27,10 @@ def _abort(args: argparse.Namespace) -> int:
     holder = lock.holder()
     if holder is None:
         print(f"drdrill: nothing to abort: no drill or lab command holds target {args.target}")
+        journal = read(journal_path(config, args.target))
+        if is_abandoned(journal):
+            assert journal is not None
+            print(f"drdrill: {abandoned_error(journal)}")
         return 0
     print(f"drdrill: aborting {holder.describe()}; it rolls back now", flush=True)
     try:

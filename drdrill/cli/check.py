@@ -3,7 +3,8 @@
 Runs every readiness check against the target without failing anything, prints one
 line per check, appends the result to ``reports/history.jsonl`` (kind ``readiness``)
 so the trend shows drift between drills, and exits 1 when something would break the
-next activation.
+next activation. Refused (exit 2) while a drill on the target is abandoned: run
+``drdrill recover`` first.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ def _check(args: argparse.Namespace) -> int:
     # What a check needs is imported here, once it is known to run: a lab check loads
     # neither the AWS modules (boto3, chaostoolkit-aws) nor the drill's.
     from drdrill.config import load_config
+    from drdrill.drill_journal import refuse_if_abandoned
     from drdrill.readiness import check_readiness
     from drdrill.report.summary import append_history_line
     from drdrill.stock import experiments_for
     from drdrill.targets import open_target
 
     config = load_config(args.drill_config)
+    refuse_if_abandoned(config, args.target)  # it would judge a platform left mid-drill
     kind = config.target(args.target).kind
     target = open_target(config, args.target, dry_run=args.target != "lab")
     report = check_readiness(target, config, experiments_for(kind))

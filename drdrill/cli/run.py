@@ -8,10 +8,15 @@ options, fixtures and steps.
 The run holds the target's lock (its pytest shares it). SIGINT and SIGTERM are passed on
 to pytest, which stops the drill and rolls back; the command waits for that to finish
 and never cuts it short. If this command is killed outright, its pytest gets SIGTERM
-from the kernel (``PR_SET_PDEATHSIG``) and rolls back all the same. ``--dry-run`` runs
+from the kernel (``PR_SET_PDEATHSIG``) and rolls back all the same. If its pytest dies
+without finishing its drill (``kill -9``, the OOM killer, an INTERNALERROR), this command
+puts the platform back from the drill's journal (``drdrill.drill_recovery``): the drill's
+processes ended, the target failed back, the drill recorded ``aborted``; one line says
+so, and the exit code is 128 + the signal (or pytest's own). ``--dry-run`` runs
 nothing: it prints the runbook (``drdrill plan``). A non-lab target needs ``--confirm`` and
 an approver (``--approved-by``, else asked here on the terminal and passed on to pytest);
-without them the command exits 2 before it takes the lock (``drdrill.approval``).
+without them the command exits 2 before it takes the lock (``drdrill.approval``), as it
+does when ``reports_dir`` lacks ``reports_min_free_mb`` of free space.
 """
 
 from __future__ import annotations
@@ -114,6 +119,7 @@ def _ensure_lab(config: DrillConfig) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
+    from drdrill.report.space import check_report_space
     from drdrill.targets import target_lock
 
     config = load_config(args.drill_config)
@@ -124,13 +130,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"dry run: nothing is executed; the {args.kind} drill would do this:", flush=True)
         return print_plan(config, args.kind, args.target)
     approved_by = _approval(args, config)  # refused: exit 2, before the lock or the lab
+    check_report_space(config.reports_dir, config.reports_min_free_mb)  # (each drill again)
     with target_lock(config, args.target, command=f"drdrill run {args.kind}") as lock:
         started_lab = args.target == "lab" and _ensure_lab(config)
         try:
             started = time.time()
             print(f"running the {args.kind} drill(s) on target {args.target} ...", flush=True)
             argv = _pytest_argv(args, config, approved_by)
-            code = _drill(argv, lock, config, started)
+            code, pytest_pid = _drill(argv, lock, config, started)
+            code = _recover_if_abandoned(args, config, code, pytest_pid)
         finally:
             if started_lab and not args.keep_lab:
                 from drdrill.lab import Lab
@@ -192,8 +200,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _drill(argv: list[str], lock: TargetLock, config: DrillConfig, started: float) -> int:
-    """Run pytest in its own process group, pass SIGINT/SIGTERM on, wait for it to end."""
+def _drill(
+    argv: list[str], lock: TargetLock, config: DrillConfig, started: float
+) -> tuple[int, int]:
+    """Run pytest in its own process group, pass SIGINT/SIGTERM on, wait for it to end;
+    its return code (negative: the signal that killed it) and its pid."""
     child = subprocess.Popen(
         argv,
         env={**os.environ, **lock.child_env()},
@@ -218,11 +229,47 @@ def _drill(argv: list[str], lock: TargetLock, config: DrillConfig, started: floa
     try:
         while True:
             with contextlib.suppress(InterruptedError):
-                return child.wait()
+                return child.wait(), child.pid
     finally:
         progress.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _recover_if_abandoned(
+    args: argparse.Namespace, config: DrillConfig, code: int, pytest_pid: int
+) -> int:
+    """After pytest: a drill it left unfinished (killed, INTERNALERROR) is rolled back
+    and recorded here, with one line; the exit code says how pytest ended."""
+    ended = _how_it_ended(pytest_pid, code)
+    exit_code = 128 - code if code < 0 else code
+    from drdrill.drill_journal import is_abandoned, journal_path, read
+    from drdrill.drill_recovery import recover
+
+    journal = read(journal_path(config, args.target))
+    if not is_abandoned(journal):
+        if code < 0:
+            print(f"drdrill: {ended}; no drill was left unfinished", flush=True)
+        return exit_code
+    assert journal is not None
+    print(
+        f"drdrill: {ended}, leaving drill {journal.drill_id} unfinished (state "
+        f"{journal.state}); recovering: ending its processes, rolling back",
+        flush=True,
+    )
+    recovery = recover(config, journal, ended, confirm=args.confirm)
+    print(f"drdrill: {recovery.line()}", flush=True)
+    return exit_code or 1
+
+
+def _how_it_ended(pid: int, code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the drill's pytest (pid {pid}) was killed by {name}"
+    return f"the drill's pytest (pid {pid}) exited with code {code}"
 
 
 def _print_outcome(reports_dir: Path, since: float) -> None:

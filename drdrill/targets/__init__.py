@@ -76,9 +76,20 @@ def lock_name(config: DrillConfig, name: str = "lab") -> str:
 
 
 def target_lock(
-    config: DrillConfig, name: str = "lab", *, command: str, drill_id: str = ""
+    config: DrillConfig,
+    name: str = "lab",
+    *,
+    command: str,
+    drill_id: str = "",
+    refuse_abandoned: bool = True,
 ) -> TargetLock:
-    """The (not yet acquired) lock of target ``name`` for ``command``."""
-    from drdrill.lock import TargetLock
+    """The (not yet acquired) lock of target ``name`` for ``command``. Taking it is refused
+    (``DrillAbandoned``) while a drill on the target is abandoned, unless
+    ``refuse_abandoned`` is False (``drdrill recover``, which rolls that drill back)."""
+    if not refuse_abandoned:
+        from drdrill.lock import TargetLock
 
-    return TargetLock(lock_name(config, name), command, drill_id)
+        return TargetLock(lock_name(config, name), command, drill_id)
+    from drdrill.drill_journal import GuardedLock, journal_path
+
+    return GuardedLock(lock_name(config, name), command, drill_id, journal_path(config, name))

@@ -14,6 +14,7 @@ import pytest
 
 from drdrill.lock import TargetLock
 from drdrill.targets import lock_name
+from tests.ports import port_block
 
 from .harness import Bench, kind_seen, phase_started, stop
 
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[Bench]:
-    bench = Bench.make(26400)
+    bench = Bench.make(port_block())
     bench.lab.up()
     try:
         yield bench
