@@ -15,7 +15,7 @@ from typing import Any
 from drdrill.config import load_config
 from drdrill.drill import EXPERIMENTS
 from drdrill.readiness import check_readiness
-from drdrill.report.summary import append_history_line
+from drdrill.report.history import append_history_line
 from drdrill.targets import open_target
 
 __all__ = ["register"]

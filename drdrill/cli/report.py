@@ -27,7 +27,8 @@ from drdrill.report.allure_cli import (
     up_to_date,
 )
 from drdrill.report.archive import verify
-from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
+from drdrill.report.history import read_history, readiness, trend_lines
+from drdrill.report.summary import latest_summary
 
 __all__ = ["register"]
 

@@ -34,7 +34,7 @@ from drdrill.approval import approver, ask_approver, needs_approval
 from drdrill.config import DrillConfig, load_config
 from drdrill.errors import SafetyError
 from drdrill.lock import TargetLock
-from drdrill.report.summary import read_history, readiness
+from drdrill.report.history import read_history, readiness
 from drdrill.stock import DRILLS
 from drdrill.targets import target_lock
 
