@@ -39,12 +39,8 @@ from typing import Any
 from drdrill.config import load_config
 from drdrill.report.allure import write_allure_metadata
 from drdrill.report.allure_cli import find_allure, generate_report
-from drdrill.report.summary import (
-    HISTORY_FIELDS,
-    DrillSummary,
-    append_history_line,
-    latest_summary,
-)
+from drdrill.report.history import HISTORY_FIELDS, append_history_line
+from drdrill.report.summary import DrillSummary, latest_summary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
 from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample

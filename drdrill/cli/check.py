@@ -22,7 +22,7 @@ def _check(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
     from drdrill.drill_journal import refuse_if_abandoned
     from drdrill.readiness import check_readiness
-    from drdrill.report.summary import append_history_line
+    from drdrill.report.history import append_history_line
     from drdrill.stock import experiments_for
     from drdrill.targets import open_target
 

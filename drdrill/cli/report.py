@@ -31,7 +31,8 @@ __all__ = ["register"]
 
 
 def _print_latest(reports: Path) -> int:
-    from drdrill.report.summary import latest_summary, read_history, readiness, trend_lines
+    from drdrill.report.history import read_history, readiness, trend_lines
+    from drdrill.report.summary import latest_summary
 
     latest = latest_summary(reports)
     if latest is None:

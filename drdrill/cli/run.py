@@ -273,7 +273,7 @@ def _how_it_ended(pid: int, code: int) -> str:
 
 
 def _print_outcome(reports_dir: Path, since: float) -> None:
-    from drdrill.report.summary import read_history, readiness
+    from drdrill.report.history import read_history, readiness
 
     summaries = sorted(p for p in reports_dir.glob("*/summary.md") if p.stat().st_mtime >= since)
     for path in summaries:

@@ -19,19 +19,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drdrill.redaction import redact
-from drdrill.report.metrics_table import STATUS_LABEL, human_duration
+from drdrill.report.metrics_table import human_duration
+from drdrill.report.page_figures import measured_context
 from drdrill.timeline import iso
 
 if TYPE_CHECKING:
-    from drdrill.failback import FailbackFigures
     from drdrill.report.summary import DrillSummary
 
-__all__ = ["ARTIFACTS", "IDS_SHOWN", "render_page"]
+__all__ = ["ARTIFACTS", "render_page"]
 
 OUTCOMES = ("passed", "failed", "aborted", "error", "skipped")
 
-IDS_SHOWN = 200
-"""Lost / in-doubt write ids listed on the page (each group); the rest are in ledger.json."""
+DRILL_KEYS = (
+    "drill_id",
+    "scenario",
+    "kind",
+    "target",
+    "started",
+    "failure_mode",
+    "actor",
+    "reached",
+    "error",
+)
+"""The summary record's keys the page's header shows, as text ("" when absent)."""
 
 ARTIFACTS: tuple[tuple[str, str], ...] = (
     ("summary.md", "the summary as markdown (what auditors read)"),
@@ -175,166 +185,6 @@ def _banner(record: Mapping[str, Any], summary: DrillSummary | None) -> dict[str
     return {"outcome": outcome, "word": outcome.upper(), "why": why}
 
 
-def _ids(ids: Sequence[str], count: int) -> tuple[list[str], int]:
-    shown = list(ids[:IDS_SHOWN])
-    return shown, max(count, len(ids)) - len(shown) if ids else 0
-
-
-def _measured(summary: DrillSummary) -> dict[str, Any]:
-    m = summary.measurements
-    by_figure = summary.verdicts.by_figure()
-    metrics = [
-        {
-            "figure": v.figure,
-            "title": v.title,
-            "target": human_duration(v.target_s),
-            "measured": human_duration(v.measured_s),
-            "status": v.status,
-            "label": STATUS_LABEL[v.status],
-            "detail": v.detail,
-        }
-        for v in summary.verdicts.items
-    ]
-    phases = []
-    for p in m.phases:
-        verdict = by_figure.get(p.name)
-        status = "fail" if not p.ok else (verdict.status if verdict else "none")
-        share = p.duration_s / verdict.target_s if verdict and verdict.target_s else None
-        scale = max(share or 0.0, 1.0) * 1.05  # the bar's full width, the target inside it
-        phases.append(
-            {
-                "name": p.name,
-                "duration": human_duration(p.duration_s),
-                "target": human_duration(verdict.target_s) if verdict else "—",
-                "status": status,
-                "label": "Failed" if not p.ok else STATUS_LABEL.get(status, "Ran"),
-                "share": share,
-                "share_text": f"{share:.0%}" if share is not None else "",
-                "width": round(100 * (share or 0.0) / scale, 1),
-                "target_at": round(100 / scale, 1),
-            }
-        )
-    ledger = m.ledger
-    lost, lost_more = _ids(ledger.lost_ids, ledger.lost)
-    doubt, doubt_more = _ids(ledger.in_doubt_ids, ledger.in_doubt)
-    discarded, discarded_more = _ids(ledger.discarded_by_restore_ids, ledger.discarded_by_restore)
-    figures = {
-        "rto": human_duration(m.rto_s) if m.rto_s is not None else "not restored",
-        "rto_sub": f"to the probe interval ({human_duration(m.rto_resolution_s)})",
-        "rpo": human_duration(m.rpo_s) if m.rpo_s else "0 s",
-        "rpo_sub": f"bounds {m.rpo_bounds.low_s:.3f}–{m.rpo_bounds.high_s:.3f} s",
-    }
-    load = None
-    if summary.load:
-        load = {
-            "rate": f"{summary.load.get('requests_per_s', 0)} req/s",
-            "sub": f"{summary.load.get('requests', 0)} requests, "
-            f"{summary.load.get('failures', 0)} failed",
-        }
-    return {
-        "metrics": metrics,
-        "phases": phases,
-        "figures": figures,
-        "load": load,
-        "failback": None if summary.failback is None else _failback(summary.failback),
-        "ledger": {
-            "acked": ledger.acked,
-            "lost": ledger.lost,
-            "in_doubt": ledger.in_doubt,
-            "never_acked": ledger.never_acked,
-            "lost_after_fault": ledger.lost_after_fault,
-            "discarded_by_restore": ledger.discarded_by_restore,
-            "groups": [
-                {
-                    "anchor": "lost-ids",
-                    "title": "Lost writes (acknowledged, gone)",
-                    "ids": lost,
-                    "more": lost_more,
-                    "count": ledger.lost,
-                },
-                {
-                    "anchor": "in-doubt-ids",
-                    "title": "In-doubt writes (not acknowledged, present)",
-                    "ids": doubt,
-                    "more": doubt_more,
-                    "count": ledger.in_doubt,
-                },
-                *(
-                    [
-                        {
-                            "anchor": "discarded-ids",
-                            "title": "Discarded by the restore (acknowledged after the fault)",
-                            "ids": discarded,
-                            "more": discarded_more,
-                            "count": ledger.discarded_by_restore,
-                        }
-                    ]
-                    if ledger.discarded_by_restore
-                    else []
-                ),
-            ],
-        },
-    }
-
-
-def _failback(figures: FailbackFigures) -> dict[str, Any]:
-    """The failback section: phases vs targets, switchover, traffic steps, lost and
-    divergent writes by id."""
-    divergent = None if figures.divergent is None else [w.id for w in figures.divergent]
-    windows = figures.split_brain
-    split = (
-        f"both databases accepted writes for {human_duration(figures.split_brain_s)} "
-        f"({len(windows)} window(s), the first from {iso(windows[0].start_ns)})"
-        if windows
-        else "never seen: the write probes never found both databases writable"
-    )
-    groups = []
-    for anchor, title, ids in (
-        ("failback-lost-ids", "Writes lost by the failback", list(figures.lost_ids)),
-        (
-            "divergent-ids",
-            "Divergent writes (acknowledged by the old primary after the promotion, "
-            "absent from the final primary)",
-            divergent,
-        ),
-    ):
-        shown, more = _ids(ids or [], len(ids or []))
-        groups.append(
-            {"anchor": anchor, "title": title, "ids": None if ids is None else shown, "more": more}
-        )
-    return {
-        "phases": [
-            {
-                "name": p.name,
-                "title": p.title,
-                "duration": human_duration(p.seconds),
-                "target": human_duration(p.target_s) if p.target_s is not None else "—",
-                "status": p.status,
-                "label": STATUS_LABEL.get(p.status, "Ran"),
-            }
-            for p in figures.phases
-        ],
-        "switchover": human_duration(figures.switchover.seconds),
-        "fence_to_writable": human_duration(figures.switchover.target_seconds),
-        "switchover_goal": human_duration(figures.switchover_target_s),
-        "consistency": figures.consistency_problem or "verified before any traffic moved",
-        "split_brain": split,
-        "limit": f"{figures.max_step_error_rate:.0%}",
-        "steps": [
-            {
-                "percent": r.percent,
-                "requests": r.requests,
-                "errors": r.errors,
-                "rate": f"{r.rate:.1%}",
-                "status": "fail" if r.rate > figures.max_step_error_rate else "pass",
-                "source": r.source,
-            }
-            for r in figures.steps
-        ],
-        "groups": groups,
-    }
-
-
 def _artifacts(report_dir: Path | None) -> list[_Artifact]:
     """The files of the drill's directory, linked relative: the known ones first, in
     ``ARTIFACTS`` order and described, then any other (alert deliveries, ...)."""
@@ -344,6 +194,21 @@ def _artifacts(report_dir: Path | None) -> list[_Artifact]:
     named = {n for n, _ in ARTIFACTS} | {"summary.html"}
     others = sorted(p.name for p in report_dir.iterdir() if p.is_file() and p.name not in named)
     return known + [_Artifact(n, n, "") for n in others]
+
+
+def _target_calls(phases: Sequence[Any]) -> list[dict[str, str]]:
+    """The target's control-plane calls by phase (the summary's ``target_calls``)."""
+    return [
+        {
+            "phase": _text(p.get("phase")),
+            "calls": ", ".join(
+                f"{a} ×{n}" if n != 1 else str(a) for a, n in (p.get("calls") or {}).items()
+            ),
+            "failed": _text(p.get("failed")),
+        }
+        for p in phases
+        if isinstance(p, Mapping)
+    ]
 
 
 def render_page(
@@ -361,36 +226,13 @@ def render_page(
 
     safe: dict[str, Any] = redact(dict(record))
     context: dict[str, Any] = {
-        "drill": {
-            k: _text(safe.get(k)) if safe.get(k) is not None else ""
-            for k in (
-                "drill_id",
-                "scenario",
-                "kind",
-                "target",
-                "started",
-                "failure_mode",
-                "actor",
-                "reached",
-                "error",
-            )
-        },
+        "drill": {k: _text(safe.get(k)) if safe.get(k) is not None else "" for k in DRILL_KEYS},
         "banner": _banner(safe, summary),
         "measured": summary is not None,
         "findings": _findings(safe.get("findings")),
         "phases": [],
         "failback": None,
-        "target_calls": [
-            {
-                "phase": _text(p.get("phase")),
-                "calls": ", ".join(
-                    f"{a} ×{n}" if n != 1 else str(a) for a, n in (p.get("calls") or {}).items()
-                ),
-                "failed": _text(p.get("failed")),
-            }
-            for p in safe.get("target_calls") or []
-            if isinstance(p, Mapping)
-        ],
+        "target_calls": _target_calls(safe.get("target_calls") or []),
         "notes": [str(n) for n in safe.get("notes") or []],
         "judged_by": "",
         "readiness": (
@@ -402,7 +244,7 @@ def render_page(
         "written": iso(written_ns if written_ns is not None else time.time_ns()),
     }
     if summary is not None:
-        context.update(redact(_measured(summary)))
+        context.update(redact(measured_context(summary)))
         v = summary.verdicts
         source = "" if v.objective_source == f"mode {v.mode}" else v.objective_source
         context["judged_by"] = " ".join(

@@ -1,71 +1,26 @@
-"""``reports/<drill-id>/summary.{json,md,html}`` and ``reports/history.jsonl``.
+"""``reports/<drill-id>/summary.{json,md,html}``: one drill, standing alone.
 
-The summary stands alone: an auditor reads summary.md, a pipeline reads
-summary.json, and the history feeds the trend (RTO/RPO over drills, readiness).
+An auditor reads summary.md (``summary_markdown``), a pipeline reads summary.json (the
+summary record, ``DrillSummary.to_json``), people read summary.html (``page``). The
+history of drills is ``history``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drdrill import jsonl
-from drdrill.errors import ReportError
 from drdrill.failback import FailbackFigures
 from drdrill.redaction import redact
 from drdrill.report import findings as findings_
 from drdrill.report import target_calls
-from drdrill.report.metrics_table import as_markdown, human_duration
+from drdrill.report.summary_markdown import summary_markdown
 from drdrill.results import Measurements, Verdicts
 from drdrill.timeline import iso
 
-__all__ = [
-    "HISTORY_FIELDS",
-    "DrillSummary",
-    "History",
-    "TrendPoint",
-    "append_history",
-    "append_history_line",
-    "latest_summary",
-    "read_history",
-    "readiness",
-    "trend",
-    "trend_lines",
-    "write_summary",
-]
-
-HISTORY_FIELDS = (
-    "drill_id",
-    "scenario",
-    "kind",
-    "target",
-    "started",
-    "failure_mode",
-    "rto_s",
-    "rpo_s",
-    "lost_writes",
-    "in_doubt_writes",
-    "divergent_writes",
-    "switchover_outage_s",
-    "phases",
-    "verdicts",
-    "targets_s",
-    "passed",
-    "outcome",
-    "reached",
-    "error",
-)
-"""The keys of one line of ``reports/history.jsonl``: every drill that starts leaves one,
-measured or not (``outcome`` passed, failed, aborted, error or skipped; ``reached`` the
-furthest state of the drill; ``targets_s`` the targets it was judged against, for the
-trend picture; ``divergent_writes`` and ``switchover_outage_s`` the failback's, None for a
-drill that did not fail back or a target that does not count divergent writes)."""
-
-NOT_A_DRILL = frozenset({"readiness"})
-"""History ``kind`` values that are not drills (``drdrill check`` lines)."""
+__all__ = ["DrillSummary", "latest_summary", "write_summary"]
 
 
 @dataclass(frozen=True)
@@ -166,60 +121,8 @@ class DrillSummary:
         }
 
     def to_markdown(self) -> str:
-        m = self.measurements
-        lines = [
-            f"# DR drill {self.drill_id}: {self.headline}",
-            "",
-            f"- scenario: **{self.scenario}** ({self.kind}), target `{self.target}`"
-            + (f", failure mode `{self.failure_mode}`" if self.failure_mode else ""),
-            f"- started: {iso(self.started_ns)} by {self.actor or 'unknown'}"
-            + (f", approved by **{self.approved_by}**" if self.approved_by else ""),
-            f"- RTO: **{human_duration(m.rto_s)}** "
-            f"(resolution {human_duration(m.rto_resolution_s)})",
-            f"- RPO: **{human_duration(m.rpo_s) if m.rpo_s else '0 s'}** "
-            f"(bounds {m.rpo_bounds.low_s:.3f}–{m.rpo_bounds.high_s:.3f} s); "
-            f"{m.ledger.lost} acknowledged write(s) lost of {m.ledger.acked}, "
-            f"{m.ledger.in_doubt} in doubt, {m.ledger.never_acked} never acknowledged",
-            f"- detection: {human_duration(m.detection_s)}, "
-            f"DR activation started: {human_duration(m.confirmation_s)} after the fault",
-        ]
-        if self.error:
-            lines.append(f"- ended by: {self.error} (the drill reached `{self.reached}`)")
-        if m.ledger.lost_after_fault:
-            lines.append(
-                f"- **{m.ledger.lost_after_fault} write(s) acknowledged after the fault are "
-                "missing: split brain or a broken restore**"
-            )
-        if m.ledger.discarded_by_restore:
-            lines.append(
-                f"- {m.ledger.discarded_by_restore} write(s) acknowledged after the fault were "
-                "discarded by the restore to a point before it (by design: replay them from "
-                "the replaced database)"
-            )
-        if self.load:
-            lines.append(
-                f"- load (Locust): {self.load.get('requests', 0)} requests, "
-                f"{self.load.get('requests_per_s', 0)} req/s "
-                f"(sustained {self.load.get('sustained_requests_per_s', '—')}), "
-                f"{self.load.get('failures', 0)} failed"
-            )
-        if m.user_outages:
-            longest = max(o.duration_s for o in m.user_outages)
-            lines.append(f"- user-observed outage (Locust): longest {longest:.2f} s")
-        lines += ["", "## Test Metrics", "", as_markdown(self.verdicts)]
-        lines += findings_.as_markdown(self.findings)
-        if m.phases:
-            lines += ["## Activation phases", "", "| Phase | Duration | Outcome |", "|---|---|---|"]
-            lines += [
-                f"| {p.name} | {human_duration(p.duration_s)} | {'ok' if p.ok else 'FAILED'} |"
-                for p in m.phases
-            ]
-        if self.failback is not None:
-            lines += failback_markdown(self.failback)
-        if self.calls:
-            lines += ["", *target_calls.as_markdown(self.calls)]
-        lines += [f"- {note}" for note in self.notes]
-        return "\n".join(lines) + "\n"
+        """summary.md (``drdrill.report.summary_markdown``)."""
+        return summary_markdown(self)
 
     def to_html(self, report_dir: Path | None = None, readiness: float | None = None) -> str:
         """The summary page (``drdrill.report.page``); ``report_dir`` holds its pictures
@@ -227,68 +130,6 @@ class DrillSummary:
         from drdrill.report.page import render_page
 
         return render_page(self.to_json(), report_dir, summary=self, readiness=readiness)
-
-
-_STATUS_WORD = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ FAIL", "none": "ran"}
-
-
-def failback_markdown(figures: FailbackFigures) -> list[str]:
-    """The summary's "Failback" section (its lines, heading included)."""
-    lines = [
-        "",
-        "## Failback",
-        "",
-        "| Phase | Duration | Target | Result |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {p.title} | {human_duration(p.seconds)} | {human_duration(p.target_s)} | "
-        f"{_STATUS_WORD.get(p.status, p.status)} |"
-        for p in figures.phases
-    ]
-    outage = figures.switchover
-    lines += [
-        "",
-        f"- switchover outage: customer-visible **{human_duration(outage.seconds)}** "
-        f"(critical-flow probes), fence → writable {human_duration(outage.target_seconds)} "
-        f"(the target's own figure); goal {human_duration(figures.switchover_target_s)}",
-        f"- data consistency before traffic moved: {figures.consistency_problem or 'verified'}",
-    ]
-    steps = [
-        f"{r.percent} % {r.errors}/{r.requests} ({r.rate:.1%}, {r.source})" for r in figures.steps
-    ]
-    lines.append(
-        f"- error rate per traffic step (limit {figures.max_step_error_rate:.0%}): "
-        + ("; ".join(steps) if steps else "no traffic step ran")
-    )
-    lines.append(
-        f"- writes lost by the failback: **{len(figures.lost_ids)}**"
-        + (f" ({_shown(figures.lost_ids)})" if figures.lost_ids else "")
-    )
-    if figures.split_brain:
-        lines.append(
-            f"- split brain: both databases accepted writes for "
-            f"{human_duration(figures.split_brain_s)} "
-            f"({len(figures.split_brain)} window(s), from {iso(figures.split_brain[0].start_ns)})"
-        )
-    else:
-        lines.append("- split brain: never seen (the write probes never found both writable)")
-    if figures.divergent is None:
-        lines.append("- divergent writes: not counted by this target")
-    else:
-        ids = [w.id for w in figures.divergent]
-        lines.append(
-            f"- divergent writes (acknowledged by the old primary after the promotion, absent "
-            f"from the final primary, discarded by the rewind): **{len(ids)}**"
-            + (f" ({_shown(ids)})" if ids else "")
-        )
-    return [*lines, ""]
-
-
-def _shown(ids: Sequence[str], show: int = 20) -> str:
-    more = len(ids) - show
-    rest = f" and {more} more (summary.json)" if more > 0 else ""
-    return "ids: " + ", ".join(ids[:show]) + rest
 
 
 def write_summary(
@@ -310,119 +151,6 @@ def write_summary(
     # the page redacts every value it renders (its embedded pictures are no text to redact)
     paths["html"].write_text(summary.to_html(report_dir, readiness), encoding="utf-8")
     return paths
-
-
-def append_history(summary: DrillSummary, reports_dir: Path) -> Path:
-    """Append one line (``HISTORY_FIELDS``) for this drill to ``reports/history.jsonl``."""
-    record = summary.to_json()
-    return append_history_line({k: record[k] for k in HISTORY_FIELDS}, reports_dir)
-
-
-def append_history_line(line: Mapping[str, Any], reports_dir: Path) -> Path:
-    """The one writer of ``reports/history.jsonl`` (drills, unmeasured drills, readiness
-    checks): redacted, on a fresh line even when the last one was torn by a killed writer."""
-    path = reports_dir / "history.jsonl"
-    try:
-        jsonl.append(path, redact(dict(line)))
-    except OSError as exc:
-        raise ReportError(f"cannot write the history {path}: {exc.strerror or exc}") from exc
-    return path
-
-
-@dataclass(frozen=True)
-class History:
-    """The drills of ``reports/history.jsonl``, oldest first, and how many of its lines
-    could not be read (torn, not UTF-8, not a JSON object, or figures that are no
-    numbers): those are skipped, never fatal."""
-
-    rows: tuple[dict[str, Any], ...]
-    skipped: int = 0
-
-    def skipped_note(self) -> str | None:
-        """What to tell the reader about skipped lines (None: there were none)."""
-        if not self.skipped:
-            return None
-        lines = "line" if self.skipped == 1 else "lines"
-        return f"{self.skipped} unreadable history {lines} skipped"
-
-
-def _is_drill(row: Mapping[str, Any]) -> bool:
-    figures = (row.get("rto_s"), row.get("rpo_s"))
-    numbers = all(f is None or type(f) in (int, float) for f in figures)
-    return isinstance(row.get("passed"), bool) and numbers
-
-
-def read_history(reports_dir: Path) -> History:
-    """Every drill of ``reports/history.jsonl``, oldest first; unreadable lines skipped
-    and counted."""
-    lines = jsonl.read(reports_dir / "history.jsonl")
-    rows = tuple(row for row in lines.records if _is_drill(row))
-    return History(rows, lines.skipped + len(lines.records) - len(rows))
-
-
-def readiness(history: Sequence[Mapping[str, Any]], last: int = 10) -> float | None:
-    """DR readiness score: the share of the last ``last`` drills that passed (0..1);
-    None before the first drill."""
-    drills = [r for r in history if _counts(r)]
-    recent = drills[-last:]
-    if not recent:
-        return None
-    return sum(bool(r.get("passed")) for r in recent) / len(recent)
-
-
-def _counts(row: Mapping[str, Any]) -> bool:
-    """A drill that tells something about readiness: not a readiness check, not skipped."""
-    return row.get("kind") not in NOT_A_DRILL and row.get("outcome") != "skipped"
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    """One drill in the trend: its figures and the readiness score after it."""
-
-    drill_id: str
-    started: str
-    scenario: str
-    rto_s: float | None
-    rpo_s: float | None
-    passed: bool
-    readiness: float
-    outcome: str = ""
-
-
-def trend(history: Sequence[Mapping[str, Any]], last: int = 10) -> list[TrendPoint]:
-    """RTO/RPO over the drills of ``history``, with the readiness score as it moved."""
-    points = []
-    drills = [r for r in history if r.get("kind") not in NOT_A_DRILL]
-    for index, row in enumerate(drills):
-        score = readiness(drills[: index + 1], last)
-        points.append(
-            TrendPoint(
-                drill_id=str(row.get("drill_id", "?")),
-                started=str(row.get("started", "")),
-                scenario=str(row.get("scenario", "")),
-                rto_s=row.get("rto_s"),
-                rpo_s=row.get("rpo_s"),
-                passed=bool(row.get("passed")),
-                readiness=score if score is not None else 0.0,
-                outcome=str(row.get("outcome") or ("passed" if row.get("passed") else "failed")),
-            )
-        )
-    return points
-
-
-def trend_lines(history: Sequence[Mapping[str, Any]], show: int = 10) -> list[str]:
-    """The trend of the last ``show`` drills as a small markdown table."""
-    lines = [
-        "| Drill | Scenario | RTO | RPO | Result | Readiness |",
-        "|-------|----------|-----|-----|--------|-----------|",
-    ]
-    for p in trend(history)[-show:]:
-        lines.append(
-            f"| {p.drill_id} | {p.scenario} | {human_duration(p.rto_s)} | "
-            f"{human_duration(p.rpo_s) if p.rpo_s else '0 s'} | "
-            f"{'✅' if p.passed else '❌'} {p.outcome} | {p.readiness:.0%} |"
-        )
-    return lines
 
 
 def latest_summary(reports_dir: Path) -> Path | None:

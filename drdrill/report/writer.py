@@ -32,16 +32,15 @@ from drdrill.measure import Request
 from drdrill.redaction import redact
 from drdrill.report import archive
 from drdrill.report import findings as findings_
-from drdrill.report.page import render_page
-from drdrill.report.summary import (
+from drdrill.report.history import (
     HISTORY_FIELDS,
-    DrillSummary,
     append_history,
     append_history_line,
     read_history,
     readiness,
-    write_summary,
 )
+from drdrill.report.page import render_page
+from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.report.trend_chart import draw_trend
 from drdrill.results import Measurements

@@ -11,7 +11,7 @@ from drdrill import jsonl
 from drdrill.drill import Drill
 from drdrill.errors import LabError
 from drdrill.lab import Lab
-from drdrill.report.summary import read_history, readiness
+from drdrill.report.history import read_history, readiness
 from tests.lab.conftest import lab_config
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

@@ -8,7 +8,8 @@ from typing import Any
 
 from drdrill.config import load_config
 from drdrill.measure import Request
-from drdrill.report.summary import HISTORY_FIELDS, DrillSummary, write_summary
+from drdrill.report.history import HISTORY_FIELDS
+from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.report.trend_chart import draw_trend
 from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming

@@ -12,7 +12,8 @@ import pytest
 from drdrill.config import DrillConfig, load_config
 from drdrill.failback import FailbackFigures, failback_figures, lost_by_failback
 from drdrill.measure import Request, phase_timings
-from drdrill.report.summary import DrillSummary, append_history, read_history, write_summary
+from drdrill.report.history import append_history, read_history
+from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.results import Bounds, LedgerSummary, Measurements
 from drdrill.sampling import CRITICAL_FLOW, Sample, accepts_writes_probe
 from drdrill.timeline import NOTE, PHASE_END, PHASE_START, Timeline

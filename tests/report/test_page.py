@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import load_config
-from drdrill.report.page import IDS_SHOWN, render_page
+from drdrill.report.page import render_page
+from drdrill.report.page_figures import IDS_SHOWN
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.verdict import judge

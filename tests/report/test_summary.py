@@ -10,15 +10,9 @@ import pytest
 
 from drdrill.config import load_config
 from drdrill.report.allure import write_allure_metadata
+from drdrill.report.history import append_history, read_history, readiness, trend_lines
 from drdrill.report.metrics_table import as_markdown, human_duration
-from drdrill.report.summary import (
-    DrillSummary,
-    append_history,
-    read_history,
-    readiness,
-    trend_lines,
-    write_summary,
-)
+from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.results import Bounds, LedgerSummary, Measurements, PhaseTiming
 from drdrill.verdict import judge
 
@@ -118,7 +112,8 @@ def test_durations_read_as_people_write_them() -> None:
 
 
 def test_history_lines_carry_the_figures_and_the_trend_follows_them(tmp_path: Path) -> None:
-    from drdrill.report.summary import HISTORY_FIELDS, latest_summary, trend, trend_lines
+    from drdrill.report.history import HISTORY_FIELDS, trend, trend_lines
+    from drdrill.report.summary import latest_summary
 
     reports = tmp_path / "reports"
     for rto in (2.5, 4000, 3.0):

@@ -32,6 +32,8 @@ Definitions used here:
 - **validate DR** — that replica is a replica of the new primary and its latest
   ``ReplicaLag`` is under the plan's alarm.
 
+The new instances are created by ``drdrill.targets.aws.failback_instances``.
+
 Every action checks what it needs before it changes anything (the primary region not
 still failed by this target, the settings it needs) and skips what is already done.
 """
@@ -50,6 +52,7 @@ from drdrill.integrity import Consistency, committed_ids, compare_databases
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.database import Databases
+from drdrill.targets.aws.failback_instances import NewInstances
 from drdrill.targets.aws.faults import Faults
 from drdrill.targets.aws.fence import WriteFence
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion
@@ -97,18 +100,19 @@ class Failback:
         self.moved: dict[str, str] = {}
         """Regions whose database is a new instance since this target's switchover, to it."""
         self.lag = ReplicaLagMetric(profile, clients, guard)
+        self.instances = NewInstances(profile, clients, guard, databases)
 
     # -- names and checks ------------------------------------------------------
 
     @property
     def primary_instance(self) -> str:
         """The new primary instance."""
-        return self.profile.failback.primary_instance or f"{self.primary.rds_instance}-new"
+        return self.instances.primary_instance
 
     @property
     def dr_replica_instance(self) -> str:
         """The new DR read replica of the new primary."""
-        return self.profile.failback.dr_replica_instance or f"{self.dr.rds_instance}-new"
+        return self.instances.dr_replica_instance
 
     def _key(self, key: str) -> str:
         return f"targets.{self.name}.failback.{key}"
@@ -140,20 +144,6 @@ class Failback:
     def _note(self, action: str, **detail: Any) -> None:
         if self.audit is not None:
             self.audit.record(action, target=self.name, outcome="noted", **detail)
-
-    # -- RDS reads -------------------------------------------------------------
-
-    def _arn(self, side: AwsRegion, instance: str) -> str:
-        found = self.databases.describe(side, instance)
-        if found is not None:
-            return str(found["DBInstanceArn"])
-        if not self.guard.dry_run:
-            raise TargetError(f"no RDS instance {instance}", region=side.name, resource=instance)
-        account = self.guard.account or "/".join(self.profile.allowed_account_ids)
-        return f"arn:aws:rds:{side.name}:{account}:db:{instance}"
-
-    def _options(self, **optional: Any) -> dict[str, Any]:
-        return {k: v for k, v in optional.items() if v is not None}
 
     # -- serving region ----------------------------------------------------------
 
@@ -194,61 +184,14 @@ class Failback:
             done["write_freeze"] = SNAPSHOT_LOSS
             self._note("failback_write_freeze", region=self.dr.name, warning=SNAPSHOT_LOSS)
             self.fence.on()
-            done["snapshot"] = self._restore_from_snapshot()
+            done["snapshot"] = self.instances.restore_primary_from_snapshot()
         else:
-            self._create_primary_replica()
+            self.instances.replicate_dr_as_primary()
         self.databases.restored[self.primary_instance] = self.primary
         # until the switchover, traffic shifted home writes where everyone writes
         self.compute.set_database_url(self.primary, self.dr.database_url)
         done["seconds"] = round(time.monotonic() - started, 3)
         return done
-
-    def _restore_from_snapshot(self) -> str:
-        settings = self.profile.failback
-        primary, dr = self.primary, self.dr
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        name = f"{settings.snapshot_prefix}-{stamp}"
-        self.databases.snapshot(dr, "dr", name)
-        self.databases.copy(dr, primary, "dr", name, **self._options(KmsKeyId=settings.kms_key_id))
-        rds = self.clients.aws("rds", primary.name)
-        self.databases.wait_snapshot(primary, name)
-        self.guard.call(
-            rds,
-            "restore_db_instance_from_db_snapshot",
-            primary.name,
-            self.primary_instance,
-            DBInstanceIdentifier=self.primary_instance,
-            DBSnapshotIdentifier=name,
-            MultiAZ=settings.multi_az,
-            **self._options(
-                DBInstanceClass=settings.instance_class,
-                DBSubnetGroupName=settings.db_subnet_group,
-                DBParameterGroupName=settings.primary_parameter_group,
-            ),
-        )
-        self.databases.wait_available(primary, self.primary_instance)
-        return name
-
-    def _create_primary_replica(self) -> None:
-        settings = self.profile.failback
-        rds = self.clients.aws("rds", self.primary.name)
-        self.guard.call(
-            rds,
-            "create_db_instance_read_replica",
-            self.primary.name,
-            self.primary_instance,
-            DBInstanceIdentifier=self.primary_instance,
-            SourceDBInstanceIdentifier=self._arn(self.dr, self.dr.rds_instance),
-            SourceRegion=self.dr.name,
-            MultiAZ=settings.multi_az,
-            **self._options(
-                DBInstanceClass=settings.instance_class,
-                DBSubnetGroupName=settings.db_subnet_group,
-                DBParameterGroupName=settings.primary_parameter_group,
-                KmsKeyId=settings.kms_key_id,
-            ),
-        )
-        self.databases.wait_available(self.primary, self.primary_instance)
 
     # -- 2. verify: both databases agree ------------------------------------------
 
@@ -361,28 +304,9 @@ class Failback:
 
     def reattach(self) -> None:
         """DR's database becomes a cross-region read replica of the new primary."""
-        settings = self.profile.failback
-        dr, name = self.dr, self.dr_replica_instance
-        if self.databases.describe(dr, name) is None:
-            rds = self.clients.aws("rds", dr.name)
-            self.guard.call(
-                rds,
-                "create_db_instance_read_replica",
-                dr.name,
-                name,
-                DBInstanceIdentifier=name,
-                SourceDBInstanceIdentifier=self._arn(self.primary, self.primary_instance),
-                SourceRegion=self.primary.name,
-                **self._options(
-                    DBInstanceClass=settings.instance_class,
-                    DBSubnetGroupName=settings.dr_db_subnet_group,
-                    DBParameterGroupName=settings.standby_parameter_group,
-                    KmsKeyId=settings.dr_kms_key_id,
-                ),
-            )
-        self.databases.wait_available(dr, name)
-        self.databases.restored[name] = dr
-        self.moved["dr"] = name
+        self.instances.replicate_primary_to_dr()
+        self.databases.restored[self.dr_replica_instance] = self.dr
+        self.moved["dr"] = self.dr_replica_instance
 
     # -- 5. scale down, 6. validate ---------------------------------------------------
 
