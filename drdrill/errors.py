@@ -13,6 +13,7 @@
     ├── LoadError                   the Locust load process could not start or died
     ├── ActivationFailed            a DR activation phase failed: the activation stopped there
     ├── DrillAborted                the drill was stopped (abort, stop condition): rolled back
+    ├── RollbackIncomplete          the platform could not be put back without risking data
     └── MeasurementError            the data cannot support a figure (no fault, no samples)
 
 Library errors are wrapped once, at the boundary, with ``raise ... from exc``.
@@ -31,6 +32,7 @@ __all__ = [
     "LoadError",
     "MeasurementError",
     "RestoreError",
+    "RollbackIncomplete",
     "SafetyError",
     "TargetError",
     "UnknownRegionError",
@@ -100,6 +102,15 @@ class ActivationFailed(DrillError):
 class DrillAborted(DrillError):
     """The drill was stopped on purpose (``drdrill abort``, a stop condition): it rolls back
     and is recorded as ``aborted``."""
+
+
+class RollbackIncomplete(DrillError):
+    """A target's fail back (a drill's rollback) stopped short of the steady state: the
+    reason, and that the data was left intact for a human (nothing re-created)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"rollback incomplete: {reason}; data left intact for a human")
 
 
 class MeasurementError(DrillError):
