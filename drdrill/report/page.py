@@ -373,6 +373,7 @@ def render_page(
                 "actor",
                 "reached",
                 "error",
+                "rollback",
             )
         },
         "banner": _banner(safe, summary),

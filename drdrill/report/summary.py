@@ -93,6 +93,8 @@ class DrillSummary:
     calls: tuple[target_calls.PhaseCalls, ...] = ()
     """The target's control-plane calls by phase, from the audit trail (the aws target's;
     the lab makes none)."""
+    rollback: findings_.Rollback | None = None
+    """What the rollback did (set when the drill ended)."""
 
     @property
     def passed(self) -> bool:
@@ -111,6 +113,7 @@ class DrillSummary:
             outcome=self.outcome,
             error=self.error,
             failback=self.failback,
+            rollback=self.rollback,
         )
 
     @property
@@ -159,6 +162,7 @@ class DrillSummary:
             "outcome": self.outcome or ("passed" if self.passed else "failed"),
             "reached": self.reached,
             "error": self.error,
+            "rollback": None if self.rollback is None else self.rollback.text,
             "findings": findings_.as_json(self.findings),
             "failback": None if self.failback is None else self.failback.to_json(),
             "target_calls": [p.to_json() for p in self.calls],
@@ -184,6 +188,8 @@ class DrillSummary:
         ]
         if self.error:
             lines.append(f"- ended by: {self.error} (the drill reached `{self.reached}`)")
+        if self.rollback is not None:
+            lines.append(f"- rollback: {self.rollback.text}")
         if m.ledger.lost_after_fault:
             lines.append(
                 f"- **{m.ledger.lost_after_fault} write(s) acknowledged after the fault are "
