@@ -60,7 +60,7 @@ from drdrill.lab.fencing import fence_writes, unfence_writes
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.postgres import PgServer
 from drdrill.lab.processes import kill_recorded
-from drdrill.lab.state import LabState, save_state
+from drdrill.lab.state import LabState, load_state, save_state
 from drdrill.lab.topology import MAX_WORKERS, REGIONS, Topology
 from drdrill.wait import poll
 
@@ -332,10 +332,11 @@ def _primary_in_place(topology: Topology, state: LabState) -> str:
 
 def _home_from_dr(topology: Topology, state: LabState) -> str:
     """dr was promoted: its history comes home as in the planned failback."""
+    _restore_regions(topology)  # the superseded old primary never writes again
+    state = require_up(topology)
     _running(topology, state, "dr")
     _unfence(topology, state, "dr")
     _point_applications(topology, {"dr": "dr"})  # customers routed to dr write to dr
-    _restore_regions(topology)  # the superseded old primary never writes again
     rebuilt = rebuild_region_database(topology, "primary")
     _records_home(topology)
     switchover(topology, "primary")
@@ -347,6 +348,8 @@ def roll_back(topology: Topology, workers: dict[str, int], max_lag_s: float) -> 
     ``workers`` per region at the end; what was done. ``RollbackError`` when that is not
     possible without risking acknowledged writes (nothing removed); ``LabError`` when a
     step failed on the way (the lab left as that step left it, every database intact)."""
+    if load_state(topology.state_file) is None:  # written first by ``up``, gone after ``down``
+        return Rollback("primary", "no lab was up: nothing to roll back")
     if not steady_problems(topology, workers):
         return Rollback("primary", "steady already: nothing to roll back")
     state = require_up(topology)

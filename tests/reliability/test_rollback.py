@@ -27,6 +27,7 @@ import psycopg
 import pytest
 
 from drdrill.audit import AuditTrail
+from drdrill.config import load_config
 from drdrill.errors import RollbackIncomplete
 from drdrill.lab import Lab
 from drdrill.lab.databases import LabDatabases
@@ -276,3 +277,17 @@ def test_a_rollback_that_cannot_keep_every_write_refuses_and_leaves_the_data(
     target.fail_back()
     assert lab.steady_problems() == []
     assert set(writer.acked) - ids_on(lab, "primary", "unrollable") <= d.lost_to_disaster()
+
+
+def test_with_no_lab_up_there_is_nothing_to_roll_back_and_nothing_is_brought_up(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "drdrill.yaml"
+    file.write_text(f"lab: {{base_port: {BASE + 100}, state_dir: {tmp_path / 'lab'}}}\n")
+    config = load_config(file)
+    lab = Lab(config.lab)
+
+    LabTarget(lab, config, AuditTrail(tmp_path / "audit.jsonl")).fail_back()
+
+    assert not lab.is_running() and not (tmp_path / "lab").exists()
+    assert lab.fail_back() == "no lab was up: nothing to roll back"

@@ -4,6 +4,7 @@ say what happened. On the real lab, through the ``drdrill`` command line."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -18,11 +19,13 @@ from drdrill.targets import lock_name
 from .harness import Bench, kind_seen, phase_started, stop
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
+BASE = int(os.environ.get("DRDRILL_STOP_BUTTON_TEST_PORT", "26400"))
+"""This module uses BASE .. BASE+79 (one lab)."""
 
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[Bench]:
-    bench = Bench.make(26400)
+    bench = Bench.make(BASE)
     bench.lab.up()
     try:
         yield bench
