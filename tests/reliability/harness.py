@@ -21,7 +21,7 @@ from drdrill import jsonl
 from drdrill.config import DrillConfig, load_config
 from drdrill.http import call
 from drdrill.lab import Lab
-from drdrill.lab.processes import MARKER
+from drdrill.lab.processes import MARKER, recorded
 from drdrill.verify import verify_http
 
 
@@ -34,6 +34,8 @@ class Bench:
     lab: Lab
     seen_before: frozenset[Path] = frozenset()
     """Timelines of earlier drills: ``events`` reads only the drills started since ``mark``."""
+    first_edge: int | None = None
+    """The edge's pid when the lab was brought up (``edge_pid``)."""
 
     @classmethod
     def make(cls, base_port: int) -> Bench:
@@ -78,6 +80,24 @@ class Bench:
                 return
             time.sleep(0.05)
         raise AssertionError(f"the drill never got there in {timeout_s} s: {self.events()[-3:]}")
+
+    def edge_pid(self) -> int | None:
+        """The lab's edge process: another one after a rollback means the lab was
+        re-created."""
+        return recorded(self.lab.pid_dir).get("edge")
+
+    def rollbacks(self) -> list[str]:
+        """What each rollback of the drills since ``mark`` did (their audit's ``how``)."""
+        found: list[str] = []
+        for audit in sorted(self.reports.glob("*/audit.jsonl")):
+            if audit.parent / "timeline.jsonl" in self.seen_before:
+                continue
+            found += [
+                str(r.get("how") or r.get("error"))
+                for r in jsonl.read(audit).records
+                if r["action"] == "fail_back" and r["outcome"] != "started"
+            ]
+        return found
 
     def history(self) -> list[dict[str, Any]]:
         return list(jsonl.read(self.reports / "history.jsonl").records)

@@ -27,6 +27,7 @@ BASE = int(os.environ.get("DRDRILL_STOP_BUTTON_TEST_PORT", "26400"))
 def bench() -> Iterator[Bench]:
     bench = Bench.make(BASE)
     bench.lab.up()
+    bench.first_edge = bench.edge_pid()
     try:
         yield bench
     finally:
@@ -39,6 +40,11 @@ def _drill(bench: Bench) -> subprocess.Popen[str]:
 
 
 def _aborted_once(bench: Bench, before: int) -> dict[str, object]:
+    """The one drill since ``before`` was aborted and rolled back in place (the lab never
+    re-created: the same edge process, and the audit says what was done)."""
+    assert bench.edge_pid() == bench.first_edge, "the rollback re-created the lab"
+    [how] = bench.rollbacks()
+    assert how.startswith(("restored primary in place", "dr had been promoted")), how
     lines = bench.history()[before:]
     assert [line["outcome"] for line in lines] == ["aborted"], [
         (line["outcome"], line.get("reached"), line.get("error")) for line in lines
