@@ -9,12 +9,13 @@ platform acknowledged, and never re-creates the lab or a database (docs/rollback
 Definitions used here:
 
 - **newest history** — the database holding every write acknowledged since it last
-  took writes: the one writable database or, when both are (a split brain, a
-  switchover's promotion), the one on the later timeline, which forked from the other
-  after replaying all of it. It is read from the databases themselves
-  (``pg_is_in_recovery()``, the WAL's timeline, ``standby.signal`` in the data dir of
-  one that does not answer), never from ``lab.json`` alone: a step interrupted between
-  its action and its note leaves the note behind.
+  took writes: the one writable database; when both are, not the fenced one, else the
+  later timeline when the other's region failed (an activation), else the one every
+  application uses (a promotion beside the serving primary), else the later timeline
+  (``_split_brain_winner``). It is read from the databases themselves
+  (``pg_is_in_recovery()``, the WAL's timeline, the fence, ``standby.signal`` in the data
+  dir of one that does not answer), never from ``lab.json``'s ``promoted`` note: a step
+  interrupted between its action and its note leaves the note behind.
 - **primary holds it** — dr was never promoted (or the failback's switchover already
   promoted the primary): the failed region is restored in place, every application and
   the DNS records point at the primary again, dr re-attached as its standby.
@@ -22,7 +23,6 @@ Definitions used here:
   (``drdrill.lab.failback``): the failed region restored with its old database
   superseded (never writing again), the primary database rebuilt from dr (pg_rewind,
   else a base backup), DNS home, a switchover back, dr scaled down and validated.
-
 - **a restored database holds it** — the applications use a database restored from a
   backup (a data disaster's repair: corruption, ransomware): it is fenced and becomes
   the primary's data (a base backup of it; the data dir it replaces kept beside it),
@@ -96,6 +96,8 @@ class _Seen:
     region: str
     writable: bool
     timeline: int
+    fenced: bool = False
+    """Writable but refusing writes (a switchover's fence, a superseded primary's)."""
 
 
 def _timeline_on_disk(data_dir: Path) -> int:
@@ -137,9 +139,10 @@ def _see(topology: Topology, state: LabState, region: str) -> _Seen | None:
     if state.failures[region] not in ("power-off", "blackhole") and pg.is_running():
         _finish_promotion(pg)
         try:
-            [(in_recovery, walfile)] = pg.query(
+            [(in_recovery, walfile, read_only)] = pg.query(
                 "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN NULL "
-                "ELSE pg_walfile_name(pg_current_wal_lsn()) END",
+                "ELSE pg_walfile_name(pg_current_wal_lsn()) END, "
+                "current_setting('default_transaction_read_only')",
                 dbname="postgres",
             )
         except LabError:
@@ -147,7 +150,7 @@ def _see(topology: Topology, state: LabState, region: str) -> _Seen | None:
         else:
             if in_recovery:
                 return _Seen(region, False, _timeline_on_disk(pg.data_dir))
-            return _Seen(region, True, int(str(walfile)[:8], 16))
+            return _Seen(region, True, int(str(walfile)[:8], 16), read_only == "on")
     # not answering: the role it last ran in is in its data dir (a standby keeps
     # standby.signal until its promotion ends; a postmaster starting drops a request
     # for a promotion it never took up)
@@ -171,13 +174,31 @@ def newest_history(topology: Topology, state: LabState) -> str:
             "no database can be shown to hold the newest acknowledged writes: neither is "
             "writable nor was last running as a primary"
         )
-    newest = max(writable, key=lambda s: s.timeline)
-    if [s for s in writable if s.timeline == newest.timeline and s is not newest]:
+    if len(writable) == 1:
+        return writable[0].region
+    return _split_brain_winner(state, writable).region
+
+
+def _split_brain_winner(state: LabState, both: list[_Seen]) -> _Seen:
+    """Of two writable databases, the one that kept the acknowledged writes: not the
+    fenced one (a switchover fences the old side before it promotes the new); else the
+    later timeline when the earlier one's region failed (an activation: what the old
+    primary took after the fault is the disaster's loss, or divergent writes counted at
+    the heal); else — both regions healthy, a promotion on a serving platform (the
+    partial drill's) — the one every application uses; else the later timeline."""
+    unfenced = [s for s in both if not s.fenced]
+    if len(unfenced) == 1:
+        return unfenced[0]
+    older, newer = sorted(both, key=lambda s: s.timeline)
+    if older.timeline == newer.timeline:
         raise RollbackError(
-            f"both databases are writable on timeline {newest.timeline}: which one holds "
+            f"both databases are writable on timeline {newer.timeline}: which one holds "
             "the newest acknowledged writes cannot be told"
         )
-    return newest.region
+    if state.failures[older.region]:
+        return newer
+    used = set(state.database_of.values())
+    return next((s for s in both if used == {s.region}), newer)
 
 
 def _serving_restored(state: LabState) -> str | None:
@@ -319,14 +340,24 @@ def _primary_in_place(topology: Topology, state: LabState) -> str:
     _records_home(topology)
     dr = LabDatabases.of(topology, state).region("dr")
     how = "restored primary in place; dr re-attached as standby"
-    # a dr that took writes (fenced by a switchover stopped half-way) never streams again
+    # a dr that was promoted never streams again: fenced by a switchover stopped half-way
+    # (it took nothing since), or promoted beside the serving primary (a partial drill)
+    writable = dr.role() == "primary"
+    taking_writes = writable and dr.query(
+        "SELECT current_setting('default_transaction_read_only') = 'off'", dbname="postgres"
+    ) == [(True,)]
     if (
-        dr.role() != "standby"
+        writable
         or poll(lambda: _follows(topology, dr, "primary") or None, REATTACH_S, interval_s=0.1)
         is None
     ):
         rebuilt = rebuild_region_database(topology, "dr")
         how = f"restored primary in place; dr rebuilt from primary ({rebuilt.method}) as standby"
+        if taking_writes:
+            how += (
+                "; dr had been promoted beside the serving primary, the applications "
+                "writing to the primary: what dr took since its promotion was discarded"
+            )
     return how
 
 

@@ -31,6 +31,8 @@ from drdrill.config import load_config
 from drdrill.errors import RollbackIncomplete
 from drdrill.lab import Lab
 from drdrill.lab.databases import LabDatabases
+from drdrill.lab.processes import signal_recorded
+from drdrill.lab.state import save_state
 from drdrill.lab.topology import REGIONS
 from drdrill.targets.lab_target import LabTarget
 
@@ -81,6 +83,20 @@ def ids_on(lab: Lab, region: str, prefix: str) -> set[str]:
     with psycopg.connect(lab.db_dsn(region), connect_timeout=3) as conn:
         rows = conn.execute("SELECT id FROM orders WHERE id LIKE %s", (f"{prefix}-%",))
         return {r[0] for r in rows.fetchall()}
+
+
+def half_injected(d: Drill, mode: str) -> None:
+    """``fail_region`` stopped half-way: the failure noted, only the database reached
+    (killed, or frozen), the rest of the region still running."""
+    lab = d.lab
+    save_state(lab.topology.state_file, lab.require_up().with_failure("primary", mode))
+    d.fault = time.monotonic()
+    pg = LabDatabases.of(lab.topology, lab.require_up()).region("primary")
+    if mode == "power-off":
+        pg.kill()
+    else:
+        signal_recorded(lab.pid_dir, ["pg-primary"], signal.SIGSTOP)
+    time.sleep(0.3)
 
 
 def data_dirs(lab: Lab) -> dict[str, list[str]]:
@@ -153,6 +169,8 @@ PRIMARY_IN_PLACE = "restored primary in place"
 FROM_DR = "dr had been promoted: primary rebuilt from dr"
 
 STATES: dict[str, tuple[Callable[[Drill], None], str]] = {
+    "power-off half injected": (lambda d: half_injected(d, "power-off"), PRIMARY_IN_PLACE),
+    "blackhole half injected": (lambda d: half_injected(d, "blackhole"), PRIMARY_IN_PLACE),
     "power-off": (lambda d: d.fail("power-off"), PRIMARY_IN_PLACE),
     "blackhole": (lambda d: d.fail("blackhole"), PRIMARY_IN_PLACE),
     "partition": (lambda d: d.fail("partition"), PRIMARY_IN_PLACE),
@@ -194,6 +212,10 @@ STATES: dict[str, tuple[Callable[[Drill], None], str]] = {
         FROM_DR,
     ),
     "activated (verified, measured)": (lambda d: activate(d, "partition"), FROM_DR),
+    "dr promoted beside the serving primary (the partial drill)": (
+        lambda d: d.lab.promote_database("dr"),
+        PRIMARY_IN_PLACE,
+    ),
     "failback: region restored": (
         lambda d: (activate(d, "blackhole"), d.lab.restore_region("primary")),
         FROM_DR,
