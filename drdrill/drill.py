@@ -46,6 +46,7 @@ from drdrill.ledger import reconcile
 from drdrill.load import LoadRun
 from drdrill.measure import declared_restore, measure, restoration_search_start
 from drdrill.observe import Observation
+from drdrill.report.findings import Rollback
 from drdrill.report.space import check_report_space
 from drdrill.report.summary import DrillSummary
 from drdrill.report.target_calls import calls_by_phase
@@ -126,6 +127,8 @@ class Drill:
         self.split_brain_watch: SplitBrainWatch | None = None
         self.load: LoadRun | None = None
         self.summary: DrillSummary | None = None
+        self.rollback: Rollback | None = None
+        """What the rollback (the target's fail back) did, once the drill closed."""
         self.outcome: str | None = None
         self.stop = stop or StopButton()
         self.reached = "created"
@@ -493,7 +496,11 @@ class Drill:
             f"rollback failed: {describe(rollback_error)}" if rollback_error else None
         )
         ending = UnmeasuredDrill(
-            **self._identity(), outcome=self.outcome, reached=reached, error=ended_by
+            **self._identity(),
+            outcome=self.outcome,
+            reached=reached,
+            error=ended_by,
+            rollback=self.rollback,
         )
         if self.summary is not None:  # with the fail back's calls too
             calls = calls_by_phase(self.timeline, self.audit.records())
@@ -624,6 +631,9 @@ class Drill:
                 end_processes(self._started)  # what the fail back did not end (Locust: stopped)
                 if isinstance(self.target, Releasable):
                     self.target.release()
+            self.rollback = Rollback.of(
+                self.audit.records(), None if rollback_error is None else str(rollback_error)
+            )
             self.outcome = outcome_of(
                 error,
                 self.summary,
@@ -682,6 +692,7 @@ class Drill:
             drill_outcome=self.outcome,
             reached=reached,
             error=describe(error),
+            rollback=None if self.rollback is None else self.rollback.text,
         )
 
 

@@ -16,6 +16,7 @@
     ├── DrillAborted                the drill was stopped (abort, stop condition): rolled back
     ├── DrillAbandoned              a drill's process died before its rollback: `drdrill recover`
     ├── ReportSpaceError            too little free space for the reports: drill not started
+    ├── RollbackIncomplete          the platform could not be put back without risking data
     └── MeasurementError            the data cannot support a figure (no fault, no samples)
 
 Library errors are wrapped once, at the boundary, with ``raise ... from exc``.
@@ -39,6 +40,7 @@ __all__ = [
     "ReportError",
     "ReportSpaceError",
     "RestoreError",
+    "RollbackIncomplete",
     "SafetyError",
     "TargetError",
     "UnknownRegionError",
@@ -126,6 +128,15 @@ class DrillAbandoned(DrillError):
 class ReportSpaceError(DrillError):
     """The reports directory has too little free space for a drill's evidence: the drill
     is refused before its fault (a disk that fills mid-drill loses the record)."""
+
+
+class RollbackIncomplete(DrillError):
+    """A target's fail back (a drill's rollback) stopped short of the steady state: the
+    reason, and that the data was left intact for a human (nothing re-created)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"rollback incomplete: {reason}; data left intact for a human")
 
 
 class MeasurementError(DrillError):

@@ -40,8 +40,7 @@ import psycopg
 from drdrill.errors import LabError
 from drdrill.http import call
 from drdrill.lab.databases import LabDatabases
-from drdrill.lab.dr_actions import change_records, scale_region
-from drdrill.lab.faults import restore_region
+from drdrill.lab.dr_actions import change_records
 from drdrill.lab.fencing import fence_writes, unfence_writes
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.postgres import PgServer
@@ -54,7 +53,6 @@ __all__ = [
     "Rebuild",
     "Switchover",
     "catch_up",
-    "fail_back",
     "fence_database",
     "promote_standby",
     "rebuild_region_database",
@@ -556,37 +554,3 @@ def steady_problems(topology: Topology, workers: dict[str, int]) -> list[str]:
     if not _follows(topology, databases.region("dr"), "primary"):
         problems.append("the dr database does not stream from the primary")
     return problems
-
-
-def fail_back(topology: Topology, workers: dict[str, int], max_lag_s: float) -> str:
-    """Back to the steady state without re-creating the lab, when the lab is in it
-    already (``steady``) or a DR activation left dr serving (``failed back``: every region
-    restored, primary's database rebuilt from dr, all traffic to primary, switchover,
-    dr scaled to ``workers["dr"]`` and validated). Any other state is ``LabError``,
-    naming what differs, for the caller to re-create the lab."""
-    if not steady_problems(topology, workers):
-        return "steady"
-    state = require_up(topology)
-    records = {r["role"]: r["region"] for r in _records(topology) if r["role"] != "WEIGHTED"}
-    activated = (
-        state.promoted == ("dr",)
-        and state.database_of["dr"] == "dr"
-        and records.get("PRIMARY") == "dr"
-    )
-    if not activated:
-        raise LabError(
-            "the lab is neither in its steady state nor activated on dr: "
-            + "; ".join(steady_problems(topology, workers))
-        )
-    for region, mode in state.failures.items():
-        if mode:
-            restore_region(topology, region)
-    rebuild_region_database(topology, "primary")
-    set_traffic_weight(topology, "primary", 100)
-    switchover(topology, "primary")
-    scale_region(topology, "dr", workers["dr"])
-    validate_standby(topology, "dr", max_lag_s)
-    left = steady_problems(topology, workers)
-    if left:
-        raise LabError(f"after the failback the lab is not steady: {'; '.join(left)}")
-    return "failed back"

@@ -59,6 +59,9 @@ def fail_region(
     state = require_up(topology)
     if state.failures[region]:
         raise LabError(f"region {region} has already failed ({state.failures[region]})")
+    # noted first: a caller stopped half-way leaves a failure that restore_region undoes
+    # (restoring a failure not, or not fully, in force is harmless), never one unnoted
+    save_state(topology.state_file, state.with_failure(region, mode))
     if mode == "power-off":
         kill_recorded(topology.pid_dir, _region_processes(state, region))
         cleanup_stale(topology.data_dir(region))
@@ -68,7 +71,6 @@ def fail_region(
         apply_cuts(topology, {**state.failures, region: mode})
         if settings is not None:
             start_in_region_clients(topology, settings, state, region)
-    save_state(topology.state_file, state.with_failure(region, mode))
 
 
 def restore_region(topology: Topology, region: str) -> None:
@@ -90,6 +92,10 @@ def restore_region(topology: Topology, region: str) -> None:
     if mode == "blackhole":
         signal_recorded(topology.pid_dir, _region_processes(state, region), signal.SIGCONT)
     elif mode == "power-off":
+        # whatever a power-off stopped half-way left running goes first (its database
+        # killed as the power-off would have: committed data is on disk)
+        kill_recorded(topology.pid_dir, _region_processes(state, region))
+        cleanup_stale(topology.data_dir(region))
         topology.gateway_state(region).unlink(missing_ok=True)
         spawn_gateway(topology, region)
         wait_until(

@@ -14,20 +14,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from drdrill.lab import dr_actions, failback, faults, lifecycle, split_brain
+from drdrill.lab import dr_actions, failback, faults, lifecycle, rollback, split_brain
 from drdrill.lab.backups import LabBackups
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.failback import Rebuild, Switchover
 from drdrill.lab.objects import ObjectStore
 from drdrill.lab.processes import MARKER
 from drdrill.lab.replication import ReplicationState
+from drdrill.lab.rollback import Rollback, RollbackError
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.split_brain import Divergence
 from drdrill.lab.state import LabState
 from drdrill.lab.status import LabStatus
 from drdrill.lab.topology import Ports, Topology
 
-__all__ = ["Divergence", "Lab", "Rebuild", "Switchover"]
+__all__ = ["Divergence", "Lab", "Rebuild", "Rollback", "RollbackError", "Switchover"]
 
 DEFAULT_TRAFFIC_STEPS: tuple[int, ...] = (10, 50, 100)
 """The plan's failback traffic shift: 10 %, 50 %, then all traffic back to the primary."""
@@ -108,7 +109,8 @@ class Lab:
         lifecycle.down(self.topology)
 
     def reset(self) -> LabStatus:
-        """Back to the steady state: the lab re-created (down, then up)."""
+        """The lab re-created (down, then up): every database's data gone. Never a
+        rollback (``roll_back`` is); for a human who wants a fresh lab."""
         self.down()
         return self.up()
 
@@ -215,10 +217,17 @@ class Lab:
         return failback.steady_problems(self.topology, self._lab_up_workers())
 
     def fail_back(self, max_lag_s: float = 300.0) -> str:
-        """Back to the steady state in place: ``steady`` (nothing to do) or ``failed back``
-        (dr served after an activation: its data carried home by rebuild + switchover);
-        ``LabError`` for any other state (re-create the lab: ``reset``)."""
-        return failback.fail_back(self.topology, self._lab_up_workers(), max_lag_s)
+        """Back to the steady state in place from any drill state, no acknowledged write
+        lost (``roll_back``); what was done, in words."""
+        return self.roll_back(max_lag_s).how
+
+    def roll_back(self, max_lag_s: float = 300.0) -> Rollback:
+        """Back to the steady state in place from wherever a drill stopped, keeping every
+        acknowledged write: the database holding the newest history (read from the
+        databases) serves, the other is re-attached as its standby (docs/rollback.md).
+        ``RollbackError`` when that cannot be done without risking a write (nothing
+        removed); never re-creates the lab."""
+        return rollback.roll_back(self.topology, self._lab_up_workers(), max_lag_s)
 
     def _lab_up_workers(self) -> dict[str, int]:
         return {region: self.standby_size(region) for region in ("primary", "dr")}

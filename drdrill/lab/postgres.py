@@ -374,6 +374,13 @@ class PgServer:
             f"application_name={self.name} connect_timeout=2'"
         )
 
+    def reconfigure(self, settings: dict[str, str | None]) -> None:
+        """Set (or, for None, remove) settings in this stopped server's
+        ``postgresql.auto.conf`` (values quoted as PostgreSQL reads them)."""
+        if self.is_running():
+            raise LabError(f"{self.name} runs; stop it before changing its settings")
+        self._rewrite_auto_conf(settings)
+
     def _rewrite_auto_conf(self, settings: dict[str, str | None]) -> None:
         """Set (or, for None, remove) settings in ``postgresql.auto.conf``."""
         auto = self.data_dir / "postgresql.auto.conf"

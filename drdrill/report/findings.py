@@ -18,6 +18,8 @@ ended), never typed by hand:
   where the ledger has them;
 - a drill that **ended early** (aborted, an error, a failed check, a rollback that failed)
   — ``critical`` (a skipped one, its target lacking a capability — ``info``);
+- a **rollback incomplete** (the platform not put back, its data left intact for a human:
+  ``Rollback``) — ``critical``;
 - of a planned failback (``drdrill.failback``): **divergent writes** (acknowledged by the
   old primary after the promotion, absent from the final primary, by id — ``critical``:
   customers were told they succeeded), a **split brain** (both databases accepted writes
@@ -32,7 +34,7 @@ drill found nothing to review, and the report says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,10 +48,12 @@ __all__ = [
     "NO_FINDINGS",
     "SEVERITIES",
     "Finding",
+    "Rollback",
     "as_json",
     "as_markdown",
     "ended_early",
     "findings",
+    "rollback_findings",
 ]
 
 Severity = Literal["critical", "warning", "info"]
@@ -66,6 +70,36 @@ NO_FINDINGS = (
 )
 
 _OBJECTIVES = frozenset({"rto", "rpo"})
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What a drill's rollback (its target's fail back) did, from the audit trail."""
+
+    complete: bool
+    how: str
+    """What it did (``complete``), else why it stopped short."""
+
+    @classmethod
+    def of(cls, records: Sequence[Mapping[str, Any]], error: str | None) -> Rollback:
+        """The rollback a drill's audit trail ``records`` tell of (its last ``fail_back``
+        that says ``how``); ``error`` the rollback's own error, when it raised one."""
+        if error is not None:
+            return cls(False, error)
+        done = [
+            r
+            for r in records
+            if r.get("action") == "fail_back" and r.get("outcome") == "succeeded" and r.get("how")
+        ]
+        how = done[-1].get("how") if done else None
+        return cls(True, str(how) if how else "the target's fail back succeeded")
+
+    @property
+    def text(self) -> str:
+        """One line: what it did, or ``rollback incomplete: <why>``."""
+        if self.complete or self.how.startswith("rollback incomplete"):
+            return self.how
+        return f"rollback incomplete: {self.how}"
 
 
 @dataclass(frozen=True)
@@ -103,12 +137,13 @@ def findings(
     outcome: str = "",
     error: str | None = None,
     failback: FailbackFigures | None = None,
+    rollback: Rollback | None = None,
 ) -> tuple[Finding, ...]:
     """Every issue the drill encountered, most severe first (see the module docstring).
 
     ``outcome``/``error`` are how the drill ended (``DrillSummary.outcome``/``error``):
     an error or an ending other than passed/failed is a finding of its own; ``failback``
-    the planned failback's figures, when it ran."""
+    the planned failback's figures, when it ran; ``rollback`` what the rollback did."""
     found: list[Finding] = []
     found += [f for v in verdicts.items if (f := _verdict_finding(v)) is not None]
     found += _secondary_outages(measurements)
@@ -116,6 +151,7 @@ def findings(
     if failback is not None:
         found += _failback_findings(failback)
     found += ended_early(outcome, error)
+    found += rollback_findings(rollback)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     return tuple(sorted(found, key=lambda f: rank[f.severity]))
 
@@ -344,6 +380,24 @@ def ended_early(outcome: str, error: str | None) -> list[Finding]:
             None,
             None,
             error or "no cause recorded",
+        )
+    ]
+
+
+def rollback_findings(rollback: Rollback | None) -> list[Finding]:
+    """The finding of a rollback that stopped short of the steady state (none otherwise)."""
+    if rollback is None or rollback.complete:
+        return []
+    reason = rollback.text
+    if "data left intact" not in reason:
+        reason += "; data left intact for a human"
+    return [
+        Finding(
+            "critical",
+            "rollback incomplete: the platform was not put back",
+            None,
+            None,
+            reason,
         )
     ]
 

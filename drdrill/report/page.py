@@ -40,6 +40,7 @@ DRILL_KEYS = (
     "actor",
     "reached",
     "error",
+    "rollback",
 )
 """The summary record's keys the page's header shows, as text ("" when absent)."""
 

@@ -49,6 +49,8 @@ class DrillSummary:
     calls: tuple[target_calls.PhaseCalls, ...] = ()
     """The target's control-plane calls by phase, from the audit trail (the aws target's;
     the lab makes none)."""
+    rollback: findings_.Rollback | None = None
+    """What the rollback did (set when the drill ended)."""
 
     @property
     def passed(self) -> bool:
@@ -67,6 +69,7 @@ class DrillSummary:
             outcome=self.outcome,
             error=self.error,
             failback=self.failback,
+            rollback=self.rollback,
         )
 
     @property
@@ -115,6 +118,7 @@ class DrillSummary:
             "outcome": self.outcome or ("passed" if self.passed else "failed"),
             "reached": self.reached,
             "error": self.error,
+            "rollback": None if self.rollback is None else self.rollback.text,
             "findings": findings_.as_json(self.findings),
             "failback": None if self.failback is None else self.failback.to_json(),
             "target_calls": [p.to_json() for p in self.calls],

@@ -42,6 +42,8 @@ def summary_markdown(summary: DrillSummary) -> str:
     ]
     if summary.error:
         lines.append(f"- ended by: {summary.error} (the drill reached `{summary.reached}`)")
+    if summary.rollback is not None:
+        lines.append(f"- rollback: {summary.rollback.text}")
     if m.ledger.lost_after_fault:
         lines.append(
             f"- **{m.ledger.lost_after_fault} write(s) acknowledged after the fault are "

@@ -97,7 +97,11 @@ class DrillReport:
             self.conclude_unmeasured(ending)
             return
         final = dataclasses.replace(
-            summary, outcome=ending.outcome, reached=ending.reached, error=ending.error
+            summary,
+            outcome=ending.outcome,
+            reached=ending.reached,
+            error=ending.error,
+            rollback=ending.rollback,
         )
         append_history(final, self.reports_dir)
         rows = read_history(self.reports_dir).rows
@@ -120,9 +124,17 @@ class DrillReport:
         self.report_dir.mkdir(parents=True, exist_ok=True)
         line = record.to_json()
         found = findings_.as_json(record.findings())
+        rollback = None if record.rollback is None else record.rollback.text
         (self.report_dir / "summary.json").write_text(
             json.dumps(
-                redact({**line, "approved_by": record.approved_by, "findings": found}),
+                redact(
+                    {
+                        **line,
+                        "approved_by": record.approved_by,
+                        "rollback": rollback,
+                        "findings": found,
+                    }
+                ),
                 indent=2,
                 ensure_ascii=False,
             )
@@ -134,7 +146,11 @@ class DrillReport:
         rows = read_history(self.reports_dir).rows
         self._draw_trend(rows)
         (self.report_dir / "summary.html").write_text(
-            render_page({**line, "findings": found}, self.report_dir, readiness=readiness(rows)),
+            render_page(
+                {**line, "rollback": rollback, "findings": found},
+                self.report_dir,
+                readiness=readiness(rows),
+            ),
             encoding="utf-8",
         )
 
@@ -160,6 +176,8 @@ class UnmeasuredDrill:
     reached: str
     error: str | None
     approved_by: str | None = None
+    rollback: findings_.Rollback | None = None
+    """What the rollback did (the target's fail back)."""
 
     def to_json(self) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -187,7 +205,10 @@ class UnmeasuredDrill:
 
     def findings(self) -> list[findings_.Finding]:
         """Its issues encountered: how it ended (nothing was measured)."""
-        return findings_.ended_early(self.outcome, self.error)
+        return [
+            *findings_.ended_early(self.outcome, self.error),
+            *findings_.rollback_findings(self.rollback),
+        ]
 
     def to_markdown(self) -> str:
         checks_only = self.outcome == "passed"  # (no fault: its scenario's checks passed)
@@ -206,6 +227,7 @@ class UnmeasuredDrill:
             + "\n"
             f"- reached: `{self.reached}`\n"
             f"- ended by: {ended}\n"
-            "- no RTO or RPO was measured: this drill proves nothing about the objectives\n\n"
+            + (f"- rollback: {self.rollback.text}\n" if self.rollback is not None else "")
+            + "- no RTO or RPO was measured: this drill proves nothing about the objectives\n\n"
             + "\n".join(findings_.as_markdown(self.findings(), measured=False))
         )

@@ -164,7 +164,9 @@ class Target(Protocol):
         ...
 
     def fail_back(self) -> None:
-        """Return the platform to its steady state: primary serving, dr warm standby."""
+        """Return the platform to its steady state: primary serving, dr warm standby — a
+        drill's rollback, from whatever state it stopped in, keeping every acknowledged
+        write; ``RollbackIncomplete`` (the data left intact) when it cannot."""
         ...
 
 

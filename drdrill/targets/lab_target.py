@@ -16,7 +16,7 @@ import psycopg
 
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
-from drdrill.errors import DrillError, UnknownRegionError
+from drdrill.errors import DrillError, RollbackIncomplete, UnknownRegionError
 from drdrill.http import call
 from drdrill.integrity import Consistency, committed_ids, compare_databases
 from drdrill.lab import Lab
@@ -387,29 +387,34 @@ class LabTarget:
         return self.lab.validate_standby(region, max_lag_s=alarm).lag_s
 
     def fail_back(self) -> None:
-        """Steady state again, primary serving and dr its warm standby: in place when the lab
-        is steady already (a planned failback ran) or dr serves after an activation (its
-        data carried home: rebuild, switchover, scale down), else — or when that fails —
-        the lab is re-created."""
-
-        def back() -> str:
-            try:
-                how = self.lab.fail_back(float(self.config.alarms.replica_lag))
-            except DrillError as exc:
-                if self.audit is not None:
-                    self.audit.record(
-                        "fail_back_in_place",
-                        target=self.name,
-                        outcome="failed",
-                        error=str(exc),
-                    )
-            else:
-                if self.audit is not None:
-                    self.audit.record(
-                        "fail_back_in_place", target=self.name, outcome="succeeded", how=how
-                    )
-                return how
-            self.lab.reset()
-            return "re-created"
-
-        self.act("fail_back", back)
+        """Steady state again, primary serving and dr its warm standby, in place from
+        whatever state the drill left (``Lab.roll_back``): the database holding the newest
+        acknowledged writes serves, the other becomes its standby; the lab is never
+        re-created. Audited as ``fail_back`` with ``how`` (what was done); when it cannot
+        be done without risking acknowledged writes, the ``RollbackIncomplete`` raised
+        (and audited as failed) says why, and every database is left as it was found."""
+        if self.audit is not None:
+            self.audit.record("fail_back", target=self.name, outcome="started")
+        started = time.monotonic()
+        try:
+            done = self.lab.roll_back(float(self.config.alarms.replica_lag))
+        except DrillError as exc:
+            incomplete = RollbackIncomplete(str(exc))
+            if self.audit is not None:
+                self.audit.record(
+                    "fail_back",
+                    target=self.name,
+                    outcome="failed",
+                    error=str(incomplete),
+                    duration_s=round(time.monotonic() - started, 3),
+                )
+            raise incomplete from exc
+        if self.audit is not None:
+            self.audit.record(
+                "fail_back",
+                target=self.name,
+                outcome="succeeded",
+                how=done.how,
+                serving=done.newest,
+                duration_s=round(time.monotonic() - started, 3),
+            )

@@ -4,7 +4,6 @@ return home leaves the lab as ``lab up`` made it, with every write of the drill 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,11 +15,11 @@ import pytest
 from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.errors import LabError
-from drdrill.http import call
 from drdrill.integrity import census
 from drdrill.lab import Lab
 from drdrill.targets.lab_target import LabTarget
 from tests.ports import port_block
+from tests.reliability.harness import Writer
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]
@@ -50,46 +49,6 @@ def topology_of(lab: Lab) -> dict[str, Any]:
         "promoted": state["promoted"],
         "failures": state["failures"],
     }
-
-
-class Writer:
-    """Writes orders through the global endpoint until stopped; the ids acknowledged."""
-
-    def __init__(self, lab: Lab, prefix: str) -> None:
-        self.url = f"{lab.edge_url}/orders"
-        self.prefix = prefix
-        self.acked: list[str] = []
-        self.acked_at: dict[str, float] = {}
-        self.sent_at: dict[str, float] = {}
-        self.failed = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        i = 0
-        while not self._stop.is_set():
-            order = f"{self.prefix}-{i}"
-            i += 1
-            self.sent_at[order] = time.monotonic()
-            reply = call("POST", self.url, {"id": order}, timeout=2.0)
-            if reply.status == 201:
-                self.acked.append(order)
-                self.acked_at[order] = time.monotonic()
-            else:
-                self.failed += 1
-            time.sleep(0.01)
-
-    def sent_before(self, t: float) -> set[str]:
-        """The orders sent before ``t`` (monotonic), acknowledged or not."""
-        return {order for order, sent in list(self.sent_at.items()) if sent < t}
-
-    def __enter__(self) -> Writer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
 
 
 MARKS: list[tuple[float, str]] = []
@@ -324,7 +283,7 @@ def test_the_lab_target_fails_back_with_audited_calls_and_checks_consistency(
     assert any(a == "switchover_measured" for a, _ in actions)
 
 
-def test_the_lab_target_fails_back_in_place_and_re_creates_only_what_it_cannot(
+def test_the_lab_target_fails_back_in_place_and_never_re_creates_the_lab(
     lab: Lab, tmp_path: Path
 ) -> None:
     config = DrillConfig.model_validate({"lab": lab.settings.model_dump()})
@@ -332,6 +291,7 @@ def test_the_lab_target_fails_back_in_place_and_re_creates_only_what_it_cannot(
     target = LabTarget(lab, config, audit)
     steady = topology_of(lab)
     assert lab.steady_problems() == []
+    up_seconds = json.loads(lab.topology.state_file.read_text())["up_seconds"]
     with Writer(lab, "in-place") as writer:
         lost = lost_to_disaster(lab, writer, activate(lab, "blackhole"))
         time.sleep(0.3)
@@ -341,18 +301,16 @@ def test_the_lab_target_fails_back_in_place_and_re_creates_only_what_it_cannot(
         mark("done")
     assert topology_of(lab) == steady
     assert placed(writer, sorted(set(missing_on(lab, "primary", writer.acked)) - lost)) == []
-    assert lab.fail_back() == "steady"
+    assert lab.fail_back() == "steady already: nothing to roll back"
 
-    up_seconds = json.loads(lab.topology.state_file.read_text())["up_seconds"]
-    lab.fail_over_dns("dr")  # a partial drill's state: not an activation
-    with pytest.raises(LabError, match="neither in its steady state nor activated"):
-        lab.fail_back()
-    target.fail_back()  # ... so the lab is re-created
+    lab.fail_over_dns("dr")  # a partial drill's state: not an activation, rolled back too
+    target.fail_back()
     assert topology_of(lab) == steady
-    assert json.loads(lab.topology.state_file.read_text())["up_seconds"] != up_seconds
-    hows = [
-        r.get("how") or r.get("error")
-        for r in audit.records()
-        if r["action"] == "fail_back_in_place"
-    ]
-    assert hows[0] == "failed back" and "neither in its steady state" in hows[1]
+    assert json.loads(lab.topology.state_file.read_text())["up_seconds"] == up_seconds
+    hows = [r.get("how") for r in audit.records() if r["action"] == "fail_back"]
+    assert hows[0] is None and hows[2] is None  # (each started)
+    assert hows[1] in (
+        f"dr had been promoted: primary rebuilt from dr ({method}), switched over back"
+        for method in ("rewind", "basebackup")
+    )
+    assert hows[3] == "restored primary in place; dr re-attached as standby"

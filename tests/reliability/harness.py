@@ -1,4 +1,5 @@
-"""Drive ``drdrill run`` as a user would and stop it at a chosen moment of the drill."""
+"""Drive ``drdrill run`` as a user would and stop it at a chosen moment of the drill; an
+independent writer of orders through the global endpoint (none of drdrill's canary code)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +19,9 @@ import psutil
 
 from drdrill import jsonl
 from drdrill.config import DrillConfig, load_config
+from drdrill.http import call
 from drdrill.lab import Lab
-from drdrill.lab.processes import MARKER
+from drdrill.lab.processes import MARKER, recorded
 from drdrill.verify import verify_http
 
 
@@ -31,6 +34,8 @@ class Bench:
     lab: Lab
     seen_before: frozenset[Path] = frozenset()
     """Timelines of earlier drills: ``events`` reads only the drills started since ``mark``."""
+    first_edge: int | None = None
+    """The edge's pid when the lab was brought up (``edge_pid``)."""
 
     @classmethod
     def make(cls, base_port: int) -> Bench:
@@ -75,6 +80,24 @@ class Bench:
                 return
             time.sleep(0.05)
         raise AssertionError(f"the drill never got there in {timeout_s} s: {self.events()[-3:]}")
+
+    def edge_pid(self) -> int | None:
+        """The lab's edge process: another one after a rollback means the lab was
+        re-created."""
+        return recorded(self.lab.pid_dir).get("edge")
+
+    def rollbacks(self) -> list[str]:
+        """What each rollback of the drills since ``mark`` did (their audit's ``how``)."""
+        found: list[str] = []
+        for audit in sorted(self.reports.glob("*/audit.jsonl")):
+            if audit.parent / "timeline.jsonl" in self.seen_before:
+                continue
+            found += [
+                str(r.get("how") or r.get("error"))
+                for r in jsonl.read(audit).records
+                if r["action"] == "fail_back" and r["outcome"] != "started"
+            ]
+        return found
 
     def history(self) -> list[dict[str, Any]]:
         return list(jsonl.read(self.reports / "history.jsonl").records)
@@ -136,3 +159,43 @@ def stop(proc: subprocess.Popen[str], how: signal.Signals) -> tuple[int, float, 
     proc.send_signal(how)
     out, _ = proc.communicate(timeout=120)
     return proc.returncode, time.monotonic() - sent, out
+
+
+class Writer:
+    """Writes orders through the global endpoint until stopped; the ids acknowledged."""
+
+    def __init__(self, lab: Lab, prefix: str) -> None:
+        self.url = f"{lab.edge_url}/orders"
+        self.prefix = prefix
+        self.acked: list[str] = []
+        self.acked_at: dict[str, float] = {}
+        self.sent_at: dict[str, float] = {}
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            order = f"{self.prefix}-{i}"
+            i += 1
+            self.sent_at[order] = time.monotonic()
+            reply = call("POST", self.url, {"id": order}, timeout=2.0)
+            if reply.status == 201:
+                self.acked.append(order)
+                self.acked_at[order] = time.monotonic()
+            else:
+                self.failed += 1
+            time.sleep(0.01)
+
+    def sent_before(self, t: float) -> set[str]:
+        """The orders sent before ``t`` (monotonic), acknowledged or not."""
+        return {order for order, sent in list(self.sent_at.items()) if sent < t}
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 def bench() -> Iterator[Bench]:
     bench = Bench.make(port_block())
     bench.lab.up()
+    bench.first_edge = bench.edge_pid()
     try:
         yield bench
     finally:
@@ -37,6 +38,11 @@ def _drill(bench: Bench) -> subprocess.Popen[str]:
 
 
 def _aborted_once(bench: Bench, before: int) -> dict[str, object]:
+    """The one drill since ``before`` was aborted and rolled back in place (the lab never
+    re-created: the same edge process, and the audit says what was done)."""
+    assert bench.edge_pid() == bench.first_edge, "the rollback re-created the lab"
+    [how] = bench.rollbacks()
+    assert how.startswith(("restored primary in place", "dr had been promoted")), how
     lines = bench.history()[before:]
     assert [line["outcome"] for line in lines] == ["aborted"], [
         (line["outcome"], line.get("reached"), line.get("error")) for line in lines

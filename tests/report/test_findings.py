@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from drdrill.config import load_config
-from drdrill.report.findings import IDS_SHOWN, NO_FINDINGS, Finding, findings
+from drdrill.report.findings import IDS_SHOWN, NO_FINDINGS, Finding, Rollback, findings
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.results import LedgerSummary, Measurements, OutageWindow, PhaseTiming
@@ -217,3 +217,30 @@ def test_an_unmeasured_drill_reports_how_it_ended_as_its_finding(tmp_path: Path)
 def test_findings_are_pure(tmp_path: Path) -> None:
     the_summary = summary(tmp_path)
     assert findings(the_summary.measurements, the_summary.verdicts) == the_summary.findings
+
+
+def test_the_rollback_is_read_from_the_last_fail_back_that_says_how() -> None:
+    records = [
+        {"action": "fail_back", "outcome": "started"},
+        {"action": "fail_back", "outcome": "succeeded", "how": "first"},
+        {"action": "fail_back", "outcome": "succeeded", "how": "dr had been promoted"},
+        {"action": "drill_finished", "outcome": "rolled back"},
+    ]
+    assert Rollback.of(records, None) == Rollback(True, "dr had been promoted")
+    assert Rollback.of([], None).how == "the target's fail back succeeded"
+    assert Rollback.of(records, "boom") == Rollback(False, "boom")
+
+
+def test_only_an_incomplete_rollback_is_a_finding_and_it_says_the_data_was_left(
+    tmp_path: Path,
+) -> None:
+    done = judged(tmp_path, clean(), rollback=Rollback(True, "restored primary in place"))
+    stopped = judged(tmp_path, clean(), rollback=Rollback(False, "both databases down"))
+
+    assert not [f for f in done.findings if "rollback" in f.what]
+    [finding] = [f for f in stopped.findings if "rollback" in f.what]
+    assert finding.severity == "critical"
+    assert finding.detail == (
+        "rollback incomplete: both databases down; data left intact for a human"
+    )
+    assert "- rollback: rollback incomplete: both databases down" in stopped.to_markdown()

@@ -18,6 +18,7 @@ from drdrill.targets.twin.lab_actions import LabActions
 from drdrill.targets.twin.rds_calls import RdsFollower
 from drdrill.targets.twin.seed import new_instance, parameter_group, planned_profile, rds_instance
 from drdrill.targets.twin.trail import Call
+from tests.ports import port_block
 
 
 class Backups:
@@ -75,7 +76,7 @@ def _follows(path: Path) -> list[dict[str, Any]]:
 @pytest.fixture
 def profile(tmp_path: Path) -> AwsProfile:
     file = tmp_path / "drdrill.yaml"
-    file.write_text(f"lab: {{base_port: 30800, state_dir: {tmp_path / 'lab'}}}\n")
+    file.write_text(f"lab: {{base_port: {port_block()}, state_dir: {tmp_path / 'lab'}}}\n")
     config = load_config(file)
     return planned_profile(config, config.target("aws-twin"))  # type: ignore[arg-type]
 

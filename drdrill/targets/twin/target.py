@@ -217,7 +217,7 @@ class AwsTwinTarget:
         error: BaseException | None = None
         try:
             # (none: the aws target changed nothing to undo; the primary's data destroyed:
-            # the lab is re-created below and the next drill seeds the control plane)
+            # the lab rolls back below on its own and the next drill seeds the control plane)
             if self._aws is not None and not self._data_destroyed:
                 with self._step() as aws:
                     aws.fail_back()
@@ -343,7 +343,7 @@ class AwsTwinTarget:
     def destroy_primary_data(self) -> None:
         """Ransomware: the primary region fails through the aws target (power-off), then
         the lab's primary database, WAL archive and local backups are destroyed. The
-        control plane is not failed back afterwards: the lab is re-created instead."""
+        control plane is not failed back afterwards: the lab rolls back on its own."""
         self.fail_region("primary", "power-off")
         self._data_destroyed = True
         self.data_plane.act("destroy_primary_data", self.lab.backups().destroy_primary_data)
