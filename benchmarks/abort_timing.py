@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drdrill import jsonl
 from drdrill.config import load_config
 from drdrill.lab import Lab
-from drdrill.verify import verify_http
+from drdrill.observation.verify import verify_http
+from drdrill.support import jsonl
 
 Seen = Callable[[list[dict[str, Any]]], bool]
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import psycopg
 
-from drdrill.http import call
 from drdrill.lab import Lab, LabSettings
+from drdrill.support.http import call
 
 
 class Clients:

@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drdrill import jsonl
 from drdrill.config import load_config
 from drdrill.lab import Lab
+from drdrill.support import jsonl
 
 FAILBACK_PHASES = (
     "prepare_primary",

@@ -53,12 +53,12 @@ import psutil
 from drdrill.config import LabSettings, LoadSettings, MeasurementSettings
 from drdrill.lab import Lab
 from drdrill.lab.order_service import BREAKER_S
-from drdrill.load import LoadRun
-from drdrill.measure import measure
-from drdrill.observe import Observation
-from drdrill.sampling import CRITICAL_FLOW, Sample
-from drdrill.timeline import FAULT_INJECTED, Timeline
-from drdrill.wait import wait_until
+from drdrill.measurement.measure import measure
+from drdrill.measurement.samples import CRITICAL_FLOW, Sample
+from drdrill.observation.load import LoadRun
+from drdrill.observation.observe import Observation
+from drdrill.records.timeline import FAULT_INJECTED, Timeline
+from drdrill.support.wait import wait_until
 
 RESPONSE_BODY = b'{"id":1,"region":"primary"}'
 

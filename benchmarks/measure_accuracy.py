@@ -33,10 +33,10 @@ from pathlib import Path
 from drdrill.config import LabSettings, MeasurementSettings
 from drdrill.lab import Lab
 from drdrill.lab.order_service import BREAKER_S
-from drdrill.measure import measure
-from drdrill.observe import Observation
-from drdrill.sampling import CRITICAL_FLOW, Sample
-from drdrill.timeline import FAULT_INJECTED, Timeline
+from drdrill.measurement.measure import measure
+from drdrill.measurement.samples import CRITICAL_FLOW, Sample
+from drdrill.observation.observe import Observation
+from drdrill.records.timeline import FAULT_INJECTED, Timeline
 
 
 def late_reasons(samples: list[Sample], t_back: int, slow_after: float = 0.1) -> str:

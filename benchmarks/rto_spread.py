@@ -22,9 +22,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from drdrill import jsonl
 from drdrill.config import load_config
 from drdrill.lab import Lab
+from drdrill.support import jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 

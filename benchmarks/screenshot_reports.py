@@ -37,14 +37,20 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import load_config
+from drdrill.measurement.results import (
+    Bounds,
+    LedgerSummary,
+    Measurements,
+    OutageWindow,
+    PhaseTiming,
+)
+from drdrill.measurement.samples import CRITICAL_FLOW, HEALTH, Sample
+from drdrill.measurement.verdict import judge
 from drdrill.report.allure import write_allure_metadata
 from drdrill.report.allure_cli import find_allure, generate_report
 from drdrill.report.history import HISTORY_FIELDS, append_history_line
 from drdrill.report.summary import DrillSummary, latest_summary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
-from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
-from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
-from drdrill.verdict import judge
 
 S = 1_000_000_000
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -26,13 +26,13 @@ from pydantic import (
     model_validator,
 )
 
-from drdrill.durations import Seconds, parse_duration
 from drdrill.errors import ConfigError
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.state_dir import default_state_dir
 from drdrill.lab.topology import MAX_WORKERS as LAB_MAX_WORKERS
 from drdrill.notify.settings import NotificationSettings
-from drdrill.redaction import redact
+from drdrill.support.durations import Seconds, parse_duration
+from drdrill.support.redaction import redact
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.twin.profile import AwsTwinProfile
 
@@ -136,7 +136,8 @@ class PhaseTargets(_Model):
     """Over a target by at most this fraction is a warning, like the plan's ⚠️."""
 
     def target_for(self, phase: str) -> float:
-        """The target in seconds of the phase called ``phase`` (see ``drdrill.phases``)."""
+        """The target in seconds of the phase called ``phase``
+        (see ``drdrill.measurement.phases``)."""
         value = getattr(self, phase, None)
         if not isinstance(value, float) or phase == "warn_margin":
             raise KeyError(f"no target for phase {phase!r}")
@@ -169,7 +170,7 @@ class FailbackSettings(_Model):
 
 class StopConditions(_Model):
     """Guards that abort a running drill and roll it back, like AWS FIS stop conditions
-    (``drdrill.stop_conditions``); a guard set to null is off."""
+    (``drdrill.orchestration.stop_conditions``); a guard set to null is off."""
 
     max_error_rate: float | None = Field(0.5, gt=0, le=1)
     """Customer (critical-flow) error rate outside the expected outage that stops the drill."""
@@ -213,7 +214,7 @@ class MeasurementSettings(_Model):
 
 
 class LoadSettings(_Model):
-    """Locust load during a drill (``drdrill.load``).
+    """Locust load during a drill (``drdrill.observation.load``).
 
     One worker and no remote ones: a single plain Locust process. Anything else runs
     Locust's distributed mode: a master bound to ``master_host:master_port``, ``workers``

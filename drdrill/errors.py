@@ -25,7 +25,7 @@ The CLI turns a ``DrillError`` into one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-from drdrill.redaction import redact_strictly
+from drdrill.support.redaction import redact_strictly
 
 __all__ = [
     "ActivationFailed",

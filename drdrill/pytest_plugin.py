@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.approval import approver, ask_approver, needs_approval
 from drdrill.config import DrillConfig, load_config
-from drdrill.drill import Drill
 from drdrill.errors import CapabilityMissing, DrillError
-from drdrill.redaction import redact
+from drdrill.orchestration.approval import approver, ask_approver, needs_approval
+from drdrill.orchestration.drill import Drill
+from drdrill.orchestration.stopping import stop_button
 from drdrill.report.allure import attach_file, attach_text
-from drdrill.stopping import stop_button
+from drdrill.support.redaction import redact
 from drdrill.targets import target_lock
 
 __all__ = ["DRILL_KINDS", "MARKERS"]
@@ -94,7 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Before any drill runs: a session that drills a non-lab target for real needs to say
     who approved it — ``--approved-by``, or asked on the terminal; without either it is
-    refused, exit code 2, before anything is touched (``drdrill.approval``)."""
+    refused, exit code 2, before anything is touched (``drdrill.orchestration.approval``)."""
     config = session.config
     given = config.getoption("--approved-by")
     if given is not None:

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from drdrill import jsonl
-from drdrill.approval import approver, ask_approver, needs_approval
 from drdrill.cli import main
 from drdrill.cli import run as run_command
 from drdrill.config import DrillConfig, load_config
-from drdrill.drill import Drill
 from drdrill.errors import SafetyError
+from drdrill.orchestration.approval import approver, ask_approver, needs_approval
+from drdrill.orchestration.drill import Drill
+from drdrill.support import jsonl
 from tests.ports import port_block
 
 AWS = "aws-approval-test"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from drdrill import jsonl
-from drdrill.audit import AuditTrail
-from drdrill.redaction import REDACTED, redact
+from drdrill.records.audit import AuditTrail
+from drdrill.support import jsonl
+from drdrill.support.redaction import REDACTED, redact
 
 
 def test_records_are_appended_as_json_lines_with_actor_and_outcome(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from drdrill import jsonl
 from drdrill.lab import Lab
+from drdrill.support import jsonl
 from tests.lab.conftest import lab_config
 from tests.ports import port_block
 

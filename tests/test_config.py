@@ -9,7 +9,7 @@ import pytest
 from drdrill.config import LAB_MAX_WORKERS, DrillConfig, load_config, parse_duration
 from drdrill.errors import ConfigError
 from drdrill.lab.state_dir import default_state_dir
-from drdrill.verdict import restore_wait_s
+from drdrill.measurement.verdict import restore_wait_s
 
 
 def test_defaults_carry_the_plans_targets(tmp_path: Path) -> None:

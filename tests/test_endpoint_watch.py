@@ -14,7 +14,7 @@ import pytest
 
 from drdrill.cli import main
 from drdrill.config import MeasurementSettings
-from drdrill.endpoint_watch import watch
+from drdrill.observation.endpoint_watch import watch
 
 PASSWORD = "s3cret-pw-4711"
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from drdrill.integrity import compare_databases
+from drdrill.observation.integrity import compare_databases
 
 AS_OF = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drdrill import jsonl
+from drdrill.support import jsonl
 
 
 def test_append_after_a_torn_line_starts_a_fresh_line(tmp_path: Path) -> None:

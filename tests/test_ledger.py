@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from drdrill.ledger import Reconciliation, Write, read_writes
+from drdrill.measurement.ledger import Reconciliation, Write
+from drdrill.observation.write_ledger import read_writes
 
 
 def checkout(i: int, ack: int | None) -> dict[str, object]:

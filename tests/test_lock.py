@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from drdrill import lock as lock_module
 from drdrill.cli import main
 from drdrill.config import load_config
-from drdrill.lock import LOCK_DIR, LOCK_ENV, LockUnusable, TargetBusy, TargetLock
+from drdrill.support import lock as lock_module
+from drdrill.support.lock import LOCK_DIR, LOCK_ENV, LockUnusable, TargetBusy, TargetLock
 from drdrill.targets import target_lock
 from tests.ports import port_block
 
 HOLD = """
 import sys, time
-from drdrill.lock import TargetLock
+from drdrill.support.lock import TargetLock
 lock = TargetLock(sys.argv[1], "drdrill run full", drill_id="D-1").acquire()
 print("held", flush=True)
 time.sleep(60)
@@ -66,7 +66,10 @@ def test_the_lock_of_a_killed_holder_is_taken_over() -> None:
 def test_the_holders_children_act_under_its_lock_others_do_not() -> None:
     target = f"test-{uuid.uuid4().hex[:8]}"
     with TargetLock(target, "drdrill run") as lock:
-        take = f"from drdrill.lock import TargetLock; TargetLock({target!r}, 'pytest').acquire()"
+        take = (
+            "from drdrill.support.lock import TargetLock; "
+            f"TargetLock({target!r}, 'pytest').acquire()"
+        )
         child = subprocess.run(
             [sys.executable, "-c", take], env={**os.environ, **lock.child_env()}, check=False
         )
@@ -181,7 +184,7 @@ def test_an_unusable_lock_directory_is_one_line_and_exit_2(
 
 def test_within_one_process_the_lock_is_reentrant_and_the_outer_holder_stays_named() -> None:
     target = f"test-{uuid.uuid4().hex[:8]}"
-    take = f"from drdrill.lock import TargetLock; TargetLock({target!r}, 'other').acquire()"
+    take = f"from drdrill.support.lock import TargetLock; TargetLock({target!r}, 'other').acquire()"
     with TargetLock(target, "drdrill run", drill_id="D-2") as outer:
         inner = TargetLock(target, "chaos run").acquire()
         inner.release()

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from drdrill.backup_records import Snapshot
 from drdrill.config import DrillConfig
-from drdrill.drill import EXPERIMENTS
-from drdrill.readiness import ReadinessCheck, check_readiness
+from drdrill.orchestration.drill import EXPERIMENTS
+from drdrill.orchestration.readiness import ReadinessCheck, check_readiness
+from drdrill.records.backup_records import Snapshot
 from drdrill.stock import experiments_for
 from drdrill.targets.base import CheckResult, ReplicaStream, ServiceCheck
 

@@ -13,7 +13,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drdrill.redaction import REDACTED, is_secret_key, redact, redact_strictly
+from drdrill.support.redaction import REDACTED, is_secret_key, redact, redact_strictly
 
 PRINTABLE = string.ascii_letters + string.digits + string.punctuation + " "
 SHELL_SPECIAL = "'\"\\&;|<>()$`"

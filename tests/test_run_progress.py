@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.cli.run import Progress
-from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline
+from drdrill.records.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline
 
 
 def test_progress_shows_each_event_once_past_torn_and_foreign_lines(

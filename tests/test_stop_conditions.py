@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.sampling import CRITICAL_FLOW, REPLICATION_LAG, Sample
-from drdrill.stop_conditions import StopConditionWatch, StopRules, fired
-from drdrill.stopping import StopButton, stop_button
-from drdrill.timeline import STOP_CONDITION, Timeline
+from drdrill.measurement.samples import CRITICAL_FLOW, REPLICATION_LAG, Sample
+from drdrill.orchestration.stop_conditions import StopConditionWatch, StopRules, fired
+from drdrill.orchestration.stopping import StopButton, stop_button
+from drdrill.records.timeline import STOP_CONDITION, Timeline
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline, iso
+from drdrill.records.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline, iso
 
 
 def test_events_come_back_in_time_order_filtered_by_kind() -> None:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from drdrill.errors import DrillError, LabError
-from drdrill.wait import poll, wait_until
+from drdrill.support.wait import poll, wait_until
 
 
 def test_poll_returns_the_first_value_produced() -> None:

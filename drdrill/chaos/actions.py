@@ -17,8 +17,8 @@ from chaoslib.types import Configuration, Secrets
 
 from drdrill.chaos.context import ChaosContext, context_from
 from drdrill.errors import DrillError
+from drdrill.records.timeline import FAULT_INJECTED, NOTE
 from drdrill.targets.base import FAILURE_MODES, FailbackTarget
-from drdrill.timeline import FAULT_INJECTED, NOTE
 
 __all__ = [
     "confirm_region_down",

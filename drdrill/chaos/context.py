@@ -2,7 +2,7 @@
 
 Inside a drill the activity gets the drill's context, and the drill holds the target's
 lock. Under plain ``chaos run`` there is no drill: the experiment's first drdrill
-activity takes the target's lock (``drdrill.lock``) for the rest of the ``chaos``
+activity takes the target's lock (``drdrill.support.lock``) for the rest of the ``chaos``
 process — its method and its rollbacks — so an experiment is refused at once, naming
 the holder, while a drill or a lab command holds the target, and a drill is refused
 while the experiment runs. An experiment a drill starts in its own process, or in a
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from drdrill.config import DrillConfig, load_config
-from drdrill.lock import TargetLock
-from drdrill.stopping import StopButton
+from drdrill.orchestration.stopping import StopButton
+from drdrill.records.timeline import Timeline
+from drdrill.support.lock import TargetLock
 from drdrill.targets import open_target, target_lock
 from drdrill.targets.base import Target
-from drdrill.timeline import Timeline
 
 __all__ = ["ChaosContext", "context_from"]
 

@@ -1,7 +1,7 @@
 """Chaos Toolkit control: every activity's start and end into the drill's timeline.
 
 An activity named after a DR activation or failback phase, or a step of one
-(``drdrill.phases``), becomes PHASE_START/PHASE_END events of that name — where
+(``drdrill.measurement.phases``), becomes PHASE_START/PHASE_END events of that name — where
 phase durations come from; any other activity becomes ACTIVITY_START/ACTIVITY_END.
 
 A failed action ends the experiment there: the control raises Chaos Toolkit's own
@@ -20,8 +20,8 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.types import Configuration
 
 from drdrill.chaos.context import ChaosContext
-from drdrill.phases import is_timed
-from drdrill.timeline import ACTIVITY_END, ACTIVITY_START, PHASE_END, PHASE_START
+from drdrill.measurement.phases import is_timed
+from drdrill.records.timeline import ACTIVITY_END, ACTIVITY_START, PHASE_END, PHASE_START
 
 __all__ = ["after_activity_control", "before_activity_control", "configure_control"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chaoslib.types import Configuration, Secrets
 
 from drdrill.chaos.context import context_from
+from drdrill.records.timeline import NOTE
 from drdrill.targets.base import FailbackTarget, ReplicationMonitor
-from drdrill.timeline import NOTE
 
 __all__ = ["replica_lag_under_alarm", "services_healthy", "serving_region"]
 

@@ -15,8 +15,8 @@ from chaoslib.types import Strategy
 
 from drdrill.chaos.context import ChaosContext
 from drdrill.errors import ActivationFailed, ConfigError
-from drdrill.phases import split_step, step_name
-from drdrill.timeline import ACTIVITY_END, PHASE_END
+from drdrill.measurement.phases import split_step, step_name
+from drdrill.records.timeline import ACTIVITY_END, PHASE_END
 
 __all__ = ["load_experiment", "run", "run_for_drill", "with_steps"]
 

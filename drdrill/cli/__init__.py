@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from drdrill.errors import DrillError
-from drdrill.redaction import redact
+from drdrill.support.redaction import redact
 
 __all__ = ["build_parser", "main"]
 

@@ -12,14 +12,14 @@ import os
 import signal
 from typing import Any
 
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 
 __all__ = ["register"]
 
 
 def _abort(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
-    from drdrill.drill_journal import abandoned_error, is_abandoned, journal_path, read
+    from drdrill.orchestration.journal import abandoned_error, is_abandoned, journal_path, read
     from drdrill.targets import target_lock
 
     config = load_config(args.drill_config)

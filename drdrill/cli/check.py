@@ -20,8 +20,8 @@ def _check(args: argparse.Namespace) -> int:
     # What a check needs is imported here, once it is known to run: a lab check loads
     # neither the AWS modules (boto3, chaostoolkit-aws) nor the drill's.
     from drdrill.config import load_config
-    from drdrill.drill_journal import refuse_if_abandoned
-    from drdrill.readiness import check_readiness
+    from drdrill.orchestration.journal import refuse_if_abandoned
+    from drdrill.orchestration.readiness import check_readiness
     from drdrill.report.history import append_history_line
     from drdrill.stock import experiments_for
     from drdrill.targets import open_target

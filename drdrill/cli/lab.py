@@ -1,6 +1,6 @@
 """``drdrill lab up|down|status|fail|restore``: the local two-region lab.
 
-Every command that changes the lab holds the lab's lock (``drdrill.lock``): a second
+Every command that changes the lab holds the lab's lock (``drdrill.support.lock``): a second
 one, or one during a drill, is refused at once naming who holds the lab.
 """
 

@@ -2,7 +2,7 @@
 executed nowhere.
 
 Every call a drill would make, resolved against the real configuration, with its
-parameters, phase by phase (``drdrill.phases``) — the plan's tabletop exercise.
+parameters, phase by phase (``drdrill.measurement.phases``) — the plan's tabletop exercise.
 Nothing is mutated and nothing is called: an AWS target runs in dry-run mode,
 which records each mutating call ("would call") instead of making it, with
 clients that refuse every call — no AWS client is created (creating one already
@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from drdrill.errors import DrillError, TargetError
-from drdrill.phases import ACTIVATION_PHASES, FAILBACK_PHASES, RESTORE_PHASES
+from drdrill.measurement.phases import ACTIVATION_PHASES, FAILBACK_PHASES, RESTORE_PHASES
 
 # The AWS modules (boto3, pydantic profiles) load only when a plan is for an AWS target.
 if TYPE_CHECKING:

@@ -3,10 +3,10 @@
 A drill killed outright (``kill -9`` of ``drdrill run`` and its pytest, a crash of the
 machine's OOM killer taking both) leaves its target as the drill had it: a region failed,
 DR half-activated, Locust still loading the edge. Its journal says so
-(``drdrill.drill_journal``), and every command that could change the target refuses to
+(``drdrill.orchestration.journal``), and every command that could change the target refuses to
 start until this one has ended the drill's processes, failed the target back, recorded
 the drill as ``aborted`` with the cause, and cleared the journal
-(``drdrill.drill_recovery``). Exit 0 when it did (or there was nothing to recover), 2 when
+(``drdrill.orchestration.recovery``). Exit 0 when it did (or there was nothing to recover), 2 when
 the drill still runs or the rollback or its record failed (the journal is then kept).
 """
 
@@ -22,8 +22,8 @@ __all__ = ["register"]
 
 def _recover(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
-    from drdrill.drill_journal import is_abandoned, journal_path, read
-    from drdrill.drill_recovery import recover
+    from drdrill.orchestration.journal import is_abandoned, journal_path, read
+    from drdrill.orchestration.recovery import recover
     from drdrill.targets import LOCAL_KINDS, target_lock
 
     config = load_config(args.drill_config)

@@ -10,13 +10,14 @@ to pytest, which stops the drill and rolls back; the command waits for that to f
 and never cuts it short. If this command is killed outright, its pytest gets SIGTERM
 from the kernel (``PR_SET_PDEATHSIG``) and rolls back all the same. If its pytest dies
 without finishing its drill (``kill -9``, the OOM killer, an INTERNALERROR), this command
-puts the platform back from the drill's journal (``drdrill.drill_recovery``): the drill's
+puts the platform back from the drill's journal (``drdrill.orchestration.recovery``): the drill's
 processes ended, the target failed back, the drill recorded ``aborted``; one line says
 so, and the exit code is 128 + the signal (or pytest's own). ``--dry-run`` runs
 nothing: it prints the runbook (``drdrill plan``). A non-lab target needs ``--confirm`` and
 an approver (``--approved-by``, else asked here on the terminal and passed on to pytest);
-without them the command exits 2 before it takes the lock (``drdrill.approval``), as it
-does when ``reports_dir`` lacks ``reports_min_free_mb`` of free space.
+without them the command exits 2 before it takes the lock
+(``drdrill.orchestration.approval``), as it does when ``reports_dir`` lacks
+``reports_min_free_mb`` of free space.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from drdrill import jsonl
 from drdrill.errors import SafetyError
 from drdrill.stock import DRILLS
+from drdrill.support import jsonl
 
 if TYPE_CHECKING:
     from drdrill.config import DrillConfig
-    from drdrill.lock import TargetLock
+    from drdrill.support.lock import TargetLock
 
 __all__ = ["register"]
 
@@ -152,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
 def _approval(args: argparse.Namespace, config: DrillConfig) -> str | None:
     """Who approved the drill: ``--approved-by``, else (a non-lab target) asked on the
     terminal, else refused; a non-lab target without ``--confirm`` is refused at once."""
-    from drdrill.approval import approver, ask_approver, needs_approval
+    from drdrill.orchestration.approval import approver, ask_approver, needs_approval
 
     if config.target(args.target).kind != "lab" and not args.confirm:
         raise SafetyError(
@@ -243,8 +244,8 @@ def _recover_if_abandoned(
     and recorded here, with one line; the exit code says how pytest ended."""
     ended = _how_it_ended(pytest_pid, code)
     exit_code = 128 - code if code < 0 else code
-    from drdrill.drill_journal import is_abandoned, journal_path, read
-    from drdrill.drill_recovery import recover
+    from drdrill.orchestration.journal import is_abandoned, journal_path, read
+    from drdrill.orchestration.recovery import recover
 
     journal = read(journal_path(config, args.target))
     if not is_abandoned(journal):

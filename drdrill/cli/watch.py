@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.errors import ConfigError, DrillError, LabError
-from drdrill.redaction import redact
+from drdrill.support.redaction import redact
 
 __all__ = ["register"]
 
@@ -32,7 +32,7 @@ def _writable(path: Path) -> Path:
 
 def _watch(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
-    from drdrill.endpoint_watch import check_duration, watch
+    from drdrill.observation.endpoint_watch import check_duration, watch
 
     check_duration(args.duration)
     config = load_config(args.drill_config)

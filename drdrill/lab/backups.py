@@ -21,12 +21,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from drdrill.backup_records import RestoredDatabase, Snapshot
 from drdrill.errors import LabError, RestoreError
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.postgres import PgServer
 from drdrill.lab.topology import REGIONS, Topology, check_region, port_in_use
-from drdrill.wait import poll
+from drdrill.records.backup_records import RestoredDatabase, Snapshot
+from drdrill.support.wait import poll
 
 __all__ = ["LabBackups", "RestoredDatabase", "Snapshot"]
 

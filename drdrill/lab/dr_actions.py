@@ -12,13 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from drdrill.errors import LabError
-from drdrill.http import call
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.launch import backends, spawn_worker, wait_listening
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.processes import kill_recorded
 from drdrill.lab.state import save_state
 from drdrill.lab.topology import MAX_WORKERS, OTHER, Topology, check_region
+from drdrill.support.http import call
 
 __all__ = [
     "change_records",

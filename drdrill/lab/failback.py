@@ -38,7 +38,6 @@ from typing import Any, Literal
 import psycopg
 
 from drdrill.errors import LabError
-from drdrill.http import call
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.dr_actions import change_records
 from drdrill.lab.fencing import fence_writes, unfence_writes
@@ -47,7 +46,8 @@ from drdrill.lab.postgres import PgServer
 from drdrill.lab.replication import ReplicationState, replication_state
 from drdrill.lab.state import LabState, load_state, save_state
 from drdrill.lab.topology import OTHER, REGIONS, Topology, check_region
-from drdrill.wait import poll
+from drdrill.support.http import call
+from drdrill.support.wait import poll
 
 __all__ = [
     "Rebuild",

@@ -38,7 +38,7 @@ from drdrill.lab.split_brain import (
 )
 from drdrill.lab.state import LabState, save_state
 from drdrill.lab.topology import FAILURE_MODES, MAX_WORKERS, OTHER, REGIONS, Topology, check_region
-from drdrill.wait import wait_until
+from drdrill.support.wait import wait_until
 
 __all__ = ["apply_cuts", "fail_region", "gateway_cuts", "restore_region"]
 

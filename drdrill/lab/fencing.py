@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from drdrill.errors import LabError
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 
 __all__ = ["fence_writes", "unfence_writes"]
 

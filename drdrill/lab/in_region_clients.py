@@ -26,8 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
-from drdrill import jsonl
-from drdrill.http import call
+from drdrill.support import jsonl
+from drdrill.support.http import call
 
 __all__ = ["CLIENT", "main", "run_clients"]
 

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from drdrill.errors import LabError
-from drdrill.http import call
 from drdrill.lab.processes import spawn
 from drdrill.lab.topology import MAX_WORKERS, Topology
-from drdrill.wait import poll, wait_until
+from drdrill.support.http import call
+from drdrill.support.wait import poll, wait_until
 
 __all__ = [
     "backends",

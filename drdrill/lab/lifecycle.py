@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 from drdrill.errors import ConfigError, LabError
-from drdrill.http import call
 from drdrill.lab.backups import LabBackups
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.launch import (
@@ -39,7 +38,8 @@ from drdrill.lab.state import LabState, load_state, save_state
 from drdrill.lab.state_dir import claim, is_empty, is_ours, refuse_unless_ours
 from drdrill.lab.status import LabStatus
 from drdrill.lab.topology import OTHER, REGIONS, Topology, port_in_use
-from drdrill.wait import wait_until
+from drdrill.support.http import call
+from drdrill.support.wait import wait_until
 
 __all__ = ["down", "is_running", "require_up", "status", "up"]
 

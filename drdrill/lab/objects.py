@@ -20,7 +20,7 @@ from drdrill.errors import LabError
 from drdrill.lab.launch import wait_listening
 from drdrill.lab.processes import kill_recorded, recorded, spawn
 from drdrill.lab.topology import Topology
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 
 __all__ = ["BUCKETS", "ObjectStore"]
 

@@ -25,7 +25,7 @@ from drdrill.lab.pg_install import PgInstall, run_as_for
 from drdrill.lab.processes import RunAs, kill_recorded, recorded, spawn, wait_gone
 from drdrill.lab.replication import ReplicationState, replication_state
 from drdrill.lab.topology import port_in_use
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 
 __all__ = [
     "DbRole",

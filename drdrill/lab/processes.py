@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from drdrill.errors import LabError
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 
 __all__ = [
     "RunAs",

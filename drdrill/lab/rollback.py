@@ -62,7 +62,7 @@ from drdrill.lab.postgres import PgServer
 from drdrill.lab.processes import kill_recorded
 from drdrill.lab.state import LabState, load_state, save_state
 from drdrill.lab.topology import MAX_WORKERS, REGIONS, Topology
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 
 __all__ = ["Rollback", "RollbackError", "newest_history", "roll_back"]
 

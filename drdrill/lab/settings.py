@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from drdrill.durations import Seconds
 from drdrill.lab.topology import MAX_WORKERS
+from drdrill.support.durations import Seconds
 
 __all__ = ["LabSettings"]
 

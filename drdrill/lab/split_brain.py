@@ -34,13 +34,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from drdrill import jsonl
 from drdrill.errors import LabError
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.processes import kill_recorded, recorded, spawn, wait_gone
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.state import LabState
 from drdrill.lab.topology import OTHER, Topology
+from drdrill.support import jsonl
 
 __all__ = [
     "Divergence",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from drdrill.notify.channels import Attempt, destination, send
 from drdrill.notify.events import Notification
 from drdrill.notify.settings import Channel, NotificationSettings, RetrySettings
-from drdrill.wait import Deadline
+from drdrill.support.wait import Deadline
 
 __all__ = ["Delivery", "Notifier"]
 

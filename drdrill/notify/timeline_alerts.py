@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 
 from drdrill.config import PhaseTargets
+from drdrill.measurement.phases import ALL_PHASES
+from drdrill.measurement.verdict import judge_phase
 from drdrill.notify.events import (
     DNS_FAILOVER_COMPLETED,
     PHASE_BREACHED,
@@ -21,9 +23,7 @@ from drdrill.notify.events import (
 )
 from drdrill.notify.events import Event as AlertEvent
 from drdrill.notify.notifier import Notifier
-from drdrill.phases import ALL_PHASES
-from drdrill.timeline import PHASE_END, PHASE_START, STOP_CONDITION, Event, Timeline
-from drdrill.verdict import judge_phase
+from drdrill.records.timeline import PHASE_END, PHASE_START, STOP_CONDITION, Event, Timeline
 
 __all__ = ["AlertRules", "TimelineAlerts"]
 

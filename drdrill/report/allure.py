@@ -26,8 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from drdrill.measurement.results import Verdicts
 from drdrill.report.metrics_table import as_html, as_markdown
-from drdrill.results import Verdicts
 
 __all__ = [
     "ACTIVATION_FAILURE",

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drdrill.jsonl import GENESIS, append_chained, line_hash
-from drdrill.timeline import iso, now_ns
+from drdrill.records.timeline import iso, now_ns
+from drdrill.support.jsonl import GENESIS, append_chained, line_hash
 
 __all__ = [
     "AUDIT",

@@ -20,8 +20,8 @@ ended), never typed by hand:
   — ``critical`` (a skipped one, its target lacking a capability — ``info``);
 - a **rollback incomplete** (the platform not put back, its data left intact for a human:
   ``Rollback``) — ``critical``;
-- of a planned failback (``drdrill.failback``): **divergent writes** (acknowledged by the
-  old primary after the promotion, absent from the final primary, by id — ``critical``:
+- of a planned failback (``drdrill.measurement.failback``): **divergent writes** (acknowledged
+  by the old primary after the promotion, absent from the final primary, by id — ``critical``:
   customers were told they succeeded), a **split brain** (both databases accepted writes
   at once — ``warning``: the cause, the divergent writes its cost), writes **lost by the
   failback** (by id — ``critical``: a planned failback's RPO is 0), a **switchover outage**
@@ -38,10 +38,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from drdrill.failback import FailbackFigures
+from drdrill.measurement.failback import FailbackFigures
+from drdrill.measurement.results import Measurements, OutageWindow, Verdict, Verdicts
+from drdrill.records.timeline import iso
 from drdrill.report.metrics_table import human_duration
-from drdrill.results import Measurements, OutageWindow, Verdict, Verdicts
-from drdrill.timeline import iso
 
 __all__ = [
     "IDS_SHOWN",

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drdrill import jsonl
 from drdrill.errors import ReportError
-from drdrill.redaction import redact
 from drdrill.report.metrics_table import human_duration
+from drdrill.support import jsonl
+from drdrill.support.redaction import redact
 
 if TYPE_CHECKING:
     from drdrill.report.summary import DrillSummary

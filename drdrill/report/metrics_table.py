@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from drdrill.results import Verdicts
+from drdrill.measurement.results import Verdicts
 
 __all__ = [
     "BADGE_COLOUR",

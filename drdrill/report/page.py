@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drdrill.redaction import redact
+from drdrill.records.timeline import iso
 from drdrill.report.metrics_table import human_duration
 from drdrill.report.page_figures import measured_context
-from drdrill.timeline import iso
+from drdrill.support.redaction import redact
 
 if TYPE_CHECKING:
     from drdrill.report.summary import DrillSummary

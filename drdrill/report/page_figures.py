@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from drdrill.records.timeline import iso
 from drdrill.report.metrics_table import STATUS_LABEL, human_duration
-from drdrill.timeline import iso
 
 if TYPE_CHECKING:
-    from drdrill.failback import FailbackFigures
+    from drdrill.measurement.failback import FailbackFigures
+    from drdrill.measurement.results import LedgerSummary
     from drdrill.report.summary import DrillSummary
-    from drdrill.results import LedgerSummary
 
 __all__ = ["IDS_SHOWN", "measured_context"]
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drdrill.failback import FailbackFigures
-from drdrill.redaction import redact
+from drdrill.measurement.failback import FailbackFigures
+from drdrill.measurement.results import Measurements, Verdicts
+from drdrill.records.timeline import iso
 from drdrill.report import findings as findings_
 from drdrill.report import target_calls
 from drdrill.report.summary_markdown import summary_markdown
-from drdrill.results import Measurements, Verdicts
-from drdrill.timeline import iso
+from drdrill.support.redaction import redact
 
 __all__ = ["DrillSummary", "latest_summary", "write_summary"]
 
@@ -45,7 +45,8 @@ class DrillSummary:
     reached: str = "measured"
     error: str | None = None
     failback: FailbackFigures | None = None
-    """The planned failback's figures, when the drill failed back (``drdrill.failback``)."""
+    """The planned failback's figures, when the drill failed back
+    (``drdrill.measurement.failback``)."""
     calls: tuple[target_calls.PhaseCalls, ...] = ()
     """The target's control-plane calls by phase, from the audit trail (the aws target's;
     the lab makes none)."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from drdrill.records.timeline import iso
 from drdrill.report import findings as findings_
 from drdrill.report import target_calls
 from drdrill.report.metrics_table import as_markdown, human_duration
-from drdrill.timeline import iso
 
 if TYPE_CHECKING:
-    from drdrill.failback import FailbackFigures
+    from drdrill.measurement.failback import FailbackFigures
     from drdrill.report.summary import DrillSummary
 
 __all__ = ["failback_markdown", "summary_markdown"]

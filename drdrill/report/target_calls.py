@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drdrill.timeline import (
+from drdrill.records.timeline import (
     ACTIVITY_END,
     ACTIVITY_START,
     PHASE_END,

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from drdrill.measure import BUCKET_NS, Request
-from drdrill.results import Measurements
-from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
+from drdrill.measurement.measure import BUCKET_NS, Request
+from drdrill.measurement.results import Measurements
+from drdrill.measurement.samples import CRITICAL_FLOW, HEALTH, Sample
 
 __all__ = ["draw_timeline", "error_rate_series"]
 

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drdrill.measure import Request
-from drdrill.redaction import redact
+from drdrill.measurement.measure import Request
+from drdrill.measurement.results import Measurements
+from drdrill.measurement.samples import Sample
+from drdrill.records.timeline import iso
 from drdrill.report import archive
 from drdrill.report import findings as findings_
 from drdrill.report.history import (
@@ -43,9 +45,7 @@ from drdrill.report.page import render_page
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.report.trend_chart import draw_trend
-from drdrill.results import Measurements
-from drdrill.sampling import Sample
-from drdrill.timeline import iso
+from drdrill.support.redaction import redact
 
 __all__ = ["DrillReport", "UnmeasuredDrill"]
 

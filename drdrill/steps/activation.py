@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pytest_bdd import when
 
-from drdrill.drill import Drill
+from drdrill.orchestration.drill import Drill
+from drdrill.support.wait import wait_until
 from drdrill.targets.base import RoutingObserver, ServiceCheck
-from drdrill.wait import wait_until
 
 
 @when("the DR team runs the DR activation")

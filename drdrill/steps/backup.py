@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from drdrill.drill import Drill
-from drdrill.http import call
-from drdrill.integrity import Census, census, compare
+from drdrill.observation.integrity import Census, census, compare
+from drdrill.orchestration.drill import Drill
+from drdrill.records.timeline import FAULT_INJECTED, NOTE
 from drdrill.report.metrics_table import human_duration
 from drdrill.steps.capabilities import needs
+from drdrill.support.http import call
 from drdrill.targets.base import (
     BackupTarget,
     DataDisasterTarget,
@@ -25,7 +26,6 @@ from drdrill.targets.base import (
     ObjectStoreTarget,
     RestoredDatabase,
 )
-from drdrill.timeline import FAULT_INJECTED, NOTE
 
 
 def backups(drill: Drill) -> BackupTarget:

@@ -6,8 +6,8 @@ from typing import TypeVar
 
 import pytest
 
-from drdrill.drill import Drill
 from drdrill.errors import CapabilityMissing
+from drdrill.orchestration.drill import Drill
 from drdrill.targets.base import require
 
 __all__ = ["needs"]

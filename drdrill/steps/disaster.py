@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, when
 
-from drdrill.drill import Drill
+from drdrill.orchestration.drill import Drill
 
 
 @when(parsers.parse("the {region} region fails by {mode}"))

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
 
-from drdrill.drill import Drill
-from drdrill.failback import (
+from drdrill.measurement.failback import (
     consistency_before_traffic,
     lost_by_failback,
     step_error_rates,
     switchover_outage,
 )
-from drdrill.phases import FAILBACK_PHASES
+from drdrill.measurement.phases import FAILBACK_PHASES
+from drdrill.orchestration.drill import Drill
+from drdrill.records.timeline import NOTE
 from drdrill.report.allure import attach_text
 from drdrill.report.metrics_table import human_duration
 from drdrill.steps.capabilities import needs
 from drdrill.steps.verification import _finish
 from drdrill.targets.base import FailbackTarget, RoutingObserver
-from drdrill.timeline import NOTE
 
 
 @when("the DR region serves customers again")

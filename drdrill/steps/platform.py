@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, then
 
-from drdrill.drill import Drill
+from drdrill.orchestration.drill import Drill
 
 
 @given("the platform is in its steady state")

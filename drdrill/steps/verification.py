@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
-from drdrill import jsonl
-from drdrill.drill import Drill
-from drdrill.integrity import accepts_writes
-from drdrill.phases import ACTIVATION_PHASES
+from drdrill.measurement.phases import ACTIVATION_PHASES
+from drdrill.measurement.verdict import judge, restore_wait_s
+from drdrill.observation.integrity import accepts_writes
+from drdrill.orchestration.drill import Drill
 from drdrill.report.allure import attach_file, attach_text
 from drdrill.report.metrics_table import as_html, human_duration
 from drdrill.report.summary import DrillSummary
 from drdrill.steps.capabilities import needs
+from drdrill.support import jsonl
 from drdrill.targets.base import RoutingObserver, ServiceCheck
-from drdrill.verdict import judge, restore_wait_s
 
 AUDITED_AS = {
     "fail_region": {

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from drdrill.errors import SafetyError
 
 if TYPE_CHECKING:
-    from drdrill.audit import AuditTrail
     from drdrill.config import DrillConfig
-    from drdrill.lock import TargetLock
+    from drdrill.records.audit import AuditTrail
+    from drdrill.support.lock import TargetLock
     from drdrill.targets.base import Target
 
 __all__ = ["LOCAL_KINDS", "lock_name", "open_target", "target_lock"]
@@ -58,7 +58,7 @@ def open_target(
 
 
 def lock_name(config: DrillConfig, name: str = "lab") -> str:
-    """What the lock of target ``name`` is named for (``drdrill.lock``).
+    """What the lock of target ``name`` is named for (``drdrill.support.lock``).
 
     A lab, and the AWS twin (which drives the lab): ``lab at <resolved state dir>``, so
     two configs naming one directory (another base port, a relative or symlinked path)
@@ -87,9 +87,9 @@ def target_lock(
     (``DrillAbandoned``) while a drill on the target is abandoned, unless
     ``refuse_abandoned`` is False (``drdrill recover``, which rolls that drill back)."""
     if not refuse_abandoned:
-        from drdrill.lock import TargetLock
+        from drdrill.support.lock import TargetLock
 
         return TargetLock(lock_name(config, name), command, drill_id)
-    from drdrill.drill_journal import GuardedLock, journal_path
+    from drdrill.orchestration.journal import GuardedLock, journal_path
 
     return GuardedLock(lock_name(config, name), command, drill_id, journal_path(config, name))

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-from drdrill.backup_records import RestoredDatabase, Snapshot
 from drdrill.errors import CapabilityMissing
-from drdrill.integrity import Consistency
-from drdrill.split_brain import DivergentWrite
+from drdrill.measurement.split_brain import DivergentWrite
+from drdrill.observation.integrity import Consistency
+from drdrill.records.backup_records import RestoredDatabase, Snapshot
 
 __all__ = [
     "FAILURE_MODES",

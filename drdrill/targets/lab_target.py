@@ -14,16 +14,17 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.errors import DrillError, RollbackIncomplete, UnknownRegionError
-from drdrill.http import call
-from drdrill.integrity import Consistency, committed_ids, compare_databases
 from drdrill.lab import Lab
 from drdrill.lab import backups as lab_backups
 from drdrill.lab.objects import BUCKETS, ObjectStore
 from drdrill.lab.topology import OTHER
-from drdrill.split_brain import DivergentWrite
+from drdrill.measurement.split_brain import DivergentWrite
+from drdrill.observation.integrity import Consistency, committed_ids, compare_databases
+from drdrill.observation.verify import verify_http
+from drdrill.records.audit import AuditTrail
+from drdrill.support.http import call
 from drdrill.targets.base import (
     REGIONS,
     FailureMode,
@@ -34,7 +35,6 @@ from drdrill.targets.base import (
     Snapshot,
     object_versions,
 )
-from drdrill.verify import verify_http
 
 __all__ = ["LabTarget"]
 

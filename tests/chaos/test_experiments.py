@@ -15,8 +15,8 @@ import pytest
 from drdrill.chaos.control import after_activity_control, before_activity_control
 from drdrill.chaos.runner import load_experiment, with_steps
 from drdrill.errors import ConfigError
-from drdrill.phases import ACTIVATION_PHASES, FAILBACK_PHASES, split_step
-from drdrill.timeline import ACTIVITY_START, PHASE_END, PHASE_START, Timeline
+from drdrill.measurement.phases import ACTIVATION_PHASES, FAILBACK_PHASES, split_step
+from drdrill.records.timeline import ACTIVITY_START, PHASE_END, PHASE_START, Timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"

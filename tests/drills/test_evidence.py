@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from drdrill.config import DrillConfig, load_config
-from drdrill.drill import Drill
 from drdrill.errors import RollbackIncomplete
+from drdrill.orchestration.drill import Drill
 from drdrill.report.archive import MANIFEST, verify
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from drdrill.drill import Drill
 from drdrill.errors import DrillError
 from drdrill.lab import Lab
-from drdrill.timeline import PHASE_START
+from drdrill.orchestration.drill import Drill
+from drdrill.records.timeline import PHASE_START
 from tests.lab.conftest import lab_config
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -56,7 +56,7 @@ class ReplayPauser(threading.Thread):
 
 
 def records(lab: Lab) -> list[tuple[str, str]]:
-    from drdrill.http import call
+    from drdrill.support.http import call
 
     reply = call("GET", f"{lab.edge_url}/_edge/records", timeout=2.0)
     body: list[dict[str, Any]] = reply.body

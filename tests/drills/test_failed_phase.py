@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.drill import Drill
 from drdrill.errors import DrillError
 from drdrill.lab import Lab
-from drdrill.timeline import PHASE_START
+from drdrill.orchestration.drill import Drill
+from drdrill.records.timeline import PHASE_START
 from tests.lab.conftest import lab_config
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

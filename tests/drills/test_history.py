@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from drdrill import jsonl
-from drdrill.drill import Drill
 from drdrill.errors import LabError
 from drdrill.lab import Lab
+from drdrill.orchestration.drill import Drill
 from drdrill.report.history import read_history, readiness
+from drdrill.support import jsonl
 from tests.lab.conftest import lab_config
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from drdrill import jsonl
 from drdrill.config import load_config
 from drdrill.lab import Lab
-from drdrill.verify import verify_http
+from drdrill.observation.verify import verify_http
+from drdrill.support import jsonl
 from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

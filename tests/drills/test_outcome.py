@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.drill import outcome_of
-from drdrill.drill_outcome import ending_error
 from drdrill.errors import ActivationFailed, CapabilityMissing, DrillAborted, LabError
+from drdrill.orchestration.drill import outcome_of
+from drdrill.orchestration.outcome import ending_error
 from tests.report.drill_data import summary
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from drdrill.config import DrillConfig
 from drdrill.errors import RestoreError
-from drdrill.http import call
-from drdrill.integrity import census, compare
 from drdrill.lab import Lab
+from drdrill.observation.integrity import census, compare
+from drdrill.support.http import call
 
 pytestmark = pytest.mark.lab
 MakeConfig = Callable[[int], tuple[DrillConfig, Path]]

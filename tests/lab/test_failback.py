@@ -12,11 +12,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.errors import LabError
-from drdrill.integrity import census
 from drdrill.lab import Lab
+from drdrill.observation.integrity import census
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.lab_target import LabTarget
 from tests.ports import port_block
 from tests.reliability.harness import Writer

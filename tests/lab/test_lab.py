@@ -16,10 +16,10 @@ import pytest
 
 from drdrill.config import DrillConfig
 from drdrill.errors import LabError, UnknownRegionError
-from drdrill.http import call
 from drdrill.lab import Lab
 from drdrill.lab.processes import alive, recorded
-from drdrill.verify import verify_http
+from drdrill.observation.verify import verify_http
+from drdrill.support.http import call
 from tests.ports import port_block
 
 pytestmark = pytest.mark.lab

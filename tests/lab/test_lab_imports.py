@@ -11,7 +11,12 @@ from pathlib import Path
 
 import drdrill.lab
 
-HARNESS = ("drdrill.targets", "drdrill.verify", "drdrill.config", "drdrill.drill")
+HARNESS = (
+    "drdrill.targets",
+    "drdrill.observation.verify",
+    "drdrill.config",
+    "drdrill.orchestration.drill",
+)
 LAB_DIR = Path(drdrill.lab.__file__).parent
 
 

@@ -16,7 +16,7 @@ from drdrill.config import DrillConfig
 from drdrill.lab import Lab
 from drdrill.lab.processes import alive, recorded
 from drdrill.lab.split_brain import in_region_acks, in_region_ledger
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 from tests.ports import port_block
 
 pytestmark = pytest.mark.lab

@@ -17,7 +17,7 @@ import pytest
 
 from drdrill.config import LoadSettings
 from drdrill.errors import LoadError
-from drdrill.load import LOCUSTFILE, LoadRun
+from drdrill.observation.load import LOCUSTFILE, LoadRun
 
 from .conftest import Shop
 

@@ -16,7 +16,7 @@ import pytest
 
 from drdrill.config import LabSettings, LoadSettings
 from drdrill.lab import Lab
-from drdrill.load import LoadRun
+from drdrill.observation.load import LoadRun
 from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

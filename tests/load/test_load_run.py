@@ -10,8 +10,8 @@ import pytest
 
 from drdrill.config import LoadSettings
 from drdrill.errors import LoadError
-from drdrill.ledger import Ledger
-from drdrill.load import LoadRun
+from drdrill.observation.load import LoadRun
+from drdrill.observation.write_ledger import Ledger
 
 from .conftest import Shop
 

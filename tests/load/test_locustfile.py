@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from drdrill import jsonl
-from drdrill.load import LOCUSTFILE
+from drdrill.observation.load import LOCUSTFILE
+from drdrill.support import jsonl
 
 from .conftest import Shop
 

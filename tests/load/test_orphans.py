@@ -21,7 +21,7 @@ DRILL = """
 import sys, time
 from pathlib import Path
 from drdrill.config import LoadSettings
-from drdrill.load import LoadRun
+from drdrill.observation.load import LoadRun
 settings = LoadSettings(users=4, spawn_rate=4, workers=int(sys.argv[3]),
                         master_port=int(sys.argv[4]))
 run = LoadRun(sys.argv[1], settings, Path(sys.argv[2]), max_seconds=300).start()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from drdrill.failback import consistency_before_traffic, step_error_rates, switchover_outage
-from drdrill.measure import Request
-from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
-from drdrill.timeline import NOTE, PHASE_END, PHASE_START, Timeline
+from drdrill.measurement.failback import (
+    consistency_before_traffic,
+    step_error_rates,
+    switchover_outage,
+)
+from drdrill.measurement.measure import Request
+from drdrill.measurement.samples import CRITICAL_FLOW, HEALTH, Sample
+from drdrill.records.timeline import NOTE, PHASE_END, PHASE_START, Timeline
 
 S = 1_000_000_000
 MS = 1_000_000

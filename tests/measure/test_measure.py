@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drdrill.config import MeasurementSettings
-from drdrill.ledger import Reconciliation, Write, rpo
-from drdrill.measure import Request, find_restored, measure, probe_outages, user_outages
-from drdrill.sampling import CRITICAL_FLOW, Sample
-from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline
+from drdrill.measurement.ledger import Reconciliation, Write, rpo
+from drdrill.measurement.measure import Request, find_restored, measure, probe_outages, user_outages
+from drdrill.measurement.samples import CRITICAL_FLOW, Sample
+from drdrill.records.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, Timeline
 
 S = 1_000_000_000
 MS = 1_000_000

@@ -16,10 +16,10 @@ import pytest
 from drdrill.config import LabSettings, MeasurementSettings
 from drdrill.lab import Lab
 from drdrill.lab.order_service import BREAKER_S
-from drdrill.ledger import reconcile
-from drdrill.measure import measure
-from drdrill.observe import Observation
-from drdrill.timeline import FAULT_INJECTED, Timeline
+from drdrill.measurement.measure import measure
+from drdrill.observation.observe import Observation
+from drdrill.observation.write_ledger import reconcile
+from drdrill.records.timeline import FAULT_INJECTED, Timeline
 from tests.ports import port_block
 
 pytestmark = pytest.mark.lab

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import web
 
-from drdrill.canary import CanaryWriter
 from drdrill.config import MeasurementSettings
-from drdrill.ledger import Ledger
-from drdrill.observe import Observation
-from drdrill.sampling import CRITICAL_FLOW, Sampler, critical_flow_check
+from drdrill.measurement.samples import CRITICAL_FLOW
+from drdrill.observation.canary import CanaryWriter
+from drdrill.observation.observe import Observation
+from drdrill.observation.sampling import Sampler, critical_flow_check
+from drdrill.observation.write_ledger import Ledger
 from tests.ports import port_block
 
 PORT = port_block()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 
-from drdrill.sampling import CRITICAL_FLOW, Sample, accepts_writes_probe
-from drdrill.split_brain import SplitBrainWatch, split_brain_windows
-from drdrill.timeline import NOTE, Timeline
-from drdrill.wait import poll
+from drdrill.measurement.samples import CRITICAL_FLOW, Sample, accepts_writes_probe
+from drdrill.measurement.split_brain import split_brain_windows
+from drdrill.observation.split_brain_watch import SplitBrainWatch
+from drdrill.records.timeline import NOTE, Timeline
+from drdrill.support.wait import poll
 
 S = 1_000_000_000
 MS = 1_000_000

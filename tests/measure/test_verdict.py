@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import load_config
-from drdrill.results import Bounds, LedgerSummary, Measurements, PhaseTiming, Verdict
-from drdrill.verdict import judge, judge_phase
+from drdrill.measurement.results import Bounds, LedgerSummary, Measurements, PhaseTiming, Verdict
+from drdrill.measurement.verdict import judge, judge_phase
 
 S = 1_000_000_000
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from drdrill.wait import poll
+from drdrill.support.wait import poll
 
 
 @dataclass

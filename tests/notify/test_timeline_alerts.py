@@ -7,7 +7,7 @@ import threading
 from drdrill.config import PhaseTargets
 from drdrill.notify import NotificationSettings, Notifier
 from drdrill.notify.timeline_alerts import AlertRules, TimelineAlerts
-from drdrill.timeline import PHASE_END, PHASE_START, STOP_CONDITION, Timeline
+from drdrill.records.timeline import PHASE_END, PHASE_START, STOP_CONDITION, Timeline
 from tests.notify.receivers import HttpReceiver
 
 S = 1_000_000_000

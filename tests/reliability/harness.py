@@ -17,12 +17,12 @@ from typing import Any
 
 import psutil
 
-from drdrill import jsonl
 from drdrill.config import DrillConfig, load_config
-from drdrill.http import call
 from drdrill.lab import Lab
 from drdrill.lab.processes import MARKER, recorded
-from drdrill.verify import verify_http
+from drdrill.observation.verify import verify_http
+from drdrill.support import jsonl
+from drdrill.support.http import call
 
 
 @dataclass

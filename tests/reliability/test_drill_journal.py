@@ -13,8 +13,9 @@ import pytest
 
 from drdrill.cli import main
 from drdrill.config import DrillConfig, load_config
-from drdrill.drill import Drill
-from drdrill.drill_journal import (
+from drdrill.errors import DrillAbandoned, DrillError, ReportSpaceError
+from drdrill.orchestration.drill import Drill
+from drdrill.orchestration.journal import (
     DrillJournal,
     Injection,
     JournaledProcess,
@@ -24,10 +25,9 @@ from drdrill.drill_journal import (
     read,
     write,
 )
-from drdrill.drill_recovery import end_processes
-from drdrill.errors import DrillAbandoned, DrillError, ReportSpaceError
-from drdrill.lock import TargetLock
+from drdrill.orchestration.recovery import end_processes
 from drdrill.report.space import check_report_space, free_bytes
+from drdrill.support.lock import TargetLock
 from drdrill.targets import lock_name, target_lock
 from tests.ports import port_block
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import load_config
-from drdrill.drill_journal import DrillJournal, journal_path, read
-from drdrill.drill_outcome import DRILL_STATES
+from drdrill.orchestration.journal import DrillJournal, journal_path, read
+from drdrill.orchestration.outcome import DRILL_STATES
 from tests.ports import port_block
 
 from .harness import Bench

@@ -26,7 +26,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drdrill.audit import AuditTrail
 from drdrill.config import load_config
 from drdrill.errors import RollbackIncomplete
 from drdrill.lab import Lab
@@ -34,6 +33,7 @@ from drdrill.lab.databases import LabDatabases
 from drdrill.lab.processes import signal_recorded
 from drdrill.lab.state import save_state
 from drdrill.lab.topology import REGIONS
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.lab_target import LabTarget
 from tests.ports import port_block
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from drdrill.lock import TargetLock
+from drdrill.support.lock import TargetLock
 from drdrill.targets import lock_name
 from tests.ports import port_block
 

@@ -7,14 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import load_config
-from drdrill.measure import Request
+from drdrill.measurement.measure import Request
+from drdrill.measurement.results import (
+    Bounds,
+    LedgerSummary,
+    Measurements,
+    OutageWindow,
+    PhaseTiming,
+)
+from drdrill.measurement.samples import CRITICAL_FLOW, HEALTH, Sample
+from drdrill.measurement.verdict import judge
 from drdrill.report.history import HISTORY_FIELDS
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.timeline_chart import draw_timeline
 from drdrill.report.trend_chart import draw_trend
-from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
-from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
-from drdrill.verdict import judge
 
 S = 1_000_000_000
 MS = 1_000_000

@@ -127,7 +127,7 @@ from pathlib import Path
 from pytest_bdd import given, scenarios, then
 
 from drdrill.report.allure import attach_drill_report
-from drdrill.results import Verdict, Verdicts
+from drdrill.measurement.results import Verdict, Verdicts
 
 scenarios("drill.feature")
 VERDICTS = Verdicts((Verdict("rto", "RTO", 1800.0, 2000.0, "fail"),))

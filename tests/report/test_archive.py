@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.audit import AuditTrail
 from drdrill.cli import main
-from drdrill.jsonl import GENESIS, line_hash
+from drdrill.records.audit import AuditTrail
 from drdrill.report.archive import MANIFEST, verify, verify_chain
 from drdrill.report.writer import DrillReport
+from drdrill.support.jsonl import GENESIS, line_hash
 
 from .drill_data import report_dir
 
@@ -227,7 +227,7 @@ def test_a_torn_line_keeps_its_place_in_the_chain_and_is_reported(tmp_path: Path
 def test_writers_in_two_processes_keep_one_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     script = (
-        "import sys; from pathlib import Path; from drdrill.audit import AuditTrail\n"
+        "import sys; from pathlib import Path; from drdrill.records.audit import AuditTrail\n"
         "trail = AuditTrail(Path(sys.argv[1]), who=sys.argv[2])\n"
         "for i in range(100): trail.record('step', target='lab', outcome=str(i))\n"
     )

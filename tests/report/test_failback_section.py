@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import DrillConfig, load_config
-from drdrill.failback import FailbackFigures, failback_figures, lost_by_failback
-from drdrill.measure import Request, phase_timings
+from drdrill.measurement.failback import FailbackFigures, failback_figures, lost_by_failback
+from drdrill.measurement.measure import Request, phase_timings
+from drdrill.measurement.results import Bounds, LedgerSummary, Measurements
+from drdrill.measurement.samples import CRITICAL_FLOW, Sample, accepts_writes_probe
+from drdrill.measurement.verdict import judge
+from drdrill.records.timeline import NOTE, PHASE_END, PHASE_START, Timeline
 from drdrill.report.history import append_history, read_history
 from drdrill.report.summary import DrillSummary, write_summary
-from drdrill.results import Bounds, LedgerSummary, Measurements
-from drdrill.sampling import CRITICAL_FLOW, Sample, accepts_writes_probe
-from drdrill.timeline import NOTE, PHASE_END, PHASE_START, Timeline
-from drdrill.verdict import judge
 
 S = 1_000_000_000
 MS = 1_000_000

@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from drdrill.config import load_config
+from drdrill.measurement.results import LedgerSummary, Measurements, OutageWindow, PhaseTiming
+from drdrill.measurement.verdict import judge
 from drdrill.report.findings import IDS_SHOWN, NO_FINDINGS, Finding, Rollback, findings
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
-from drdrill.results import LedgerSummary, Measurements, OutageWindow, PhaseTiming
-from drdrill.verdict import judge
 
 from .drill_data import MS, T0, S, measurements, summary
 

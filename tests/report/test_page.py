@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import load_config
+from drdrill.measurement.verdict import judge
 from drdrill.report.page import render_page
 from drdrill.report.page_figures import IDS_SHOWN
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
-from drdrill.verdict import judge
 
 from .drill_data import T0, measurements, report_dir, requests, samples
 from .drill_data import summary as drill_summary

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import load_config
+from drdrill.measurement.results import Bounds, LedgerSummary, Measurements, PhaseTiming
+from drdrill.measurement.verdict import judge
 from drdrill.report.allure import write_allure_metadata
 from drdrill.report.history import append_history, read_history, readiness, trend_lines
 from drdrill.report.metrics_table import as_markdown, human_duration
 from drdrill.report.summary import DrillSummary, write_summary
-from drdrill.results import Bounds, LedgerSummary, Measurements, PhaseTiming
-from drdrill.verdict import judge
 
 S = 1_000_000_000
 T0 = 1_800_000_000 * S

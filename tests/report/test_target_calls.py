@@ -6,10 +6,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from drdrill.audit import AuditTrail
-from drdrill.report.summary import write_summary
-from drdrill.report.target_calls import BETWEEN, FAIL_BACK, PhaseCalls, calls_by_phase
-from drdrill.timeline import (
+from drdrill.records.audit import AuditTrail
+from drdrill.records.timeline import (
     ACTIVITY_END,
     ACTIVITY_START,
     PHASE_END,
@@ -17,6 +15,8 @@ from drdrill.timeline import (
     ROLLBACK,
     Timeline,
 )
+from drdrill.report.summary import write_summary
+from drdrill.report.target_calls import BETWEEN, FAIL_BACK, PhaseCalls, calls_by_phase
 
 from .drill_data import summary
 

@@ -6,7 +6,7 @@ import struct
 from dataclasses import replace
 from pathlib import Path
 
-from drdrill.measure import Request
+from drdrill.measurement.measure import Request
 from drdrill.report.timeline_chart import draw_timeline, error_rate_series
 
 from .drill_data import MS, T0, measurements, requests, samples

@@ -21,9 +21,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.lab.topology import port_in_use
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.twin.target import AwsTwinTarget
 from tests.ports import port_block
 from tests.targets.twin_drills import audit_records as _audit

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from drdrill.audit import AuditTrail
 from drdrill.config import load_config
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.aws.fence import READ_ONLY
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.twin.lab_actions import LabActions

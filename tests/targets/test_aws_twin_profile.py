@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.approval import needs_approval
 from drdrill.cli.plan import print_plan
 from drdrill.config import load_config
 from drdrill.errors import ConfigError
+from drdrill.orchestration.approval import needs_approval
 from drdrill.targets import lock_name
 from tests.ports import port_block
 

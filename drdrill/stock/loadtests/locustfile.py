@@ -52,7 +52,7 @@ COLLECT_WAIT_S = float(os.environ.get("DRDRILL_COLLECT_WAIT", "5"))
 class _JsonLines:
     """Buffered JSON-lines appender: one ``write(2)`` per flush (O_APPEND keeps lines of
     several Locust processes whole), flushed every 500 lines or second and at exit;
-    each flush starts on a fresh line (drdrill.jsonl's rule, not imported: see above).
+    each flush starts on a fresh line (drdrill.support.jsonl's rule, not imported: see above).
 
     On a worker told to collect, a flush sends the lines to the master instead (``ship``)."""
 

@@ -12,10 +12,10 @@ from functools import partial
 from typing import Any
 
 from drdrill.errors import TargetError
+from drdrill.support.wait import poll
 from drdrill.targets.aws.clients import Clients, waiter_config
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion, Scaling
 from drdrill.targets.aws.safety import Guard
-from drdrill.wait import poll
 
 __all__ = ["Compute"]
 

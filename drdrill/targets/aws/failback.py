@@ -46,9 +46,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from drdrill.audit import AuditTrail
 from drdrill.errors import ConfigError, TargetError
-from drdrill.integrity import Consistency, committed_ids, compare_databases
+from drdrill.observation.integrity import Consistency, committed_ids, compare_databases
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.database import Databases

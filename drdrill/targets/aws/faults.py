@@ -29,11 +29,11 @@ from __future__ import annotations
 from typing import Any
 
 from drdrill.errors import ConfigError, TargetError
+from drdrill.support.wait import poll
 from drdrill.targets.aws.clients import Clients, waiter_config
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion, Scaling
 from drdrill.targets.aws.safety import Guard
-from drdrill.wait import poll
 
 __all__ = ["Faults"]
 

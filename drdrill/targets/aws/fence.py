@@ -15,11 +15,11 @@ import time
 from datetime import UTC, datetime
 
 from drdrill.errors import ConfigError, TargetError
+from drdrill.support.wait import poll
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.database import Databases
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.aws.safety import Guard
-from drdrill.wait import poll
 
 __all__ = ["READ_ONLY", "WriteFence"]
 

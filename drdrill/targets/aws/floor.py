@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drdrill.phases import ACTIVATION_PHASES, FAILBACK_PHASES
+from drdrill.measurement.phases import ACTIVATION_PHASES, FAILBACK_PHASES
 from drdrill.targets.aws.profile import AwsProfile
 
 __all__ = ["PhaseFloor", "activation_floor", "failback_floor", "switchover_outage_floor"]

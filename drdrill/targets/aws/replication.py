@@ -18,10 +18,10 @@ from typing import Any
 import psycopg
 
 from drdrill.errors import TargetError
+from drdrill.support.wait import poll
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.profile import AwsProfile, AwsRegion
 from drdrill.targets.aws.safety import Guard
-from drdrill.wait import poll
 
 __all__ = ["LAG_PERIOD_S", "ReplicaLagMetric", "wait_replayed"]
 

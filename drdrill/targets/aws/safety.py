@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from drdrill.audit import AuditTrail, as_json
 from drdrill.errors import SafetyError, TargetError
-from drdrill.redaction import redact
+from drdrill.records.audit import AuditTrail, as_json
+from drdrill.support.redaction import redact
 from drdrill.targets.aws.clients import Clients, KubeApps
 from drdrill.targets.aws.profile import AwsProfile
 

@@ -14,8 +14,9 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from drdrill.audit import AuditTrail
 from drdrill.errors import TargetError, UnknownRegionError
+from drdrill.observation.verify import verify_http
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.compute import Compute
 from drdrill.targets.aws.database import Databases
@@ -33,7 +34,6 @@ from drdrill.targets.base import (
     ServiceCheck,
     Snapshot,
 )
-from drdrill.verify import verify_http
 
 if TYPE_CHECKING:
     from drdrill.config import DrillConfig

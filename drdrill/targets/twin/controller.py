@@ -29,9 +29,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from drdrill.audit import AuditTrail
 from drdrill.errors import TargetError
 from drdrill.lab import Lab
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.aws.profile import AwsProfile
 from drdrill.targets.twin.desired import ControlPlaneReader, Desired, ordered
 from drdrill.targets.twin.emulators import ControlPlane

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from drdrill.audit import AuditTrail
 from drdrill.errors import TargetError
 from drdrill.lab import Lab
 from drdrill.lab.state import LabState, load_state
+from drdrill.records.audit import AuditTrail
 
 __all__ = ["LabActions"]
 

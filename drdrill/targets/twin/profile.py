@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from drdrill.durations import Seconds
+from drdrill.support.durations import Seconds
 
 __all__ = ["AwsTwinProfile"]
 

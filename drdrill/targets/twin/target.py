@@ -33,11 +33,11 @@ from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any
 
-from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
 from drdrill.errors import TargetError
-from drdrill.integrity import Consistency
 from drdrill.lab import Lab
+from drdrill.observation.integrity import Consistency
+from drdrill.records.audit import AuditTrail
 from drdrill.targets.aws.clients import Clients
 from drdrill.targets.aws.target import AwsTarget
 from drdrill.targets.base import (

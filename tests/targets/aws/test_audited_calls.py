@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from botocore import xform_name
 
-from drdrill.audit import AuditTrail, as_json
 from drdrill.errors import TargetError
-from drdrill.redaction import redact
+from drdrill.records.audit import AuditTrail, as_json
+from drdrill.support.redaction import redact
 from drdrill.targets.aws import AwsTarget
 from drdrill.targets.aws.profile import AwsProfile
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
-from drdrill.drill import EXPERIMENTS
-from drdrill.phases import ACTIVATION_PHASES
+from drdrill.measurement.phases import ACTIVATION_PHASES
+from drdrill.orchestration.drill import EXPERIMENTS
+from drdrill.records.audit import AuditTrail
+from drdrill.records.timeline import PHASE_END, Timeline
 from drdrill.targets.aws import AwsTarget
 from drdrill.targets.aws.profile import AwsProfile
-from drdrill.timeline import PHASE_END, Timeline
 
 from .conftest import Controller, Emulators, client, make_platform
 

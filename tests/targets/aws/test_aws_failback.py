@@ -34,15 +34,15 @@ from typing import Any
 import pytest
 import yaml
 
-from drdrill.audit import AuditTrail
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
-from drdrill.drill import EXPERIMENTS
 from drdrill.errors import ConfigError, SafetyError, TargetError
+from drdrill.orchestration.drill import EXPERIMENTS
+from drdrill.records.audit import AuditTrail
+from drdrill.records.timeline import NOTE, Timeline
 from drdrill.targets.aws import AwsTarget
 from drdrill.targets.aws.profile import AwsProfile
-from drdrill.timeline import NOTE, Timeline
 
 from .conftest import Controller, Emulators, ReplicaLag, apps, client, make_platform, platform_state
 

@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from drdrill.audit import AuditTrail
 from drdrill.config import load_config
 from drdrill.errors import SafetyError, TargetError, UnknownRegionError
+from drdrill.records.audit import AuditTrail
 from drdrill.targets import open_target
 from drdrill.targets.aws import AwsTarget
 from drdrill.targets.aws.profile import AwsProfile

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from drdrill import jsonl
 from drdrill.config import DrillConfig
 from drdrill.notify import Notification, Notifier
 from drdrill.notify.events import (
@@ -22,7 +21,8 @@ from drdrill.notify.events import (
     Event,
 )
 from drdrill.notify.timeline_alerts import AlertRules, TimelineAlerts
-from drdrill.timeline import Timeline
+from drdrill.records.timeline import Timeline
+from drdrill.support import jsonl
 
 __all__ = ["DrillAlerts"]
 

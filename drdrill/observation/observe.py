@@ -6,25 +6,27 @@ import threading
 from collections.abc import Mapping
 from types import TracebackType
 
-from drdrill.canary import CanaryWriter
 from drdrill.config import Alarms, MeasurementSettings
-from drdrill.ledger import Ledger
-from drdrill.measure import find_restored
-from drdrill.sampling import (
+from drdrill.measurement.measure import find_restored
+from drdrill.measurement.samples import (
     CRITICAL_FLOW,
     EDGE_RECORD,
     HEALTH,
     REPLICATION_LAG,
     Sample,
+    accepts_writes_probe,
+)
+from drdrill.observation.canary import CanaryWriter
+from drdrill.observation.sampling import (
     Sampler,
     accepts_writes_check,
-    accepts_writes_probe,
     critical_flow_check,
     edge_record_check,
     health_check,
     replication_lag_check,
 )
-from drdrill.wait import poll
+from drdrill.observation.write_ledger import Ledger
+from drdrill.support.wait import poll
 
 __all__ = ["WRITE_PROBE_INTERVAL_S", "Observation"]
 
@@ -35,7 +37,7 @@ twice the critical flow's interval keeps two databases' connection churn small).
 
 class Observation:
     """Probes (health, critical flow, edge record, optional replication lag, optional
-    write probe per region: ``drdrill.split_brain``) + canary writer.
+    write probe per region: ``drdrill.measurement.split_brain``) + canary writer.
 
     Use as a context manager, or ``start()``/``stop()``; ``stop()`` is idempotent.
     """

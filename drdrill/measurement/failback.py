@@ -2,7 +2,7 @@
 
 - **switchover outage** — the customer-visible outage of the database switchover: the
   longest run of failed critical-flow samples (place an order, read it back, through
-  the global endpoint; ``drdrill.measure.probe_outages``) that overlaps the
+  the global endpoint; ``drdrill.measurement.measure.probe_outages``) that overlaps the
   ``switchover`` phase. 0 when every sample during it succeeded. The target's own
   figure (fence → writable, the ``switchover_outage`` note) is reported beside it.
 - **step error rate** — for each traffic step (``traffic_shift_<n>pct``, from its start
@@ -16,11 +16,11 @@
   database before the failback moved anything (``lost_before``: lost to the disaster,
   the RPO's business). RPO 0 is the requirement of a planned failback.
 - **divergent writes** — acknowledged by the old primary after the promotion and absent
-  from the final primary (``drdrill.split_brain``): the ``divergent_writes`` note the
+  from the final primary (``drdrill.measurement.split_brain``): the ``divergent_writes`` note the
   drill records when the failed region is restored, counted before the failback's
   rewind discards them. None when the target did not count them.
 - **split brain** — the windows during which both databases accepted writes
-  (``drdrill.split_brain.split_brain_windows`` over the write probes).
+  (``drdrill.measurement.split_brain.split_brain_windows`` over the write probes).
 
 ``failback_figures`` gathers all of these for the report's failback section.
 """
@@ -31,12 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drdrill.measure import Request, phase_timings, probe_outages
-from drdrill.phases import FAILBACK_PHASES, split_step
-from drdrill.results import LedgerSummary, OutageWindow, PhaseTiming, Verdict, Verdicts
-from drdrill.sampling import CRITICAL_FLOW, Sample
-from drdrill.split_brain import DivergentWrite, split_brain_windows
-from drdrill.timeline import NOTE, PHASE_START, Timeline
+from drdrill.measurement.measure import Request, phase_timings, probe_outages
+from drdrill.measurement.phases import FAILBACK_PHASES, split_step
+from drdrill.measurement.results import LedgerSummary, OutageWindow, PhaseTiming, Verdict, Verdicts
+from drdrill.measurement.samples import CRITICAL_FLOW, Sample
+from drdrill.measurement.split_brain import DivergentWrite, split_brain_windows
+from drdrill.records.timeline import NOTE, PHASE_START, Timeline
 
 __all__ = [
     "FailbackFigures",

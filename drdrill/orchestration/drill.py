@@ -3,11 +3,11 @@
 Steps and ``drdrill run`` drive a ``Drill``; everything it learns lands in
 ``reports/<drill-id>/`` (``drdrill.report.writer`` writes the final artifacts).
 ``close()`` always puts the platform back (``fail_back``), also after a failure or
-Ctrl-C; whoever runs the drill installs the stop button (``drdrill.stopping``) that
+Ctrl-C; whoever runs the drill installs the stop button (``drdrill.orchestration.stopping``) that
 turns SIGINT, SIGTERM, ``drdrill abort`` and stop conditions into that Ctrl-C. A drill
 whose process dies outright (``kill -9``, the OOM killer) cannot close itself: from its
-steady state on it keeps a journal (``drdrill.drill_journal``) from which ``drdrill run``
-or ``drdrill recover`` puts the platform back (``drdrill.drill_recovery``).
+steady state on it keeps a journal (``drdrill.orchestration.journal``) from which ``drdrill run``
+or ``drdrill recover`` puts the platform back (``drdrill.orchestration.recovery``).
 
 What a drill is about changes only through declared transitions: ``inject`` /
 ``declare_fault`` (the disaster, its mode and the scenario judged), ``declare_restored``
@@ -30,39 +30,28 @@ from typing import Any
 
 import psutil
 
-from drdrill import drill_journal, stock
-from drdrill.approval import approver, needs_approval, refusal
-from drdrill.audit import AuditTrail
+from drdrill import stock
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
-from drdrill.drill_alerts import DrillAlerts
-from drdrill.drill_journal import DrillJournal, Injection, JournaledProcess
-from drdrill.drill_outcome import DRILL_STATES, describe, ending_error, outcome_of, shielded
-from drdrill.drill_recovery import end_processes
 from drdrill.errors import DrillError
-from drdrill.failback import failback_figures
-from drdrill.ledger import reconcile
-from drdrill.load import LoadRun
-from drdrill.measure import declared_restore, measure, restoration_search_start
-from drdrill.observe import Observation
-from drdrill.report.findings import Rollback
-from drdrill.report.space import check_report_space
-from drdrill.report.summary import DrillSummary
-from drdrill.report.target_calls import calls_by_phase
-from drdrill.report.writer import DrillReport, UnmeasuredDrill
-from drdrill.split_brain import SplitBrainWatch
-from drdrill.stop_conditions import StopConditionWatch, StopRules
-from drdrill.stopping import StopButton
-from drdrill.targets import open_target
-from drdrill.targets.base import (
-    REGIONS,
-    Releasable,
-    SelfProvisioning,
-    SplitBrainWitness,
-    SwitchoverGoal,
-)
-from drdrill.timeline import (
+from drdrill.measurement.failback import failback_figures
+from drdrill.measurement.measure import declared_restore, measure, restoration_search_start
+from drdrill.measurement.verdict import judge, restore_wait_s
+from drdrill.observation.load import LoadRun
+from drdrill.observation.observe import Observation
+from drdrill.observation.split_brain_watch import SplitBrainWatch
+from drdrill.observation.write_ledger import reconcile
+from drdrill.orchestration import journal as drill_journal
+from drdrill.orchestration.alerts import DrillAlerts
+from drdrill.orchestration.approval import approver, needs_approval, refusal
+from drdrill.orchestration.journal import DrillJournal, Injection, JournaledProcess
+from drdrill.orchestration.outcome import DRILL_STATES, describe, ending_error, outcome_of, shielded
+from drdrill.orchestration.recovery import end_processes
+from drdrill.orchestration.stop_conditions import StopConditionWatch, StopRules
+from drdrill.orchestration.stopping import StopButton
+from drdrill.records.audit import AuditTrail
+from drdrill.records.timeline import (
     FAULT_INJECTED,
     NOTE,
     PHASE_END,
@@ -71,8 +60,20 @@ from drdrill.timeline import (
     ROLLBACK,
     Timeline,
 )
-from drdrill.verdict import judge, restore_wait_s
-from drdrill.wait import wait_until
+from drdrill.report.findings import Rollback
+from drdrill.report.space import check_report_space
+from drdrill.report.summary import DrillSummary
+from drdrill.report.target_calls import calls_by_phase
+from drdrill.report.writer import DrillReport, UnmeasuredDrill
+from drdrill.support.wait import wait_until
+from drdrill.targets import open_target
+from drdrill.targets.base import (
+    REGIONS,
+    Releasable,
+    SelfProvisioning,
+    SplitBrainWitness,
+    SwitchoverGoal,
+)
 
 __all__ = ["DRILL_STATES", "EXPERIMENTS", "Drill", "outcome_of"]
 
@@ -311,8 +312,8 @@ class Drill:
         """The recovery restored a backup to a point before the fault and says it is done:
         ``serving_database`` (the restored instance) now serves. The ledger is checked
         against it, writes acknowledged between the fault and now are the ones the repair
-        discards (``drdrill.ledger``), and ``t_restored`` is looked for from here on (the
-        flows may have "worked" on bad data before)."""
+        discards (``drdrill.measurement.ledger``), and ``t_restored`` is looked for from here
+        on (the flows may have "worked" on bad data before)."""
         self._serving = serving_database
         return self.timeline.record(RESTORED, serving_database).t_ns
 

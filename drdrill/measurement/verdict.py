@@ -11,8 +11,8 @@ later than the target fails with its value.
 from __future__ import annotations
 
 from drdrill.config import DrillConfig, ResolvedObjective
-from drdrill.phases import ALL_PHASES
-from drdrill.results import Measurements, Status, Verdict, Verdicts
+from drdrill.measurement.phases import ALL_PHASES
+from drdrill.measurement.results import Measurements, Status, Verdict, Verdicts
 
 __all__ = ["judge", "judge_phase", "restore_wait_s"]
 

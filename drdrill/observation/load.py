@@ -9,7 +9,7 @@ over Locust's own connection, and the master alone writes them (the locustfile s
 so afterwards the run reads one set of files in ``out_dir`` whatever the workers:
 
 - ``locust-requests.jsonl``: one record per request → ``requests()`` (the
-  user-observed outage, ``drdrill.measure.user_outages``);
+  user-observed outage, ``drdrill.measurement.measure.user_outages``);
 - ``locust-ledger.jsonl``: one line per checkout → ``ledger_entries()`` /
   ``add_writes_to(ledger)`` (Locust's writes count towards the RPO);
 - ``locust-stats.json`` (Locust's own ``--json-file``) and the JSONL → ``stats()``;
@@ -42,12 +42,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from drdrill import jsonl, stock
+from drdrill import stock
 from drdrill.config import LoadSettings
 from drdrill.errors import LoadError
-from drdrill.ledger import Ledger, Write, read_writes
-from drdrill.measure import Request
-from drdrill.wait import poll
+from drdrill.measurement.ledger import Write
+from drdrill.measurement.measure import Request
+from drdrill.observation.write_ledger import Ledger, read_writes
+from drdrill.support import jsonl
+from drdrill.support.wait import poll
 
 __all__ = ["LOCUSTFILE", "EndpointStats", "LoadRun", "LoadStats"]
 

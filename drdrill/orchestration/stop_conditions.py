@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from drdrill.config import DrillConfig
-from drdrill.measure import find_restored
-from drdrill.sampling import CRITICAL_FLOW, REPLICATION_LAG, Sample
-from drdrill.stopping import StopButton
-from drdrill.timeline import FAULT_INJECTED, STOP_CONDITION, Timeline
+from drdrill.measurement.measure import find_restored
+from drdrill.measurement.samples import CRITICAL_FLOW, REPLICATION_LAG, Sample
+from drdrill.orchestration.stopping import StopButton
+from drdrill.records.timeline import FAULT_INJECTED, STOP_CONDITION, Timeline
 
 __all__ = ["StopConditionWatch", "StopRules", "fired"]
 

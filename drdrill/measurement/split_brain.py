@@ -2,7 +2,7 @@
 
 Definitions (docs/measurements.md):
 
-- **write probe** — per region, ``accepts_writes_<region>`` (``drdrill.sampling``): the
+- **write probe** — per region, ``accepts_writes_<region>`` (``drdrill.observation.sampling``): the
   region's database answers, is no standby and a new transaction may write. Sampled on
   the drill's clock like every probe, stamped with its send time.
 - **split-brain window** — from the send time of the sample that makes every region's
@@ -22,15 +22,17 @@ closes (stamped with its end, its length in ``seconds``).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from drdrill.results import OutageWindow
-from drdrill.sampling import Sample, accepts_writes_region
-from drdrill.timeline import NOTE, Timeline
+from drdrill.measurement.results import OutageWindow
+from drdrill.measurement.samples import Sample, accepts_writes_region
 
-__all__ = ["DivergentWrite", "SplitBrainWatch", "split_brain_windows"]
+__all__ = [
+    "DivergentWrite",
+    "split_brain_scan",
+    "split_brain_windows",
+]
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,13 @@ class DivergentWrite:
 def split_brain_windows(samples: Sequence[Sample]) -> tuple[OutageWindow, ...]:
     """Every split-brain window of ``samples`` (module docstring), in time order. Samples
     of other probes are ignored; fewer than two regions probed means none."""
-    closed, still_open = _scan(samples)
+    closed, still_open = split_brain_scan(samples)
     return closed if still_open is None else (*closed, still_open)
 
 
-def _scan(samples: Sequence[Sample]) -> tuple[tuple[OutageWindow, ...], OutageWindow | None]:
+def split_brain_scan(
+    samples: Sequence[Sample],
+) -> tuple[tuple[OutageWindow, ...], OutageWindow | None]:
     """The windows that closed, and the one still open at the last write sample (or None)."""
     probed = sorted(
         ((s, region) for s in samples if (region := accepts_writes_region(s.probe)) is not None),
@@ -73,56 +77,3 @@ def _scan(samples: Sequence[Sample]) -> tuple[tuple[OutageWindow, ...], OutageWi
             opened = None
     still_open = None if opened is None else OutageWindow(opened, probed[-1][0].t_ns)
     return tuple(windows), still_open
-
-
-class SplitBrainWatch:
-    """Looks for split-brain windows in the live samples every ``interval_s`` and notes
-    each in the timeline as it opens and closes; ``stop()`` closes what is still open."""
-
-    def __init__(
-        self,
-        samples: Callable[[], Sequence[Sample]],
-        timeline: Timeline,
-        interval_s: float = 0.5,
-    ) -> None:
-        self._samples = samples
-        self._timeline = timeline
-        self._interval_s = interval_s
-        self._started: set[int] = set()
-        self._ended: set[int] = set()
-        self._lock = threading.Lock()
-        self._halt = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="split-brain", daemon=True)
-
-    def start(self) -> SplitBrainWatch:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop watching; a last look notes every window the samples hold, open or not."""
-        self._halt.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
-        self._look(final=True)
-
-    def _run(self) -> None:
-        while not self._halt.wait(self._interval_s):
-            self._look(final=False)
-
-    def _look(self, *, final: bool) -> None:
-        closed, still_open = _scan(self._samples())
-        with self._lock:
-            for window in (*closed, *([still_open] if still_open is not None else [])):
-                if window.start_ns not in self._started:
-                    self._started.add(window.start_ns)
-                    self._timeline.record(NOTE, "split_brain", t_ns=window.start_ns)
-                ended = window is not still_open or final
-                if ended and window.start_ns not in self._ended:
-                    self._ended.add(window.start_ns)
-                    self._timeline.record(
-                        NOTE,
-                        "split_brain_ended",
-                        t_ns=window.end_ns,
-                        start_ns=window.start_ns,
-                        seconds=round(window.duration_s, 3),
-                    )

@@ -22,15 +22,15 @@ import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from drdrill.audit import AuditTrail
 from drdrill.config import DrillConfig
-from drdrill.drill_journal import DrillJournal, JournaledProcess, clear, journal_path
-from drdrill.drill_outcome import describe
 from drdrill.errors import DrillError
+from drdrill.orchestration.journal import DrillJournal, JournaledProcess, clear, journal_path
+from drdrill.orchestration.outcome import describe
+from drdrill.records.audit import AuditTrail
+from drdrill.records.timeline import ROLLBACK, Timeline
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 from drdrill.targets import open_target
 from drdrill.targets.base import Releasable
-from drdrill.timeline import ROLLBACK, Timeline
 
 __all__ = ["Recovery", "end_processes", "recover"]
 

@@ -14,50 +14,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import psycopg
 
-from drdrill.clock import Clocked
-from drdrill.http import call
 from drdrill.lab.replication import replication_state
-from drdrill.timeline import now_ns
+from drdrill.measurement.samples import Sample
+from drdrill.records.timeline import now_ns
+from drdrill.support.clock import Clocked
+from drdrill.support.http import call
 
 __all__ = [
-    "ACCEPTS_WRITES",
-    "CRITICAL_FLOW",
-    "EDGE_RECORD",
-    "HEALTH",
-    "REPLICATION_LAG",
     "Check",
-    "Sample",
     "Sampler",
     "accepts_writes_check",
-    "accepts_writes_probe",
-    "accepts_writes_region",
     "critical_flow_check",
     "edge_record_check",
     "health_check",
     "replication_lag_check",
 ]
-
-HEALTH = "health"
-CRITICAL_FLOW = "critical_flow"
-EDGE_RECORD = "edge_record"
-REPLICATION_LAG = "replication_lag"
-ACCEPTS_WRITES = "accepts_writes"
-"""Prefix of the per-region write probes: ``accepts_writes_<region>``."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One probe result, stamped with the time the probe was sent."""
-
-    t_ns: int
-    probe: str
-    ok: bool
-    latency_s: float
-    detail: str = ""
 
 
 Check = Callable[[float], tuple[bool, str]]
@@ -120,17 +94,6 @@ def replication_lag_check(dsn: str, alarm_s: float) -> Check:
         return replication.lag_s < alarm_s, f"lag_s={replication.lag_s:.3f}"
 
     return check
-
-
-def accepts_writes_probe(region: str) -> str:
-    """The name of ``region``'s write probe."""
-    return f"{ACCEPTS_WRITES}_{region}"
-
-
-def accepts_writes_region(probe: str) -> str | None:
-    """The region a write probe's name is about (None: not a write probe)."""
-    prefix = f"{ACCEPTS_WRITES}_"
-    return probe[len(prefix) :] if probe.startswith(prefix) else None
 
 
 def accepts_writes_check(dsn: str) -> Check:

@@ -20,13 +20,13 @@ from typing import Any
 
 from drdrill.config import MeasurementSettings
 from drdrill.errors import ConfigError, MeasurementError
-from drdrill.ledger import reconcile
-from drdrill.measure import probe_outages
-from drdrill.observe import Observation
-from drdrill.redaction import redact
-from drdrill.results import LedgerSummary, OutageWindow
-from drdrill.sampling import CRITICAL_FLOW, Sample
-from drdrill.timeline import iso, now_ns
+from drdrill.measurement.measure import probe_outages
+from drdrill.measurement.results import LedgerSummary, OutageWindow
+from drdrill.measurement.samples import CRITICAL_FLOW, Sample
+from drdrill.observation.observe import Observation
+from drdrill.observation.write_ledger import reconcile
+from drdrill.records.timeline import iso, now_ns
+from drdrill.support.redaction import redact
 
 __all__ = ["MAX_WATCH_S", "WatchResult", "check_duration", "watch", "within_window"]
 

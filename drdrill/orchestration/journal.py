@@ -5,7 +5,7 @@ A drill rewrites its journal at every step that matters (its state, what it is a
 inject and where, the target calls made so far, the processes it started): one JSON
 file, replaced atomically (written beside, fsync'd, renamed, the directory fsync'd), so a
 reader sees the previous journal or the next one, never half of one, whatever killed the
-writer. The file is tied to the target as its lock is (``drdrill.lock``): for the lab
+writer. The file is tied to the target as its lock is (``drdrill.support.lock``): for the lab
 (and the AWS twin, which drives it) it lives next to the lab's state directory
 (``<state_dir>.drill-journal.json``: ``lab down`` removes the state directory, not the
 journal); for any other target in the reports directory
@@ -15,7 +15,7 @@ A journal is **abandoned** when its drill did not reach ``done`` and the process
 wrote it (the lock's holder, recorded with its start time) is gone: nobody will roll it
 back. Every command that could change the target then refuses to start, naming the drill
 (``refuse_if_abandoned``), until ``drdrill recover`` has rolled it back
-(``drdrill.drill_recovery``).
+(``drdrill.orchestration.recovery``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from drdrill.errors import DrillAbandoned, DrillError
-from drdrill.lock import TargetLock
+from drdrill.support.lock import TargetLock
 
 if TYPE_CHECKING:
     from drdrill.config import DrillConfig

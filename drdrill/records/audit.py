@@ -3,7 +3,7 @@
 The plan's "Audit Trail" list: activation timestamp, actions taken and by whom,
 RTO/RPO achieved, issues encountered, resolution steps. Each record is one JSON
 line appended (and flushed) as it happens. Parameters and details pass through
-``drdrill.redaction.redact`` first: a secret never reaches the trail.
+``drdrill.support.redaction.redact`` first: a secret never reaches the trail.
 
 The trail is hash-chained (``jsonl.append_chained``): every line carries ``seq`` and
 ``prev``, the sha256 of the line before it, so ``drdrill report --verify`` detects a line
@@ -27,9 +27,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from drdrill import jsonl
-from drdrill.redaction import redact
-from drdrill.timeline import iso, now_ns
+from drdrill.records.timeline import iso, now_ns
+from drdrill.support import jsonl
+from drdrill.support.redaction import redact
 
 __all__ = ["AuditTrail", "actor", "as_json"]
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from drdrill import jsonl
-from drdrill.redaction import redact
+from drdrill.support import jsonl
+from drdrill.support.redaction import redact
 
 __all__ = [
     "ACTIVITY_END",

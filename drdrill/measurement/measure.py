@@ -30,11 +30,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from drdrill.config import MeasurementSettings
-from drdrill.ledger import Reconciliation, rpo
-from drdrill.phases import split_step
-from drdrill.results import Bounds, LedgerSummary, Measurements, OutageWindow, PhaseTiming
-from drdrill.sampling import CRITICAL_FLOW, HEALTH, Sample
-from drdrill.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, RESTORED, Timeline
+from drdrill.measurement.ledger import Reconciliation, rpo
+from drdrill.measurement.phases import split_step
+from drdrill.measurement.results import (
+    Bounds,
+    LedgerSummary,
+    Measurements,
+    OutageWindow,
+    PhaseTiming,
+)
+from drdrill.measurement.samples import CRITICAL_FLOW, HEALTH, Sample
+from drdrill.records.timeline import FAULT_INJECTED, PHASE_END, PHASE_START, RESTORED, Timeline
 
 __all__ = [
     "BUCKET_NS",
@@ -157,7 +163,7 @@ def user_outages(
 def phase_timings(timeline: Timeline) -> tuple[PhaseTiming, ...]:
     """Each phase (or phase step) that started and ended, in start order; a phase done in
     steps also as a whole: its first step's start to its last step's end, ok when every
-    step was (``drdrill.phases``)."""
+    step was (``drdrill.measurement.phases``)."""
     ends: dict[str, Mapping[str, Any]] = {}
     end_times: dict[str, int] = {}
     for event in timeline.events(PHASE_END):

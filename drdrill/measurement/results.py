@@ -1,7 +1,7 @@
 """What a drill measured and how it was judged: frozen, JSON-serialisable results.
 
-Produced by ``drdrill.measure`` / ``drdrill.verdict`` (pure code over a timeline,
-probe samples and a reconciled ledger), consumed by the report. All times are
+Produced by ``drdrill.measurement.measure`` / ``drdrill.measurement.verdict`` (pure code
+over a timeline, probe samples and a reconciled ledger), consumed by the report. All times are
 UTC nanoseconds since the epoch; durations are seconds.
 """
 
@@ -76,7 +76,7 @@ class LedgerSummary:
     lost_after_fault_ids: tuple[str, ...] = ()
     discarded_by_restore: int = 0
     """Acknowledged after t_fault by the database a restore to a point before the fault
-    replaced, and absent: discarded by the repair by design (``drdrill.ledger``)."""
+    replaced, and absent: discarded by the repair by design (``drdrill.measurement.ledger``)."""
     discarded_by_restore_ids: tuple[str, ...] = ()
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from drdrill.clock import Clocked
-from drdrill.http import call
-from drdrill.ledger import Ledger, Write
-from drdrill.timeline import now_ns
+from drdrill.measurement.ledger import Write
+from drdrill.observation.write_ledger import Ledger
+from drdrill.records.timeline import now_ns
+from drdrill.support.clock import Clocked
+from drdrill.support.http import call
 
 __all__ = ["CanaryWriter"]
 

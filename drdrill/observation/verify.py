@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from drdrill.http import call
+from drdrill.support.http import call
 from drdrill.targets.base import CheckResult, ServiceCheck
 
 __all__ = ["verify_http"]

@@ -1,0 +1,1 @@
+"""Watching the platform (probes, canary, load, database checks); never imports orchestration."""

@@ -1,0 +1,1 @@
+"""Running a drill: its states, stop conditions, approval, alerts; may import every layer."""

@@ -1,0 +1,1 @@
+"""Small helpers (clock, durations, HTTP, JSONL, lock, redaction, wait); no drdrill layer."""
