@@ -1,4 +1,8 @@
-"""The lab stands alone: it imports nothing of the drill harness, and no cycle within itself."""
+"""The layers of drdrill/ hold: the lab stands alone (it imports nothing of the drill harness,
+and no cycle within itself), measurement is pure, observation never imports orchestration.
+
+The rules are import-linter contracts in pyproject.toml, checked over the real import graph
+(every import statement of every module, also those inside functions)."""
 
 from __future__ import annotations
 
@@ -9,14 +13,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import drdrill.lab
 
 HARNESS = (
     "drdrill.targets",
-    "drdrill.observation.verify",
     "drdrill.config",
-    "drdrill.orchestration.drill",
+    "drdrill.measurement",
+    "drdrill.observation",
+    "drdrill.orchestration",
+    "drdrill.records.timeline",
+    "drdrill.records.audit",
+    "drdrill.report",
 )
+ROOT = Path(__file__).resolve().parents[2]
 LAB_DIR = Path(drdrill.lab.__file__).parent
 
 
@@ -77,3 +88,33 @@ def test_the_lab_speaks_the_harness_region_and_failure_names() -> None:
     from drdrill.targets import base
 
     assert (REGIONS, FAILURE_MODES) == (base.REGIONS, base.FAILURE_MODES)
+
+
+CONTRACTS = {
+    "lab-stands-alone": "the lab imports no harness",
+    "measurement-is-pure": "drdrill/measurement/ imports nothing with I/O",
+    "observation-below-orchestration": "drdrill/observation/ never imports orchestration",
+    "layers": "orchestration > observation > measurement > records > support",
+}
+
+
+@pytest.mark.parametrize("contract", sorted(CONTRACTS))
+def test_the_import_graph_keeps_the_layering_rule(contract: str) -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(lint), "--no-cache", "--no-logo", "--contract", contract, "pyproject.toml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert "Contracts: 1 kept, 0 broken." in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0
+
+
+def test_the_layer_packages_hold_modules() -> None:
+    """The contracts are about packages that exist (a renamed package would keep them all)."""
+    for package in ("measurement", "observation", "orchestration", "records", "support"):
+        assert len(list((ROOT / "drdrill" / package).glob("*.py"))) > 1, package
