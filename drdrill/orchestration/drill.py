@@ -17,39 +17,39 @@ What a drill is about changes only through declared transitions: ``inject`` /
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import secrets
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 from drdrill import stock
 from drdrill.chaos import runner
 from drdrill.chaos.context import ChaosContext
 from drdrill.config import DrillConfig
 from drdrill.errors import DrillError
-from drdrill.measurement.failback import failback_figures
-from drdrill.measurement.measure import declared_restore, measure, restoration_search_start
-from drdrill.measurement.verdict import judge, restore_wait_s
+from drdrill.measurement.measure import restoration_search_start
+from drdrill.measurement.verdict import restore_wait_s
 from drdrill.observation.load import LoadRun
 from drdrill.observation.observe import Observation
-from drdrill.observation.split_brain_watch import SplitBrainWatch
-from drdrill.observation.write_ledger import reconcile
+from drdrill.orchestration import ending
 from drdrill.orchestration import journal as drill_journal
 from drdrill.orchestration.alerts import DrillAlerts
 from drdrill.orchestration.approval import approver, needs_approval, refusal
 from drdrill.orchestration.journal import DrillJournal, Injection, JournaledProcess
-from drdrill.orchestration.outcome import DRILL_STATES, describe, ending_error, outcome_of, shielded
-from drdrill.orchestration.recovery import end_processes
-from drdrill.orchestration.stop_conditions import StopConditionWatch, StopRules
+from drdrill.orchestration.journal_keeper import (
+    JournalKeeper,
+    best_effort,
+    children,
+    refuse_unfinished,
+    target_calls,
+)
+from drdrill.orchestration.observers import DrillObservers
+from drdrill.orchestration.outcome import DRILL_STATES, outcome_of
 from drdrill.orchestration.stopping import StopButton
+from drdrill.orchestration.summarising import reconcile_writes, record_measured, summarise
 from drdrill.records.audit import AuditTrail
 from drdrill.records.timeline import (
     FAULT_INJECTED,
@@ -57,19 +57,15 @@ from drdrill.records.timeline import (
     PHASE_END,
     PHASE_START,
     RESTORED,
-    ROLLBACK,
     Timeline,
 )
 from drdrill.report.findings import Rollback
 from drdrill.report.space import check_report_space
 from drdrill.report.summary import DrillSummary
-from drdrill.report.target_calls import calls_by_phase
-from drdrill.report.writer import DrillReport, UnmeasuredDrill
+from drdrill.report.writer import DrillReport
 from drdrill.support.wait import wait_until
 from drdrill.targets import open_target
 from drdrill.targets.base import (
-    REGIONS,
-    Releasable,
     SelfProvisioning,
     SplitBrainWitness,
     SwitchoverGoal,
@@ -104,8 +100,8 @@ class Drill:
             raise refusal(target_name)  # before anything is created, let alone changed
         self.approved_by = approver(approved_by) if approved_by else None
         """Who approved the drill (``--approved-by``): needed on a target that is not the lab."""
-        self._journal_path = drill_journal.journal_path(config, target_name)
-        self._refuse_unfinished()  # before anything is created
+        journal_path = drill_journal.journal_path(config, target_name)
+        refuse_unfinished(journal_path)  # before anything is created
         self.config = config
         self.kind = kind
         self._scenario = scenario
@@ -123,10 +119,7 @@ class Drill:
         )
         self._failure_mode: str | None = None
         self._serving = "primary"
-        self.observation: Observation | None = None
-        self.stop_watch: StopConditionWatch | None = None
-        self.split_brain_watch: SplitBrainWatch | None = None
-        self.load: LoadRun | None = None
+        self.observers = DrillObservers()
         self.summary: DrillSummary | None = None
         self.rollback: Rollback | None = None
         """What the rollback (the target's fail back) did, once the drill closed."""
@@ -136,11 +129,7 @@ class Drill:
         self.ended_in = ""
         """The state the drill had reached when it ended (set by ``close``)."""
         self._closed = False
-        self._journal: DrillJournal | None = None
-        self._journal_lock = threading.Lock()
-        self._injected: Injection | None = None
-        self._started: list[JournaledProcess] = []
-        """Processes this drill started that outlive it unless ended (Locust, the fault's)."""
+        self.journal = JournalKeeper(journal_path, self.audit, self._new_journal)
         self.audit.record(
             "drill_started",
             target=target_name,
@@ -196,41 +185,33 @@ class Drill:
             interval_s=0.2,
         )
         self.timeline.record(NOTE, "steady_state")
-        self._advance("steady")
+        self.advance("steady")
 
     def observe(self, with_load: bool = True, warmup_s: float = 1.0) -> None:
         """Start probes, the canary and (optionally) Locust through the global endpoint."""
-        endpoint = self.target.endpoint()
-        self.observation = Observation(
-            endpoint,
-            self.config.measurement,
-            standby_dsn=self.target.database_dsn("dr"),
-            alarms=self.config.alarms,
-            write_probes={region: self.target.database_dsn(region) for region in REGIONS},
-        ).start()
-        rules = StopRules.for_drill(self.config, self.scenario)
-        observation = self.observation
-        self.stop_watch = StopConditionWatch(
-            lambda: observation.samples(), self.timeline, rules, self.stop
-        ).start()
-        self.split_brain_watch = SplitBrainWatch(
-            lambda: observation.samples(), self.timeline
-        ).start()
-        if with_load:
-            marker = (
-                self.target.process_marker() if isinstance(self.target, SelfProvisioning) else {}
-            )
-            self.load = LoadRun(
-                endpoint, self.config.load, self.report_dir, max_seconds=300, marker_env=marker
-            ).start()
-            self._journal_processes(
-                [(self.load.pid, "locust"), *((w, "locust worker") for w in self.load.worker_pids)]
-            )
-            if self.config.load.distributed:
-                # no fault before every worker (local and remote) is connected and sending
-                self.load.wait_sending()
-        self._advance("observing")
+        started = self.observers.start(
+            self.target,
+            self.config,
+            self.scenario,
+            self.timeline,
+            self.stop,
+            self.report_dir,
+            with_load,
+        )
+        self._journal_processes(started)
+        self.observers.wait_for_load(self.config)
+        self.advance("observing")
         time.sleep(warmup_s)
+
+    @property
+    def observation(self) -> Observation | None:
+        """Probes and the canary writer, once observing."""
+        return self.observers.observation
+
+    @property
+    def load(self) -> LoadRun | None:
+        """The customers' load (Locust), once observing with load."""
+        return self.observers.load
 
     # -- the disaster and the recovery ---------------------------------------
 
@@ -261,9 +242,9 @@ class Drill:
         started (a partition's in-region clients) are journaled as the drill's."""
         check_report_space(self.config.reports_dir, self.config.reports_min_free_mb)
         self._failure_mode = mode
-        self._injected = Injection(region, mode)
-        self._write_journal()
-        before = _children()
+        self.journal.injected = Injection(region, mode)
+        self.write_journal()
+        before = children()
         try:
             journal = self._run_experiment(
                 "region-failure",
@@ -274,7 +255,7 @@ class Drill:
             )
         finally:
             self._journal_processes(
-                [(pid, role) for pid, role in _children().items() if pid not in before]
+                [(pid, role) for pid, role in children().items() if pid not in before]
             )
         fault = self.timeline.first(FAULT_INJECTED)
         if journal["status"] != "completed" or fault is None:
@@ -282,17 +263,17 @@ class Drill:
                 f"the region failure was not injected (experiment {journal['status']}, "
                 f"steady state met: {journal.get('steady_states', {}).get('before', {})})"
             )
-        self._advance("fault_injected")
+        self.advance("fault_injected")
         return fault.t_ns
 
     def activate(self, failed_region: str = "primary", dr_region: str = "dr") -> dict[str, Any]:
         """Run the DR activation experiment (phases 1..6); its journal."""
-        self._advance("activating")
+        self.advance("activating")
         self.alerts.activation_initiated(failed_region, dr_region, self.failure_mode, self.scenario)
         journal = self._run_experiment(
             "dr-activation", failed_region=failed_region, dr_region=dr_region
         )
-        self._advance("activated")
+        self.advance("activated")
         self._serving = dr_region
         return journal
 
@@ -302,10 +283,10 @@ class Drill:
         self.config.objective_for(scenario)
         check_report_space(self.config.reports_dir, self.config.reports_min_free_mb)
         self._scenario, self._failure_mode = scenario, mode
-        self._injected = Injection(region, mode)
-        self._write_journal()
+        self.journal.injected = Injection(region, mode)
+        self.write_journal()
         t_fault = self.timeline.record(FAULT_INJECTED, region, mode=mode).t_ns
-        self._advance("fault_injected")
+        self.advance("fault_injected")
         return t_fault
 
     def declare_restored(self, serving_database: str) -> int:
@@ -394,26 +375,8 @@ class Drill:
 
     # -- afterwards ----------------------------------------------------------
 
-    def _stop_observing(self) -> None:
-        """Stop every watcher and the load, each whatever the others do (a full disk, a
-        failed watcher); the first error, once all are stopped."""
-        stoppers = [
-            self.stop_watch.stop if self.stop_watch is not None else None,
-            self.load.stop if self.load is not None else None,
-            self.observation.stop if self.observation is not None else None,
-            # last: it takes a final look at every sample
-            self.split_brain_watch.stop if self.split_brain_watch is not None else None,
-        ]
-        first: BaseException | None = None
-        for stop in stoppers:
-            if stop is None:
-                continue
-            try:
-                stop()
-            except BaseException as exc:  # the others still stop; the first is re-raised
-                first = first or exc
-        if first is not None:
-            raise first
+    def stop_observing(self) -> None:
+        self.observers.stop()
 
     def finish(self, scenario: str | None = None) -> DrillSummary:
         """Stop observing, check the ledger against the surviving database, measure, judge
@@ -424,91 +387,34 @@ class Drill:
         if scenario is not None:
             self.config.objective_for(scenario)
             self._scenario = scenario
-        self._stop_observing()
-        fault = self.timeline.first(FAULT_INJECTED)
+        self.stop_observing()
         samples = self.observation.samples() if self.observation else []
         requests = self.load.requests() if self.load else []
-        reconciliation = None
-        if self.observation is not None:
-            if self.load is not None:
-                self.load.add_writes_to(self.observation.ledger)
-            reconciliation = reconcile(
-                self.observation.ledger.writes(),
-                self.target.database_dsn(self._serving),
-                fault.t_ns if fault else None,
-                declared_restore(self.timeline, fault.t_ns) if fault else None,
-            )
-        measurements = measure(
-            self.timeline, samples, self.config.measurement, reconciliation, requests
-        )
-        verdicts = judge(measurements, self.config, self.scenario)
-        load_stats = self.load.stats().to_json() if self.load else {}
-        failback = failback_figures(
-            self.timeline,
-            samples,
-            requests,
-            measurements.phases,
-            verdicts,
-            measurements.ledger,
-            switchover_target_s=self.switchover_goal_s,
-            max_step_error_rate=self.config.failback.max_step_error_rate,
-        )
-        self.summary = DrillSummary(
-            **self._identity(),
-            measurements=measurements,
-            verdicts=verdicts,
-            load=load_stats,
+        serving_dsn = self.target.database_dsn(self._serving)
+        reconciliation = reconcile_writes(self.observation, self.load, serving_dsn, self.timeline)
+        self.summary = summarise(
+            self.identity(),
+            config=self.config,
+            timeline=self.timeline,
+            samples=samples,
+            requests=requests,
+            load_stats=self.load.stats().to_json() if self.load else {},
+            reconciliation=reconciliation,
+            audit_records=self.audit.records(),
             actor=self.audit.actor,
-            failback=failback,
-            calls=calls_by_phase(self.timeline, self.audit.records()),
+            switchover_goal_s=self.switchover_goal_s,
         )
         self.report.write(
             self.summary,
-            ledger=None
-            if reconciliation is None
-            else reconciliation.to_json(self.target.database_dsn(self._serving)),
+            ledger=None if reconciliation is None else reconciliation.to_json(serving_dsn),
             samples=samples,
             requests=requests,
         )
-        self.audit.record(
-            "drill_measured",
-            target=self.target_name,
-            outcome="passed" if verdicts.passed else "failed",
-            parameters={"drill_id": self.drill_id},
-            rto_s=measurements.rto_s,
-            rpo_s=measurements.rpo_s,
-            lost_writes=measurements.ledger.lost,
-            verdicts=verdicts.to_json(),
-            # the plan's "issues encountered", in short (the summary has them in full)
-            findings=[f"{f.severity}: {f.what}" for f in self.summary.findings],
-        )
-        self._advance("measured")
+        record_measured(self.audit, self.summary, self.target_name)
+        self.advance("measured")
         return self.summary
 
-    def _conclude(
-        self,
-        reached: str,
-        error: BaseException | None,
-        rollback_error: BaseException | None,
-    ) -> None:
-        """The drill's one history line and its final summary, whatever ended it."""
-        assert self.outcome is not None
-        ended_by = describe(error) or (
-            f"rollback failed: {describe(rollback_error)}" if rollback_error else None
-        )
-        ending = UnmeasuredDrill(
-            **self._identity(),
-            outcome=self.outcome,
-            reached=reached,
-            error=ended_by,
-            rollback=self.rollback,
-        )
-        if self.summary is not None:  # with the fail back's calls too
-            calls = calls_by_phase(self.timeline, self.audit.records())
-            self.summary = dataclasses.replace(self.summary, calls=calls)
-        self.report.conclude(self.summary, ending)
-
-    def _identity(self) -> dict[str, Any]:
+    def identity(self) -> dict[str, Any]:
         """What names this drill in its summary and its history line, measured or not."""
         return {
             "drill_id": self.drill_id,
@@ -520,83 +426,49 @@ class Drill:
             "approved_by": self.approved_by,
         }
 
-    def _advance(self, state: str) -> None:
+    def advance(self, state: str) -> None:
         """Move to ``state`` (never back: ``reached`` is the furthest state); journaled from
         ``steady`` on (``done`` only once the drill is recorded: ``close``)."""
         if DRILL_STATES.index(state) > DRILL_STATES.index(self.reached):
             self.reached = state
             if state != "done":
-                self._write_journal()
+                self.write_journal()
             self.timeline.record(NOTE, "drill_state", state=state)
 
     # -- the journal: what recovers a drill whose process died -----------------
 
-    def _refuse_unfinished(self) -> None:
-        """``DrillAbandoned`` when the target's journal holds a drill that did not finish:
-        abandoned, or an earlier one of this very process whose close did not complete
-        (overwriting its journal would lose it)."""
-        found = drill_journal.read(self._journal_path)
-        if found is None or found.done:
-            return
-        if drill_journal.is_abandoned(found) or found.holder.pid == os.getpid():
-            raise drill_journal.abandoned_error(found)
+    def _new_journal(self, state: str) -> DrillJournal:
+        """The journal's first record: who this drill is (``JournalKeeper``)."""
+        holder = JournaledProcess.of(os.getpid(), "drill")
+        assert holder is not None  # this very process runs
+        return DrillJournal(
+            drill_id=self.drill_id,
+            target=self.target_name,
+            state=state,
+            holder=holder,
+            report_dir=self.report_dir.resolve(),
+            reports_dir=self.config.reports_dir.resolve(),
+            kind=self.kind,
+            scenario=self.scenario,
+            started_ns=self.started_ns,
+            approved_by=self.approved_by,
+        )
 
-    def _write_journal(self, state: str | None = None) -> None:
+    def write_journal(self, state: str | None = None) -> None:
         """Journal where the drill is now (from ``steady`` on; ``state`` overrides)."""
-        state = state or self.reached
-        if DRILL_STATES.index(state) < DRILL_STATES.index("steady"):
-            return
-        with self._journal_lock:
-            if self._journal is None and state in ("failing_back", "done"):
-                return  # closed before its steady state: nothing to recover
-            if self._journal is None:
-                holder = JournaledProcess.of(os.getpid(), "drill")
-                assert holder is not None  # this very process runs
-                self._journal = DrillJournal(
-                    drill_id=self.drill_id,
-                    target=self.target_name,
-                    state=state,
-                    holder=holder,
-                    report_dir=self.report_dir.resolve(),
-                    reports_dir=self.config.reports_dir.resolve(),
-                    kind=self.kind,
-                    scenario=self.scenario,
-                    started_ns=self.started_ns,
-                    approved_by=self.approved_by,
-                )
-            self._journal = drill_journal.write(
-                self._journal_path,
-                dataclasses.replace(
-                    self._journal,
-                    state=state,
-                    scenario=self.scenario,
-                    injected=self._injected,
-                    changes=_changes(self.audit.records()),
-                    processes=tuple(self._started),
-                ),
-            )
+        self.journal.write(state or self.reached, self.scenario)
 
     def _on_audit(self, record: dict[str, Any]) -> None:
         """A target call is starting: the journal lists it before it changes anything (once
         the drill journals; a journal that cannot be written then is said, the call goes on)."""
-        if self._journal is None or self.reached == "done" or not _changes([record]):
+        if not self.journal.keeping or self.reached == "done" or not target_calls([record]):
             return
-        self._note("the drill journal", self._write_journal)
+        best_effort("the drill journal", self.write_journal)
 
     def _journal_processes(self, started: list[tuple[int | None, str]]) -> None:
         """Journal processes this drill just started (pid, role)."""
-        found = [JournaledProcess.of(pid, role) for pid, role in started if pid is not None]
-        self._started += [p for p in found if p is not None]
-        if found:
-            self._write_journal()
-
-    def _note(self, what: str, write: Callable[[], object]) -> None:
-        """Bookkeeping during the rollback: a write that fails (a full disk) is said on
-        stderr, never allowed to stop the rollback."""
-        try:
-            write()
-        except Exception as exc:
-            print(f"drdrill: {what} not written: {describe(exc)}", file=sys.stderr, flush=True)
+        if self.journal.add_processes(started):
+            self.write_journal()
 
     def close(self, error: BaseException | None = None) -> str:
         """Always: stop observing, put the platform back in its steady state, and say how
@@ -609,109 +481,4 @@ class Drill:
         if self._closed:
             return self.outcome or "error"
         self._closed = True
-        error = ending_error(error, self.stop.reason)
-        reached = self.ended_in = self.reached
-        rollback_error: BaseException | None = None
-        with shielded(f"rolling back drill {self.drill_id} (fail back of {self.target_name})"):
-            # every step runs whatever the one before it did: a full disk or a broken
-            # watcher never keeps the platform from being put back
-            self._note("the drill's state", lambda: self._advance("failing_back"))
-            try:
-                self._stop_observing()
-            except BaseException as exc:  # recorded, then re-raised below
-                rollback_error = exc
-            self._note(
-                "the rollback's timeline event", lambda: self.timeline.record(ROLLBACK, "fail_back")
-            )
-            try:
-                with self.audit.best_effort():
-                    self.target.fail_back()
-            except BaseException as exc:  # recorded, then re-raised below
-                rollback_error = rollback_error or exc
-            finally:
-                end_processes(self._started)  # what the fail back did not end (Locust: stopped)
-                if isinstance(self.target, Releasable):
-                    self.target.release()
-            self.rollback = Rollback.of(
-                self.audit.records(), None if rollback_error is None else str(rollback_error)
-            )
-            self.outcome = outcome_of(
-                error,
-                self.summary,
-                rollback_error,
-                measurable=self.observation is not None
-                and self.timeline.first(FAULT_INJECTED) is not None,
-            )
-            self._note("the drill's state", lambda: self._advance("done"))
-            try:
-                self._conclude(reached, error, rollback_error)
-            finally:
-                self._record_finished(reached, error, rollback_error)
-            # recorded: nobody needs to recover it (a record that failed leaves the journal
-            # as it was, and ``drdrill recover`` records it once the process is gone)
-            self._note("the drill journal", lambda: self._write_journal("done"))
-        try:
-            self._notify_finished(reached, error, rollback_error)
-        finally:
-            self.report.seal(self.drill_id)  # the last write to the report directory
-        if rollback_error is not None and error is None:
-            raise rollback_error
-        return self.outcome
-
-    def _notify_finished(
-        self, reached: str, error: BaseException | None, rollback_error: BaseException | None
-    ) -> None:
-        """Tell people how the drill ended; the delivery log goes into the report."""
-        measured = self.summary.measurements if self.summary is not None else None
-        self.alerts.finished(
-            f"{self.kind} drill of the {self.scenario} scenario: {self.outcome}",
-            {
-                "outcome": self.outcome,
-                "reached": reached,
-                "rto_s": measured.rto_s if measured else None,
-                "rpo_s": measured.rpo_s if measured else None,
-                "lost_writes": measured.ledger.lost if measured else None,
-                "rolled_back": rollback_error is None,
-                "error": describe(error),
-            },
-            self.report_dir,
-        )
-
-    def _record_finished(
-        self,
-        reached: str,
-        error: BaseException | None,
-        rollback_error: BaseException | None,
-    ) -> None:
-        self.audit.record(
-            "drill_finished",
-            target=self.target_name,
-            outcome="rolled back"
-            if rollback_error is None
-            else f"rollback failed: {type(rollback_error).__name__}: {rollback_error}",
-            parameters={"drill_id": self.drill_id, "pid": os.getpid()},
-            drill_outcome=self.outcome,
-            reached=reached,
-            error=describe(error),
-            rollback=None if self.rollback is None else self.rollback.text,
-        )
-
-
-def _children() -> dict[int, str]:
-    """This process's children now: pid → what runs (its command line, shortened)."""
-    found = {}
-    for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            argv = child.cmdline()
-            words = argv[2:5] if argv[1:2] == ["-m"] else argv[:3]
-            found[child.pid] = " ".join(words)[:80] or child.name()
-    return found
-
-
-def _changes(audit: list[dict[str, Any]]) -> tuple[str, ...]:
-    """The target calls of an audit trail so far, one ``action key=value ...`` each."""
-    return tuple(
-        " ".join([str(r["action"]), *(f"{k}={v}" for k, v in (r.get("parameters") or {}).items())])
-        for r in audit
-        if r.get("outcome") == "started" and not str(r.get("action", "")).startswith("drill_")
-    )
+        return ending.close(self, error)
