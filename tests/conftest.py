@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from drdrill.config import DrillConfig, load_config
+from drdrill.lab import Lab
+from tests.lab.conftest import lab_config
 from tests.ports import port_block
 
 SWITCHOVER_GOAL_S = 5
@@ -37,6 +40,18 @@ def drill_config(request: pytest.FixtureRequest) -> DrillConfig:
         f"failback: {{switchover_outage: {SWITCHOVER_GOAL_S}s}}\n"
     )
     return load_config(file)
+
+
+@pytest.fixture(scope="module")
+def lab_file() -> Iterator[tuple[Lab, Path]]:
+    """A lab of the test module's own (up for the module), and the config file naming it."""
+    config, file = lab_config(port_block())
+    lab = Lab(config.lab)
+    lab.up()
+    try:
+        yield lab, file
+    finally:
+        lab.down()
 
 
 # The heaviest test files, longest first (seconds of a serial run on 2 cores: twin full

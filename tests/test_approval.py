@@ -23,34 +23,14 @@ from drdrill.errors import SafetyError
 from drdrill.orchestration.approval import approver, ask_approver, needs_approval
 from drdrill.orchestration.drill import Drill
 from drdrill.support import jsonl
-from tests.ports import port_block
+from tests.projects import aws_project
 
 AWS = "aws-approval-test"
-REGION = (
-    "{{name: {name}, endpoint: https://{r}.example.com, eks_cluster: c-{r}, nodegroup: n-{r}, "
-    "kube_context: {r}, rds_instance: db-{r}, scaling: {{min_size: 1, max_size: 3, "
-    'desired_size: 1}}, database_url: "postgresql://app:hunter2@db-{r}/shop"}}'
-)
 
 
 def write_config(tmp_path: Path) -> Path:
     """A project with the lab (on ports no one else uses) and an AWS profile."""
-    path = tmp_path / "drdrill.yaml"
-    path.write_text(
-        f"reports_dir: {tmp_path / 'reports'}\n"
-        f"lab: {{base_port: {port_block()}, state_dir: {tmp_path / 'lab'}}}\n"
-        "targets:\n"
-        f"  {AWS}:\n"
-        "    kind: aws\n"
-        '    allowed_account_ids: ["123456789012"]\n'
-        "    global_endpoint: https://shop.example.com\n"
-        "    dns: {hosted_zone_id: Z1, record_name: shop.example.com, targets: "
-        "{primary: {value: primary.example.com}, dr: {value: dr.example.com}}}\n"
-        "    regions:\n"
-        f"      primary: {REGION.format(name='us-east-1', r='primary')}\n"
-        f"      dr: {REGION.format(name='us-west-2', r='dr')}\n"
-    )
-    return path
+    return aws_project(tmp_path, AWS)
 
 
 def config_of(tmp_path: Path) -> DrillConfig:

@@ -6,28 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from drdrill.lab import Lab
 from drdrill.support import jsonl
-from tests.lab.conftest import lab_config
-from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def lab_file() -> Iterator[tuple[Lab, Path]]:
-    config, file = lab_config(port_block())
-    lab = Lab(config.lab)
-    lab.up()
-    try:
-        yield lab, file
-    finally:
-        lab.down()
 
 
 def _check(file: Path) -> tuple[int, dict[str, object]]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from drdrill.measurement.samples import Sample
 from drdrill.measurement.split_brain import split_brain_scan
 from drdrill.records.timeline import NOTE, Timeline
+from drdrill.support.periodic import Periodic
 
 __all__ = [
     "SplitBrainWatch",
@@ -29,29 +30,22 @@ class SplitBrainWatch:
     ) -> None:
         self._samples = samples
         self._timeline = timeline
-        self._interval_s = interval_s
         self._started: set[int] = set()
         self._ended: set[int] = set()
         self._lock = threading.Lock()
-        self._halt = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="split-brain", daemon=True)
+        self._periodic = Periodic(lambda: self._look(final=False), interval_s, "split-brain")
 
     def start(self) -> SplitBrainWatch:
-        self._thread.start()
+        self._periodic.start()
         return self
 
     def stop(self) -> None:
         """Stop watching; a last look notes every window the samples hold, open or not."""
-        self._halt.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
+        self._periodic.stop()
         self._look(final=True)
 
-    def _run(self) -> None:
-        while not self._halt.wait(self._interval_s):
-            self._look(final=False)
-
-    def _look(self, *, final: bool) -> None:
+    def _look(self, *, final: bool) -> bool:
+        """Note the windows opened and closed since the last look; never done (False)."""
         closed, still_open = split_brain_scan(self._samples())
         with self._lock:
             for window in (*closed, *([still_open] if still_open is not None else [])):
@@ -68,3 +62,4 @@ class SplitBrainWatch:
                         start_ns=window.start_ns,
                         seconds=round(window.duration_s, 3),
                     )
+        return False

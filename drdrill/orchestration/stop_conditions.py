@@ -18,7 +18,6 @@ recording the firing in the timeline.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from drdrill.measurement.measure import find_restored
 from drdrill.measurement.samples import CRITICAL_FLOW, REPLICATION_LAG, Sample
 from drdrill.orchestration.stopping import StopButton
 from drdrill.records.timeline import FAULT_INJECTED, STOP_CONDITION, Timeline
+from drdrill.support.periodic import Periodic
 
 __all__ = ["StopConditionWatch", "StopRules", "fired"]
 
@@ -112,27 +112,21 @@ class StopConditionWatch:
         self._timeline = timeline
         self._rules = rules
         self._button = button
-        self._interval_s = interval_s
-        self._halt = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stop-conditions", daemon=True)
+        self._periodic = Periodic(self._check, interval_s, "stop-conditions")
 
     def start(self) -> StopConditionWatch:
-        self._thread.start()
+        self._periodic.start()
         return self
 
     def stop(self) -> None:
-        self._halt.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
+        self._periodic.stop()
 
-    def _run(self) -> None:
-        while not self._halt.wait(self._interval_s):
-            fault = self._timeline.first(FAULT_INJECTED)
-            reason = fired(
-                self._samples(), fault.t_ns if fault else None, time.time_ns(), self._rules
-            )
-            if reason is not None:
-                self._timeline.record(STOP_CONDITION, "stop_condition", reason=reason)
-                self._halt.set()
-                self._button.press(f"stop condition: {reason}")
-                return
+    def _check(self) -> bool:
+        """True (done) once a rule fired: recorded, and the stop button pressed."""
+        fault = self._timeline.first(FAULT_INJECTED)
+        reason = fired(self._samples(), fault.t_ns if fault else None, time.time_ns(), self._rules)
+        if reason is None:
+            return False
+        self._timeline.record(STOP_CONDITION, "stop_condition", reason=reason)
+        self._button.press(f"stop condition: {reason}")
+        return True

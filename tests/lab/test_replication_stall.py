@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +21,14 @@ import pytest
 
 from drdrill.lab import Lab
 from drdrill.lab.replication import STALL_BOUND_S
-from tests.lab.conftest import lab_config
-from tests.ports import port_block
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-BASE_PORT = port_block()
 WALSENDER_SQL = (
     "SELECT r.pid FROM pg_stat_replication AS r "
     "JOIN pg_replication_slots AS s ON s.active_pid = r.pid WHERE s.slot_name = 'dr'"
 )
 WALRECEIVER_SQL = "SELECT pid FROM pg_stat_wal_receiver"
-
-
-@pytest.fixture(scope="module")
-def lab_file() -> Iterator[tuple[Lab, Path]]:
-    config, file = lab_config(BASE_PORT)
-    lab = Lab(config.lab)
-    lab.up()
-    try:
-        yield lab, file
-    finally:
-        lab.down()
 
 
 def _drdrill(file: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -29,33 +29,13 @@ from drdrill.orchestration.recovery import end_processes
 from drdrill.report.space import check_report_space, free_bytes
 from drdrill.support.lock import TargetLock
 from drdrill.targets import lock_name, target_lock
-from tests.ports import port_block
+from tests.projects import aws_project
 
 AWS = "aws-staging"
-REGION = (
-    "{{name: {name}, endpoint: https://{r}.example.com, eks_cluster: c-{r}, nodegroup: n-{r}, "
-    "kube_context: {r}, rds_instance: db-{r}, scaling: {{min_size: 1, max_size: 3, "
-    'desired_size: 1}}, database_url: "postgresql://app@db-{r}/shop"}}'
-)
 
 
 def _config(tmp_path: Path) -> DrillConfig:
-    path = tmp_path / "drdrill.yaml"
-    path.write_text(
-        f"reports_dir: {tmp_path / 'reports'}\n"
-        f"lab: {{base_port: {port_block()}, state_dir: {tmp_path / 'lab'}}}\n"
-        "targets:\n"
-        f"  {AWS}:\n"
-        "    kind: aws\n"
-        '    allowed_account_ids: ["123456789012"]\n'
-        "    global_endpoint: https://shop.example.com\n"
-        "    dns: {hosted_zone_id: Z1, record_name: shop.example.com, targets: "
-        "{primary: {value: primary.example.com}, dr: {value: dr.example.com}}}\n"
-        "    regions:\n"
-        f"      primary: {REGION.format(name='us-east-1', r='primary')}\n"
-        f"      dr: {REGION.format(name='us-west-2', r='dr')}\n"
-    )
-    return load_config(path)
+    return load_config(aws_project(tmp_path, AWS))
 
 
 def _more_than_free(directory: Path) -> int:
