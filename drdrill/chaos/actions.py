@@ -17,6 +17,7 @@ from chaoslib.types import Configuration, Secrets
 
 from drdrill.chaos.context import ChaosContext, context_from
 from drdrill.errors import DrillError
+from drdrill.records.notes import ConsistencyChecked, SwitchoverMeasured
 from drdrill.records.timeline import FAULT_INJECTED, NOTE
 from drdrill.targets.base import FAILURE_MODES, FailbackTarget
 
@@ -210,15 +211,13 @@ def verify_region_for_failback(
     with _as_activity_failure("no traffic moved, the databases could not be compared"):
         consistency = target.check_consistency(acknowledged)
     if ctx.timeline is not None:
-        ctx.timeline.record(
-            NOTE,
-            "consistency_checked",
+        ConsistencyChecked(
             consistent=consistency.consistent,
             as_of=consistency.as_of.isoformat(),
             acknowledged=consistency.acknowledged,
-            lost_before=list(consistency.lost_before),
-            problems=consistency.problems(),
-        )
+            lost_before=tuple(consistency.lost_before),
+            problems=tuple(consistency.problems()),
+        ).record(ctx.timeline)
     if not consistency.consistent:
         raise ActivityFailed(
             "the databases differ, no traffic moved: " + "; ".join(consistency.problems())
@@ -254,7 +253,7 @@ def switchover(
     with _as_activity_failure():
         fenced_s = target.switchover(to_region)
     if ctx.timeline is not None:
-        ctx.timeline.record(NOTE, "switchover_outage", to_region=to_region, seconds=fenced_s)
+        SwitchoverMeasured(to_region, fenced_s).record(ctx.timeline)
     return {"to_region": to_region, "fenced_s": fenced_s}
 
 

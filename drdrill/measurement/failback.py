@@ -36,7 +36,8 @@ from drdrill.measurement.phases import FAILBACK_PHASES, split_step
 from drdrill.measurement.results import LedgerSummary, OutageWindow, PhaseTiming, Verdict, Verdicts
 from drdrill.measurement.samples import CRITICAL_FLOW, Sample
 from drdrill.measurement.split_brain import DivergentWrite, split_brain_windows
-from drdrill.records.timeline import NOTE, PHASE_START, Timeline
+from drdrill.records.notes import ConsistencyChecked, DivergentWrites, SwitchoverMeasured
+from drdrill.records.timeline import PHASE_START, Timeline
 
 __all__ = [
     "FailbackFigures",
@@ -82,8 +83,8 @@ class SwitchoverOutage:
 def switchover_outage(timeline: Timeline, samples: Sequence[Sample]) -> SwitchoverOutage:
     """The switchover's customer-visible outage (module docstring)."""
     timing = next((t for t in phase_timings(timeline) if t.name == "switchover"), None)
-    notes = [e for e in timeline.events(NOTE) if e.name == "switchover_outage"]
-    reported = float(notes[-1].detail["seconds"]) if notes else None
+    notes = SwitchoverMeasured.read(timeline)
+    reported = notes[-1].seconds if notes else None
     if timing is None:
         return SwitchoverOutage(None, None, reported)
     overlapping = [
@@ -120,13 +121,13 @@ def step_error_rates(
 def consistency_before_traffic(timeline: Timeline) -> str | None:
     """None when the data was found consistent before the first traffic step started,
     else what went wrong."""
-    checks = [e for e in timeline.events(NOTE) if e.name == "consistency_checked"]
+    checks = ConsistencyChecked.read(timeline)
     steps = [e for e in timeline.events(PHASE_START) if split_step(e.name) is not None]
     if not checks:
         return "the data consistency was never checked"
     first_check = checks[0]
-    if not first_check.detail.get("consistent"):
-        return f"the databases differed: {first_check.detail.get('problems')}"
+    if not first_check.consistent:
+        return f"the databases differed: {list(first_check.problems)}"
     if steps and steps[0].t_ns < first_check.t_ns:
         return f"traffic moved ({steps[0].name}) before the data consistency was checked"
     return None
@@ -134,8 +135,8 @@ def consistency_before_traffic(timeline: Timeline) -> str | None:
 
 def lost_by_failback(timeline: Timeline, ledger: LedgerSummary) -> tuple[str, ...]:
     """The ids of the writes the failback lost (module docstring), sorted."""
-    checks = [e for e in timeline.events(NOTE) if e.name == "consistency_checked"]
-    lost_before = set(checks[0].detail.get("lost_before", ())) if checks else set()
+    checks = ConsistencyChecked.read(timeline)
+    lost_before = set(checks[0].lost_before) if checks else set()
     missing = {*ledger.lost_ids, *ledger.lost_after_fault_ids}
     return tuple(sorted(missing - lost_before))
 
@@ -143,17 +144,11 @@ def lost_by_failback(timeline: Timeline, ledger: LedgerSummary) -> tuple[str, ..
 def divergent_writes(timeline: Timeline) -> tuple[DivergentWrite, ...] | None:
     """The divergent writes the drill noted (every ``divergent_writes`` note, in
     acknowledgement order); None when none was noted (not counted)."""
-    notes = [e for e in timeline.events(NOTE) if e.name == "divergent_writes"]
+    notes = DivergentWrites.read(timeline)
     if not notes:
         return None
     found = {
-        str(w["id"]): DivergentWrite(
-            str(w["id"]),
-            int(w["ack_ns"]),
-            None if w.get("committed_ns") is None else int(w["committed_ns"]),
-        )
-        for note in notes
-        for w in note.detail.get("writes", ())
+        w.id: DivergentWrite(w.id, w.ack_ns, w.committed_ns) for note in notes for w in note.writes
     }
     return tuple(sorted(found.values(), key=lambda w: (w.ack_ns, w.id)))
 

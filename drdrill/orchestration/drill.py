@@ -51,6 +51,7 @@ from drdrill.orchestration.outcome import DRILL_STATES, outcome_of
 from drdrill.orchestration.stopping import StopButton
 from drdrill.orchestration.summarising import reconcile_writes, record_measured, summarise
 from drdrill.records.audit import AuditTrail
+from drdrill.records.notes import DivergentWrites
 from drdrill.records.timeline import (
     FAULT_INJECTED,
     NOTE,
@@ -311,16 +312,7 @@ class Drill:
         if isinstance(self.target, SplitBrainWitness):
             writes = self.target.divergent_writes(region)
             if writes is not None:
-                self.timeline.record(
-                    NOTE,
-                    "divergent_writes",
-                    region=region,
-                    count=len(writes),
-                    writes=[
-                        {"id": w.id, "ack_ns": w.ack_ns, "committed_ns": w.committed_ns}
-                        for w in writes
-                    ],
-                )
+                DivergentWrites.of(region, writes).record(self.timeline)
 
     def acknowledged_ids(self) -> list[str]:
         """The ids of every write customers were told succeeded so far (canary and Locust)."""
