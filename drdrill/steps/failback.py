@@ -12,15 +12,9 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
 
-from drdrill.measurement.failback import (
-    consistency_before_traffic,
-    lost_by_failback,
-    step_error_rates,
-    switchover_outage,
-)
+from drdrill.measurement.failback import FailbackFigures
 from drdrill.measurement.phases import FAILBACK_PHASES
 from drdrill.orchestration.drill import Drill
-from drdrill.records.timeline import NOTE
 from drdrill.report.allure import attach_text
 from drdrill.report.metrics_table import human_duration
 from drdrill.steps.capabilities import needs
@@ -50,9 +44,16 @@ def run_failback(drill: Drill) -> None:
     )
 
 
+def _failback(drill: Drill) -> FailbackFigures:
+    """The finished drill's failback figures (the summary's: nothing recomputed here)."""
+    figures = _finish(drill).failback
+    assert figures is not None, "the drill has no failback figures"
+    return figures
+
+
 @then("the data was found consistent before any traffic moved")
 def consistent_before_traffic(drill: Drill) -> None:
-    problem = consistency_before_traffic(drill.timeline)
+    problem = _failback(drill).consistency_problem
     assert problem is None, problem
 
 
@@ -68,15 +69,7 @@ def nothing_lost(drill: Drill) -> None:
         f"the ledger was checked against {drill.serving_database}, expected the final primary"
     )
     assert ledger.acked > 0, "no acknowledged write was recorded: nothing to check"
-    by_failback = lost_by_failback(drill.timeline, ledger)
-    drill.timeline.record(
-        NOTE,
-        "round_trip_ledger",
-        acked=ledger.acked,
-        lost_to_disaster=len(ledger.lost_ids),
-        lost_by_failback=len(by_failback),
-        lost_after_fault=ledger.lost_after_fault,
-    )
+    by_failback = _failback(drill).lost_ids
     assert ledger.lost_after_fault == 0 and not by_failback, (
         f"RPO breach of the planned failback (RPO 0): {ledger.lost_after_fault} write(s) "
         f"acknowledged after the fault missing, and {len(by_failback)} that DR still held "
@@ -86,17 +79,8 @@ def nothing_lost(drill: Drill) -> None:
 
 @then("the switchover's customer-visible outage stays within its target")
 def switchover_within_target(drill: Drill) -> None:
-    _finish(drill)
-    samples = drill.observation.samples() if drill.observation else []
-    outage = switchover_outage(drill.timeline, samples)
-    target = drill.switchover_goal_s
-    drill.timeline.record(
-        NOTE,
-        "switchover_measured",
-        customer_visible_s=outage.seconds,
-        fence_to_writable_s=outage.target_seconds,
-        target_s=target,
-    )
+    figures = _failback(drill)
+    outage, target = figures.switchover, figures.switchover_target_s
     attach_text(
         f"customer-visible outage {outage.seconds} s (probes), fence → writable "
         f"{outage.target_seconds} s (target), goal {target} s",
@@ -111,13 +95,9 @@ def switchover_within_target(drill: Drill) -> None:
 
 @then("the error rate at each traffic step stays within its target")
 def steps_within_error_rate(drill: Drill) -> None:
-    _finish(drill)
-    samples = drill.observation.samples() if drill.observation else []
-    requests = drill.load.requests() if drill.load else []
-    rates = step_error_rates(drill.timeline, samples, requests)
-    limit = drill.config.failback.max_step_error_rate
+    figures = _failback(drill)
+    rates, limit = figures.steps, figures.max_step_error_rate
     report = [f"{r.percent} %: {r.errors}/{r.requests} ({r.rate:.1%}, {r.source})" for r in rates]
-    drill.timeline.record(NOTE, "traffic_step_error_rates", steps=report, limit=limit)
     attach_text("\n".join(report), "Error rate per traffic step")
     expected = list(drill.config.failback.traffic_steps)
     assert [r.percent for r in rates] == expected, (
