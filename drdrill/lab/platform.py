@@ -14,18 +14,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from drdrill.lab import dr_actions, failback, faults, lifecycle, rollback, split_brain
+from drdrill.lab import (
+    dr_actions,
+    failback,
+    faults,
+    lifecycle,
+    rollback,
+    split_brain,
+    standby_rebuild,
+    switchover,
+)
 from drdrill.lab.backups import LabBackups
 from drdrill.lab.databases import LabDatabases
-from drdrill.lab.failback import Rebuild, Switchover
 from drdrill.lab.objects import ObjectStore
 from drdrill.lab.processes import MARKER
 from drdrill.lab.replication import ReplicationState
 from drdrill.lab.rollback import Rollback, RollbackError
 from drdrill.lab.settings import LabSettings
 from drdrill.lab.split_brain import Divergence
+from drdrill.lab.standby_rebuild import Rebuild
 from drdrill.lab.state import LabState
 from drdrill.lab.status import LabStatus
+from drdrill.lab.switchover import Switchover
 from drdrill.lab.topology import Ports, Topology
 
 __all__ = ["Divergence", "Lab", "Rebuild", "Rollback", "RollbackError", "Switchover"]
@@ -161,37 +171,37 @@ class Lab:
         """Point ``region``'s workers at ``database_region``'s database (set env + rollout)."""
         dr_actions.repoint_applications(self.topology, region, database_region)
 
-    # -- failback (drdrill.lab.failback) ---------------------------------------
+    # -- failback (drdrill.lab.failback, standby_rebuild, switchover) ----------
 
     def serving_region(self) -> str:
         """The region whose database the platform writes to now."""
-        return failback.serving_region(self.require_up())
+        return standby_rebuild.serving_region(self.require_up())
 
     def rebuild_region_database(self, region: str) -> Rebuild:
         """Make ``region``'s database a streaming standby of the serving region's again
         (pg_rewind, else a fresh base backup); refuses while a region is down."""
-        return failback.rebuild_region_database(self.topology, region)
+        return standby_rebuild.rebuild_region_database(self.topology, region)
 
     def catch_up(self, standby_region: str, timeout: float = 10.0) -> float:
         """Wait until ``standby_region``'s database replayed all the serving one wrote."""
-        return failback.catch_up(self.topology, standby_region, timeout)
+        return switchover.catch_up(self.topology, standby_region, timeout)
 
     def switchover(self, to_region: str) -> Switchover:
         """Planned switchover to ``to_region``: fence, catch up, promote, repoint, re-attach."""
-        return failback.switchover(self.topology, to_region)
+        return switchover.switchover(self.topology, to_region)
 
     def fence_database(self, region: str) -> None:
         """The serving ``region``'s database refuses writes (a switchover's first step)."""
-        failback.fence_database(self.topology, region)
+        switchover.fence_database(self.topology, region)
 
     def unfence_database(self, region: str) -> None:
         """Lift ``fence_database``: the serving database takes writes again."""
-        failback.unfence_database(self.topology, region)
+        switchover.unfence_database(self.topology, region)
 
     def promote_standby(self, region: str) -> float:
         """A switchover's promotion: ``region``'s standby becomes the serving database
         (the serving one fenced first); seconds it took."""
-        return failback.promote_standby(self.topology, region)
+        return switchover.promote_standby(self.topology, region)
 
     def set_traffic_weight(self, to_region: str, percent: int) -> list[dict[str, Any]]:
         """One traffic-shift step: ``percent`` % of requests to ``to_region`` (100: the
@@ -244,7 +254,7 @@ class Lab:
         self, region: str, max_lag_s: float, timeout: float = 10.0
     ) -> ReplicationState:
         """``region``'s database streams from the serving one, lag under ``max_lag_s``."""
-        return failback.validate_standby(self.topology, region, max_lag_s, timeout)
+        return standby_rebuild.validate_standby(self.topology, region, max_lag_s, timeout)
 
     # -- backups and objects -------------------------------------------------
 

@@ -46,21 +46,20 @@ from drdrill.errors import LabError
 from drdrill.lab.backups import LabBackups
 from drdrill.lab.databases import LabDatabases
 from drdrill.lab.dr_actions import change_records, scale_region
-from drdrill.lab.failback import (
-    _follows,
-    _point_applications,
-    _records,
-    rebuild_region_database,
-    steady_problems,
-    switchover,
-    validate_standby,
-)
+from drdrill.lab.failback import edge_records, steady_problems
 from drdrill.lab.faults import restore_region
 from drdrill.lab.fencing import fence_writes, unfence_writes
 from drdrill.lab.lifecycle import require_up
 from drdrill.lab.postgres import PgServer
 from drdrill.lab.processes import kill_recorded
+from drdrill.lab.standby_rebuild import (
+    point_applications,
+    rebuild_region_database,
+    streams_from,
+    validate_standby,
+)
 from drdrill.lab.state import LabState, load_state, save_state
+from drdrill.lab.switchover import switchover
 from drdrill.lab.topology import MAX_WORKERS, REGIONS, Topology
 from drdrill.support.wait import poll
 
@@ -254,7 +253,7 @@ def _restored_home(topology: Topology, state: LabState, instance: str) -> str:
         restore_region(topology, "primary")  # starts the primary database from the copy
     else:
         primary.start()
-    _point_applications(topology, dict.fromkeys(REGIONS, "primary"))
+    point_applications(topology, dict.fromkeys(REGIONS, "primary"))
     _records_home(topology)
     restored.stop("fast")  # its data dir stays
     databases.region("dr").stop("immediate")  # a standby of the replaced data: rebuilt
@@ -300,7 +299,7 @@ def _records_home(topology: Topology) -> None:
             ),
             *(
                 {"action": "DELETE", "record": r}
-                for r in _records(topology)
+                for r in edge_records(topology)
                 if r["role"] == "WEIGHTED"
             ),
         ],
@@ -336,7 +335,7 @@ def _primary_in_place(topology: Topology, state: LabState) -> str:
     state = require_up(topology)
     _running(topology, state, "primary")
     _unfence(topology, state, "primary")
-    _point_applications(topology, dict.fromkeys(REGIONS, "primary"))
+    point_applications(topology, dict.fromkeys(REGIONS, "primary"))
     _records_home(topology)
     dr = LabDatabases.of(topology, state).region("dr")
     how = "restored primary in place; dr re-attached as standby"
@@ -348,7 +347,7 @@ def _primary_in_place(topology: Topology, state: LabState) -> str:
     ) == [(True,)]
     if (
         writable
-        or poll(lambda: _follows(topology, dr, "primary") or None, REATTACH_S, interval_s=0.1)
+        or poll(lambda: streams_from(topology, dr, "primary") or None, REATTACH_S, interval_s=0.1)
         is None
     ):
         rebuilt = rebuild_region_database(topology, "dr")
@@ -367,7 +366,7 @@ def _home_from_dr(topology: Topology, state: LabState) -> str:
     state = require_up(topology)
     _running(topology, state, "dr")
     _unfence(topology, state, "dr")
-    _point_applications(topology, {"dr": "dr"})  # customers routed to dr write to dr
+    point_applications(topology, {"dr": "dr"})  # customers routed to dr write to dr
     rebuilt = rebuild_region_database(topology, "primary")
     _records_home(topology)
     switchover(topology, "primary")

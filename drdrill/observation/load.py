@@ -4,15 +4,17 @@
 time. With ``load.workers: N`` (N != 1) or ``load.remote_workers`` it runs Locust's
 distributed mode instead: a ``--master`` and N local ``--worker`` processes, all in the
 master's process group, which ``stop()`` ends; remote workers attach to the master with
-``remote_worker_argv()``. Every worker sends its request and checkout lines to the master
-over Locust's own connection, and the master alone writes them (the locustfile says how),
-so afterwards the run reads one set of files in ``out_dir`` whatever the workers:
+``remote_worker_argv()`` (``drdrill.observation.load_workers``). Every worker sends its
+request and checkout lines to the master over Locust's own connection, and the master
+alone writes them (the locustfile says how), so afterwards the run reads one set of files
+in ``out_dir`` whatever the workers:
 
 - ``locust-requests.jsonl``: one record per request → ``requests()`` (the
   user-observed outage, ``drdrill.measurement.measure.user_outages``);
 - ``locust-ledger.jsonl``: one line per checkout → ``ledger_entries()`` /
   ``add_writes_to(ledger)`` (Locust's writes count towards the RPO);
-- ``locust-stats.json`` (Locust's own ``--json-file``) and the JSONL → ``stats()``;
+- ``locust-stats.json`` (Locust's own ``--json-file``) and the JSONL → ``stats()``
+  (``drdrill.observation.load_stats``);
 - ``locust.log``: Locust's output.
 
 ::
@@ -27,31 +29,34 @@ so afterwards the run reads one set of files in ``out_dir`` whatever the workers
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from drdrill import stock
 from drdrill.config import LoadSettings
 from drdrill.errors import LoadError
 from drdrill.measurement.ledger import Write
 from drdrill.measurement.measure import Request
+from drdrill.observation.load_stats import LoadStats, endpoint_stats, sustained_rps
+from drdrill.observation.load_workers import (
+    RECORD_FILES,
+    check_master_port,
+    local_worker_argv,
+    master_options,
+    remote_worker_argv,
+)
 from drdrill.observation.write_ledger import Ledger, read_writes
 from drdrill.support import jsonl
 from drdrill.support.wait import poll
 
-__all__ = ["LOCUSTFILE", "EndpointStats", "LoadRun", "LoadStats"]
+__all__ = ["LOCUSTFILE", "LoadRun"]
 
 LOCUSTFILE = stock.LOCUSTFILE
 _WATCHDOG_SLACK_S = 15.0
@@ -59,63 +64,6 @@ _WATCHDOG_SLACK_S = 15.0
 _COLLECT_WAIT_S = 5.0
 """How long a quitting master waits for each worker's last lines (the locustfile's
 ``DRDRILL_COLLECT_WAIT``); ``stop()`` grants it on top of its grace period."""
-_WILDCARDS = {"", "*", "0.0.0.0", "::"}
-_RECORD_FILES = {"DRDRILL_REQUESTS_JSONL", "DRDRILL_LEDGER_JSONL"}
-
-
-@dataclass(frozen=True)
-class EndpointStats:
-    """Locust's totals for one ``name=`` group (e.g. ``/orders``)."""
-
-    name: str
-    method: str
-    requests: int
-    failures: int
-    avg_ms: float
-    max_ms: float
-
-
-@dataclass(frozen=True)
-class LoadStats:
-    """Totals of one load run.
-
-    ``rps`` is requests over the span from the first send to the last;
-    ``sustained_rps`` the 10th percentile of the per-second request counts over the
-    whole seconds of that span (what the load held, not its peak).
-    """
-
-    requests: int
-    failures: int
-    duration_s: float
-    sustained_rps: float = 0.0
-    endpoints: tuple[EndpointStats, ...] = field(default_factory=tuple)
-    workers: int = 1
-    """Locust processes that generated the load (local and remote workers; 1: one process)."""
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.duration_s if self.duration_s > 0 else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "failures": self.failures,
-            "duration_s": round(self.duration_s, 3),
-            "requests_per_s": round(self.rps, 1),
-            "sustained_requests_per_s": round(self.sustained_rps, 1),
-            "workers": self.workers,
-            "endpoints": [
-                {
-                    "name": e.name,
-                    "method": e.method,
-                    "requests": e.requests,
-                    "failures": e.failures,
-                    "avg_ms": round(e.avg_ms, 2),
-                    "max_ms": round(e.max_ms, 2),
-                }
-                for e in self.endpoints
-            ],
-        }
 
 
 class LoadRun:
@@ -177,37 +125,12 @@ class LoadRun:
             str(self.stats_path.with_suffix("")),
         ]
         if self.settings.distributed:
-            argv += [
-                "--master",
-                "--master-bind-host",
-                self.settings.master_host,
-                "--master-bind-port",
-                str(self.settings.master_port),
-                "--expect-workers",
-                str(self.settings.expected_workers),
-                "--expect-workers-max-wait",
-                str(max(1, math.ceil(self.settings.workers_wait))),
-            ]
+            argv += master_options(self.settings)
         return argv
 
     def worker_argv(self) -> list[str]:
         """The command line of each local worker (distributed runs)."""
-        host = self.settings.master_host
-        return [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(self.locustfile),
-            "--worker",
-            "--master-host",
-            "127.0.0.1" if host in _WILDCARDS else host,
-            "--master-port",
-            str(self.settings.master_port),
-            "--only-summary",
-            "--loglevel",
-            "WARNING",
-        ]
+        return local_worker_argv(self.settings, self.locustfile)
 
     def remote_worker_argv(
         self, master_address: str, locustfile: str = "locustfile.py"
@@ -215,16 +138,7 @@ class LoadRun:
         """What a worker on another machine runs to join this run's master at
         ``master_address`` (the address that machine reaches the master by). It needs the
         same locustfile and nothing else: the options come from the master."""
-        return [
-            "locust",
-            "-f",
-            locustfile,
-            "--worker",
-            "--master-host",
-            master_address,
-            "--master-port",
-            str(self.settings.master_port),
-        ]
+        return remote_worker_argv(self.settings, master_address, locustfile)
 
     def start(self) -> LoadRun:
         """Start Locust in its own process group; returns self. LoadError if it cannot run."""
@@ -233,7 +147,7 @@ class LoadRun:
         if not self.locustfile.exists():
             raise LoadError(f"locustfile not found: {self.locustfile}")
         if self.settings.distributed:
-            self._check_master_port()
+            check_master_port(self.settings)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for stale in (self.requests_path, self.ledger_path, self.stats_path):
             stale.unlink(missing_ok=True)
@@ -268,7 +182,7 @@ class LoadRun:
                 )
                 # workers write no file: they send their lines to the master
                 worker_env = {
-                    k: v for k, v in {**os.environ, **common}.items() if k not in _RECORD_FILES
+                    k: v for k, v in {**os.environ, **common}.items() if k not in RECORD_FILES
                 }
                 for _ in range(self.settings.workers if self.settings.distributed else 0):
                     self._workers.append(
@@ -315,19 +229,6 @@ class LoadRun:
             expected = self.settings.expected_workers
             workers = f" (waiting for {expected} workers)" if self.settings.distributed else ""
             raise LoadError(f"Locust {what}{workers}: {self._log_tail()}")
-
-    def _check_master_port(self) -> None:
-        host = self.settings.master_host
-        address = "127.0.0.1" if host in _WILDCARDS else host
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((address, self.settings.master_port))
-            except OSError as exc:
-                raise LoadError(
-                    f"load.master_port {self.settings.master_port} on {host}: cannot bind "
-                    f"({exc.strerror}); expected a free port for the Locust master"
-                ) from exc
 
     def _log_tail(self, lines: int = 5) -> str:
         try:
@@ -454,7 +355,7 @@ class LoadRun:
         """Totals, req/s and failures: counts from the per-request records (exact),
         per-endpoint figures from Locust's ``--json-file`` when it was written."""
         requests = self.requests()
-        endpoints = _endpoint_stats(self.stats_path)
+        endpoints = endpoint_stats(self.stats_path)
         workers = self.settings.expected_workers
         if not requests:
             return LoadStats(
@@ -469,38 +370,7 @@ class LoadRun:
             requests=len(requests),
             failures=sum(not r.ok for r in requests),
             duration_s=span,
-            sustained_rps=_sustained_rps(requests),
+            sustained_rps=sustained_rps(requests),
             endpoints=endpoints,
             workers=workers,
         )
-
-
-def _sustained_rps(requests: list[Request], quantile: float = 0.1) -> float:
-    per_second = Counter(r.t_ns // 1_000_000_000 for r in requests)
-    seconds = sorted(per_second)[1:-1]  # the first and last second are partial
-    if not seconds:
-        return 0.0
-    counts = sorted(per_second.get(s, 0) for s in range(seconds[0], seconds[-1] + 1))
-    return float(counts[int(quantile * (len(counts) - 1))])
-
-
-def _endpoint_stats(path: Path) -> tuple[EndpointStats, ...]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ()
-    result = []
-    for entry in raw if isinstance(raw, list) else []:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            count = int(entry["num_requests"])
-            result.append(
-                EndpointStats(
-                    name=str(entry["name"]),
-                    method=str(entry.get("method") or ""),
-                    requests=count,
-                    failures=int(entry["num_failures"]),
-                    avg_ms=float(entry.get("total_response_time", 0)) / count if count else 0.0,
-                    max_ms=float(entry.get("max_response_time") or 0),
-                )
-            )
-    return tuple(sorted(result, key=lambda e: e.name))

@@ -25,29 +25,29 @@ ended), never typed by hand:
   customers were told they succeeded), a **split brain** (both databases accepted writes
   at once — ``warning``: the cause, the divergent writes its cost), writes **lost by the
   failback** (by id — ``critical``: a planned failback's RPO is 0), a **switchover outage**
-  over its goal and a **traffic step** over its error-rate limit (``critical``).
+  over its goal and a **traffic step** over its error-rate limit (``critical``)
+  (``drdrill.report.failback_findings``).
 
-Each finding carries ``actual`` and ``target``: seconds for durations, counts for writes,
-``None`` where there is no such figure. The list is most severe first; empty means the
-drill found nothing to review, and the report says so.
+Each finding (``drdrill.report.finding.Finding``) carries ``actual`` and ``target``:
+seconds for durations, counts for writes, ``None`` where there is no such figure. The list
+is most severe first; empty means the drill found nothing to review, and the report says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from drdrill.measurement.failback import FailbackFigures
 from drdrill.measurement.results import Measurements, OutageWindow, Verdict, Verdicts
 from drdrill.records.timeline import iso
+from drdrill.report.failback_findings import failback_findings
+from drdrill.report.finding import SEVERITIES, Finding, write_ids
 from drdrill.report.metrics_table import human_duration
 
 __all__ = [
-    "IDS_SHOWN",
     "NO_FINDINGS",
-    "SEVERITIES",
-    "Finding",
     "Rollback",
     "as_json",
     "as_markdown",
@@ -55,14 +55,6 @@ __all__ = [
     "findings",
     "rollback_findings",
 ]
-
-Severity = Literal["critical", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
-"""Most severe first: ``critical`` fails the drill or the plan, ``warning`` needs
-improvement, ``info`` is recorded for the review."""
-
-IDS_SHOWN = 20
-"""How many write ids a finding names; the rest are counted (all are in ledger.json)."""
 
 NO_FINDINGS = (
     "No findings: every figure within its target, no secondary outage after restoration, "
@@ -102,34 +94,6 @@ class Rollback:
         return f"rollback incomplete: {self.how}"
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One issue encountered."""
-
-    severity: Severity
-    what: str
-    actual: float | None
-    """Seconds for a duration, a count for writes; None when there is no such figure."""
-    target: float | None
-    detail: str
-    unit: Literal["s", "writes", ""] = ""
-    """How ``actual``/``target`` read (for the markdown; JSON readers have ``what``)."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "what": self.what,
-            "actual": self.actual,
-            "target": self.target,
-            "detail": self.detail,
-        }
-
-    def shown(self, value: float | None) -> str:
-        if value is None:
-            return "—"
-        return human_duration(value) if self.unit == "s" else f"{value:g}"
-
-
 def findings(
     measurements: Measurements,
     verdicts: Verdicts,
@@ -149,7 +113,7 @@ def findings(
     found += _secondary_outages(measurements)
     found += _write_findings(measurements, verdicts)
     if failback is not None:
-        found += _failback_findings(failback)
+        found += failback_findings(failback)
     found += ended_early(outcome, error)
     found += rollback_findings(rollback)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
@@ -218,14 +182,6 @@ def _secondary(
     )
 
 
-def _ids(ids: Sequence[str], count: int, where: str = "ledger.json") -> str:
-    if not ids:
-        return "ids not recorded"
-    shown = ", ".join(ids[:IDS_SHOWN])
-    more = count - min(len(ids), IDS_SHOWN)
-    return f"ids: {shown}" + (f" and {more} more (all in {where})" if more > 0 else "")
-
-
 def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Finding]:
     ledger = measurements.ledger
     found = []
@@ -240,7 +196,7 @@ def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Find
                 None,
                 f"acknowledged at or before the fault and absent from the database now "
                 f"serving ({'over' if breached else 'within'} the RPO target); "
-                + _ids(ledger.lost_ids, ledger.lost),
+                + write_ids(ledger.lost_ids, ledger.lost),
                 "writes",
             )
         )
@@ -253,7 +209,7 @@ def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Find
                 0,
                 "acknowledged after the fault and absent: split brain or a broken restore, "
                 "whatever the RPO target; "
-                + _ids(ledger.lost_after_fault_ids, ledger.lost_after_fault),
+                + write_ids(ledger.lost_after_fault_ids, ledger.lost_after_fault),
                 "writes",
             )
         )
@@ -267,7 +223,7 @@ def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Find
                 "acknowledged after the fault by the database that the restore to a point "
                 "before the fault replaced: the repair discards them by design (replay them "
                 "from the replaced database if they matter); "
-                + _ids(ledger.discarded_by_restore_ids, ledger.discarded_by_restore),
+                + write_ids(ledger.discarded_by_restore_ids, ledger.discarded_by_restore),
                 "writes",
             )
         )
@@ -280,84 +236,10 @@ def _write_findings(measurements: Measurements, verdicts: Verdicts) -> list[Find
                 None,
                 "not acknowledged (error or timeout) yet present: a commit whose "
                 "acknowledgement was lost on the way back, not a loss; "
-                + _ids(ledger.in_doubt_ids, ledger.in_doubt),
+                + write_ids(ledger.in_doubt_ids, ledger.in_doubt),
                 "writes",
             )
         )
-    return found
-
-
-def _failback_findings(figures: FailbackFigures) -> list[Finding]:
-    found = []
-    divergent = figures.divergent or ()
-    if divergent:
-        ids = [w.id for w in divergent]
-        found.append(
-            Finding(
-                "critical",
-                f"{len(ids)} divergent write(s): acknowledged by the old primary after the "
-                "promotion, discarded by the failback",
-                len(ids),
-                0,
-                "clients inside the partitioned region kept writing to the old primary while "
-                "DR was promoted (split brain); these are absent from the final primary, "
-                "counted before the rewind; "
-                + _ids(ids, len(ids), "summary.json and timeline.jsonl"),
-                "writes",
-            )
-        )
-    if figures.split_brain:
-        first = figures.split_brain[0]
-        found.append(
-            Finding(
-                "warning",
-                "split brain: both databases accepted writes at once",
-                round(figures.split_brain_s, 3),
-                None,
-                f"{len(figures.split_brain)} window(s) seen by the write probes, the first "
-                f"from {iso(first.start_ns)} for {human_duration(first.duration_s)}",
-                "s",
-            )
-        )
-    if figures.lost_ids:
-        found.append(
-            Finding(
-                "critical",
-                f"{len(figures.lost_ids)} write(s) lost by the failback",
-                len(figures.lost_ids),
-                0,
-                "acknowledged, held by DR when the failback began, absent from the final "
-                "primary (a planned failback's RPO is 0); "
-                + _ids(figures.lost_ids, len(figures.lost_ids)),
-                "writes",
-            )
-        )
-    outage = figures.switchover.seconds
-    fence_to_writable = human_duration(figures.switchover.target_seconds)
-    if outage is not None and outage > figures.switchover_target_s:
-        found.append(
-            Finding(
-                "critical",
-                "switchover outage over its goal",
-                outage,
-                figures.switchover_target_s,
-                f"customers could not place orders for {human_duration(outage)} during the "
-                f"switchover (fence → writable {fence_to_writable})",
-                "s",
-            )
-        )
-    found += [
-        Finding(
-            "critical",
-            f"error rate over its limit at the {step.percent} % traffic step",
-            None,
-            None,
-            f"{step.errors} of {step.requests} requests failed ({step.rate:.1%}, {step.source}) "
-            f"against {figures.max_step_error_rate:.0%}",
-        )
-        for step in figures.steps
-        if step.rate > figures.max_step_error_rate
-    ]
     return found
 
 

@@ -17,6 +17,7 @@ from drdrill.measurement.results import Measurements, Verdicts
 from drdrill.records.timeline import iso
 from drdrill.report import findings as findings_
 from drdrill.report import target_calls
+from drdrill.report.finding import Finding
 from drdrill.report.summary_markdown import summary_markdown
 from drdrill.support.redaction import redact
 
@@ -62,7 +63,7 @@ class DrillSummary:
         return self.verdicts.passed and self.measurements.ledger.lost_after_fault == 0
 
     @property
-    def findings(self) -> tuple[findings_.Finding, ...]:
+    def findings(self) -> tuple[Finding, ...]:
         """The issues encountered (``drdrill.report.findings``), most severe first."""
         return findings_.findings(
             self.measurements,

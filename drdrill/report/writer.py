@@ -34,6 +34,7 @@ from drdrill.measurement.samples import Sample
 from drdrill.records.timeline import iso
 from drdrill.report import archive
 from drdrill.report import findings as findings_
+from drdrill.report.finding import Finding
 from drdrill.report.history import (
     HISTORY_FIELDS,
     append_history,
@@ -203,7 +204,7 @@ class UnmeasuredDrill:
         }
         return {k: values[k] for k in HISTORY_FIELDS}
 
-    def findings(self) -> list[findings_.Finding]:
+    def findings(self) -> list[Finding]:
         """Its issues encountered: how it ended (nothing was measured)."""
         return [
             *findings_.ended_early(self.outcome, self.error),

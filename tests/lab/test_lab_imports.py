@@ -20,6 +20,7 @@ import drdrill.lab
 HARNESS = (
     "drdrill.targets",
     "drdrill.config",
+    "drdrill.drill_settings",
     "drdrill.measurement",
     "drdrill.observation",
     "drdrill.orchestration",

@@ -9,7 +9,8 @@ from pathlib import Path
 from drdrill.config import load_config
 from drdrill.measurement.results import LedgerSummary, Measurements, OutageWindow, PhaseTiming
 from drdrill.measurement.verdict import judge
-from drdrill.report.findings import IDS_SHOWN, NO_FINDINGS, Finding, Rollback, findings
+from drdrill.report.finding import IDS_SHOWN, Finding
+from drdrill.report.findings import NO_FINDINGS, Rollback, findings
 from drdrill.report.summary import DrillSummary, write_summary
 from drdrill.report.writer import DrillReport, UnmeasuredDrill
 
