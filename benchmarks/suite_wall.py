@@ -5,9 +5,10 @@ directory: mode 700, as root's /root is), then runs ``python3 dev.py test`` ther
 ``--runs`` times in a row: the first run also sets everything up (.venv, Allure), the
 others reuse it. Prints each run's wall time, pytest's own time and its last line, then
 the median and the range of pytest's time; ``--busy N`` keeps N ``yes > /dev/null`` loops
-running through every run (a saturated machine).
+running through the last ``--busy-runs`` runs (default all: a saturated machine).
 
-    python3 benchmarks/suite_wall.py [--runs 3] [--into DIR] [--busy 2] [-- PYTEST ARGS]
+    python3 benchmarks/suite_wall.py [--runs 3] [--into DIR] [--busy 2 [--busy-runs 1]]
+                                     [-- PYTEST ARGS]
 
 Uses only the standard library (it runs before any venv exists).
 """
@@ -31,19 +32,24 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--into", type=Path, default=None, help="clone here (must not exist)")
     parser.add_argument("--busy", type=int, default=0, help="yes loops to run meanwhile")
+    parser.add_argument("--busy-runs", type=int, default=None, help="only the last N runs busy")
     parser.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments")
     args = parser.parse_args()
     into = args.into or Path(tempfile.mkdtemp(prefix="drdrill-suite-")) / "drdrill"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(into)], check=True)
     print(f"clone: {into} ({_head(into)})", flush=True)
-    busy = [
-        subprocess.Popen(["sh", "-c", "exec yes > /dev/null"], start_new_session=True)
-        for _ in range(args.busy)
-    ]
+    busy: list[subprocess.Popen[bytes]] = []
+    first_busy = args.runs - (args.runs if args.busy_runs is None else args.busy_runs) + 1
     pytest_s: list[float] = []
     failed = 0
     try:
         for run in range(1, args.runs + 1):
+            if run == first_busy and args.busy:
+                busy = [
+                    subprocess.Popen(["sh", "-c", "exec yes > /dev/null"], start_new_session=True)
+                    for _ in range(args.busy)
+                ]
+                print(f"run {run} on: {args.busy} busy loop(s)", flush=True)
             began = time.monotonic()
             done = subprocess.run(
                 [sys.executable, "dev.py", "test", *args.pytest_args],

@@ -54,20 +54,24 @@ def lab_file() -> Iterator[tuple[Lab, Path]]:
         lab.down()
 
 
-# The heaviest test files, longest first (seconds of a serial run on 2 cores: twin full
-# drills ~170, stock features ~140, twin backup drill ~80, stop button ~70, aws target ~65,
-# aws failback ~50): pytest-xdist hands files out in this order, so the two workers end
-# together instead of one starting a 3-minute file as the other finishes.
+# The heaviest test files, longest first (seconds of pytest's own timing on 2 cores under
+# xdist: the rollback states ~90, the stock features ~85, the twin's backup drill ~60, the
+# twin's drills ~55, the stop button ~50, aws failback ~45, lab failback ~40, aws target
+# ~40): pytest-xdist hands files out in this order, so the two workers end together
+# instead of one starting a minute-long file as the other finishes.
 LONGEST_FIRST = (
-    "tests/targets/test_aws_twin_drills.py",
+    "tests/reliability/test_rollback.py",
     "tests/test_features.py",
     "tests/targets/test_aws_twin_backup_drill.py",
+    "tests/targets/test_aws_twin_drills.py",
     "tests/reliability/test_stop_button.py",
-    "tests/targets/aws/test_aws_target.py",
     "tests/targets/aws/test_aws_failback.py",
     "tests/lab/test_failback.py",
-    "tests/packaging/test_plugin_wheel.py",
+    "tests/targets/aws/test_aws_target.py",
+    "tests/lab/test_replication_stall.py",
+    "tests/reliability/test_recovery.py",
     "tests/load/test_distributed.py",
+    "tests/drills/test_tight_rto.py",
 )
 
 # The stock full drill by failure mode on the lab: power-off in every run; blackhole and
