@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 
 from drdrill.config import DrillConfig, load_config
 from drdrill.lab import Lab
@@ -120,6 +121,30 @@ class Bench:
             problems.append("the global endpoint fails its checks")
         return problems
 
+    def fault_ns(self) -> int | None:
+        """When the fault of the drills since ``mark`` was injected (their timeline)."""
+        return next((e["t_ns"] for e in self.events() if e["kind"] == "fault_injected"), None)
+
+    def lost_by_the_stop(self, writer: Writer) -> list[str]:
+        """The writer's acknowledged orders that the final primary lacks, but for those sent
+        before the fault: an order in flight or unreplicated when the region failed is the
+        disaster's loss (the drill's RPO), not the stop's. Empty: the stop cost no data."""
+        on_primary = ids_on(self.lab, "primary", writer.prefix)
+        fault = self.fault_ns()
+        return [
+            order
+            for order in writer.acked
+            if order not in on_primary and (fault is None or writer.sent_ns[order] >= fault)
+        ]
+
+    def kept_every_write(self, writer: Writer) -> None:
+        """The independent writer goes on after the rollback, and the stop cost none of its
+        acknowledged orders (``lost_by_the_stop``)."""
+        acked = len(writer.acked)
+        time.sleep(0.5)
+        assert len(writer.acked) > acked, "no order acknowledged after the rollback"
+        assert self.lost_by_the_stop(writer) == []
+
     def orphans(self) -> list[str]:
         """Live processes outside the lab's own that carry the lab's marker (Locust...)."""
         lab_pids = set(self.lab_pids())
@@ -161,6 +186,13 @@ def stop(proc: subprocess.Popen[str], how: signal.Signals) -> tuple[int, float, 
     return proc.returncode, time.monotonic() - sent, out
 
 
+def ids_on(lab: Lab, region: str, prefix: str) -> set[str]:
+    """The ids of the orders starting with ``prefix-`` in ``region``'s database."""
+    with psycopg.connect(lab.db_dsn(region), connect_timeout=3) as conn:
+        rows = conn.execute("SELECT id FROM orders WHERE id LIKE %s", (f"{prefix}-%",))
+        return {r[0] for r in rows.fetchall()}
+
+
 class Writer:
     """Writes orders through the global endpoint until stopped; the ids acknowledged."""
 
@@ -170,6 +202,8 @@ class Writer:
         self.acked: list[str] = []
         self.acked_at: dict[str, float] = {}
         self.sent_at: dict[str, float] = {}
+        self.sent_ns: dict[str, int] = {}
+        """When each order was sent, wall clock (the drill's timeline's clock)."""
         self.failed = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -180,6 +214,7 @@ class Writer:
             order = f"{self.prefix}-{i}"
             i += 1
             self.sent_at[order] = time.monotonic()
+            self.sent_ns[order] = time.time_ns()
             reply = call("POST", self.url, {"id": order}, timeout=2.0)
             if reply.status == 201:
                 self.acked.append(order)

@@ -21,7 +21,7 @@ from drdrill.orchestration.journal import DrillJournal, journal_path, read
 from drdrill.orchestration.outcome import DRILL_STATES
 from tests.ports import port_block
 
-from .harness import Bench
+from .harness import Bench, Writer
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -77,7 +77,16 @@ def _nothing_left_of(journal: DrillJournal, bench: Bench) -> None:
     assert bench.orphans() == []
 
 
-def test_kill_9_of_the_drills_pytest_is_recovered_by_drdrill_run(bench: Bench) -> None:
+@pytest.fixture
+def writer(bench: Bench, request: pytest.FixtureRequest) -> Iterator[Writer]:
+    """An independent writer of orders through the global endpoint for the whole test."""
+    with Writer(bench.lab, request.node.name.removeprefix("test_")[:40]) as running:
+        yield running
+
+
+def test_kill_9_of_the_drills_pytest_is_recovered_by_drdrill_run(
+    bench: Bench, writer: Writer
+) -> None:
     before = len(bench.history())
     proc = _drill(bench)
     journal = _journaled(bench, "fault_injected")
@@ -107,9 +116,12 @@ def test_kill_9_of_the_drills_pytest_is_recovered_by_drdrill_run(bench: Bench) -
     assert "SIGKILL" in str(line["error"])
     assert _journal(bench) is None
     assert (journal.report_dir / "summary.md").is_file()
+    bench.kept_every_write(writer)
 
 
-def test_a_drill_killed_with_drdrill_run_is_refused_until_drdrill_recover(bench: Bench) -> None:
+def test_a_drill_killed_with_drdrill_run_is_refused_until_drdrill_recover(
+    bench: Bench, writer: Writer
+) -> None:
     before = len(bench.history())
     bench.mark()  # a partition: its in-region clients are the drill's processes too
     proc = bench.drdrill("run", "full", "--mode", "partition", "--keep-lab", start_new_session=True)
@@ -153,6 +165,7 @@ def test_a_drill_killed_with_drdrill_run_is_refused_until_drdrill_recover(bench:
     assert _journal(bench) is None
     again = bench.drdrill("recover")
     assert "nothing to recover" in again.communicate(timeout=60)[0]
+    bench.kept_every_write(writer)
 
 
 @pytest.fixture
@@ -189,7 +202,7 @@ def _fill(directory: Path) -> Path:
 
 
 def test_a_reports_disk_that_fills_mid_drill_still_rolls_back_and_orphans_nothing(
-    bench: Bench, small_reports_disk: Path
+    bench: Bench, small_reports_disk: Path, writer: Writer
 ) -> None:
     small = Bench(small_reports_disk, load_config(small_reports_disk), bench.lab)
     small.mark()
@@ -214,4 +227,5 @@ def test_a_reports_disk_that_fills_mid_drill_still_rolls_back_and_orphans_nothin
     _aborted_once(small, 0, journal.drill_id)
     assert small.steady() == []
     assert _journal(small) is None
+    small.kept_every_write(writer)
     shutil.rmtree(small.reports / journal.drill_id, ignore_errors=True)

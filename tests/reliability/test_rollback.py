@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from drdrill.config import load_config
@@ -37,7 +36,7 @@ from drdrill.records.audit import AuditTrail
 from drdrill.targets.lab_target import LabTarget
 from tests.ports import port_block
 
-from .harness import Bench, Writer
+from .harness import Bench, Writer, ids_on
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -78,12 +77,6 @@ class Drill:
         if self.held_by_dr is None:
             return set()
         return self.writer.sent_before(self.fault) - self.held_by_dr
-
-
-def ids_on(lab: Lab, region: str, prefix: str) -> set[str]:
-    with psycopg.connect(lab.db_dsn(region), connect_timeout=3) as conn:
-        rows = conn.execute("SELECT id FROM orders WHERE id LIKE %s", (f"{prefix}-%",))
-        return {r[0] for r in rows.fetchall()}
 
 
 def half_injected(d: Drill, mode: str) -> None:
