@@ -137,13 +137,23 @@ class Bench:
             if order not in on_primary and (fault is None or writer.sent_ns[order] >= fault)
         ]
 
-    def kept_every_write(self, writer: Writer) -> None:
+    def kept_every_write(self, writer: Writer, *, acked_after: float | None = None) -> None:
         """The independent writer goes on after the rollback, and the stop cost none of its
-        acknowledged orders (``lost_by_the_stop``)."""
+        acknowledged orders (``lost_by_the_stop``). ``acked_after`` (monotonic): judge only
+        the orders acknowledged since then — after a partition, an order the cut-off old
+        primary took and the gateway acknowledged at the heal is the split brain's loss
+        (divergent), not the stop's, and nothing here can tell it apart."""
+        if acked_after is not None:
+            writer.acked = [o for o in writer.acked if writer.acked_at[o] >= acked_after]
         acked = len(writer.acked)
         time.sleep(0.5)
         assert len(writer.acked) > acked, "no order acknowledged after the rollback"
-        assert self.lost_by_the_stop(writer) == []
+        lost = self.lost_by_the_stop(writer)
+        fault = self.fault_ns()
+        assert lost == [], [
+            (order, f"sent {(writer.sent_ns[order] - (fault or 0)) / 1e9:+.3f} s from the fault")
+            for order in lost[:10]
+        ] + [f"fault {'unknown' if fault is None else fault}, {len(lost)} lost"]
 
     def orphans(self) -> list[str]:
         """Live processes outside the lab's own that carry the lab's marker (Locust...)."""

@@ -155,6 +155,7 @@ def test_a_drill_killed_with_drdrill_run_is_refused_until_drdrill_recover(
 
     recover = bench.drdrill("recover")
     out, _ = recover.communicate(timeout=120)
+    recovered = time.monotonic()
 
     assert recover.returncode == 0, out
     assert f"drill {journal.drill_id} aborted in state" in out
@@ -165,7 +166,7 @@ def test_a_drill_killed_with_drdrill_run_is_refused_until_drdrill_recover(
     assert _journal(bench) is None
     again = bench.drdrill("recover")
     assert "nothing to recover" in again.communicate(timeout=60)[0]
-    bench.kept_every_write(writer)
+    bench.kept_every_write(writer, acked_after=recovered)
 
 
 @pytest.fixture
