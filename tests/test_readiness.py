@@ -61,7 +61,7 @@ def snap(name: str, region: str, age: timedelta) -> Snapshot:
     return Snapshot(name, region, datetime.now(UTC) - age)
 
 
-def checks(target: FakeTarget, tmp_path: Path) -> dict[str, ReadinessCheck]:
+def checks(target: FakeTarget) -> dict[str, ReadinessCheck]:
     report = check_readiness(target, DrillConfig(), [])  # type: ignore[arg-type]
     return {c.name: c for c in report.checks}
 
@@ -69,7 +69,7 @@ def checks(target: FakeTarget, tmp_path: Path) -> dict[str, ReadinessCheck]:
 def test_a_fresh_snapshot_with_a_fresh_dr_copy_is_ok(tmp_path: Path) -> None:
     target = FakeTarget([snap("nightly", "primary", HOUR)], [snap("nightly", "dr", HOUR)])
 
-    assert checks(target, tmp_path)["backups"].status == "ok"
+    assert checks(target)["backups"].status == "ok"
 
 
 def test_no_copy_in_the_dr_region_is_a_warning_and_the_target_stays_ready() -> None:
@@ -89,7 +89,7 @@ def test_no_copy_in_the_dr_region_is_a_warning_and_the_target_stays_ready() -> N
 
 def test_a_dr_copy_older_than_the_schedule_is_a_warning(tmp_path: Path) -> None:
     target = FakeTarget([snap("today", "primary", HOUR)], [snap("last-week", "dr", 7 * 24 * HOUR)])
-    backups = checks(target, tmp_path)["backups"]
+    backups = checks(target)["backups"]
 
     assert backups.status == "warn"
     assert "'last-week'" in backups.detail
@@ -98,13 +98,13 @@ def test_a_dr_copy_older_than_the_schedule_is_a_warning(tmp_path: Path) -> None:
 def test_a_snapshot_older_than_the_schedule_fails(tmp_path: Path) -> None:
     target = FakeTarget([snap("old", "primary", 30 * HOUR)], [snap("old", "dr", 30 * HOUR)])
 
-    assert checks(target, tmp_path)["backups"].status == "fail"
+    assert checks(target)["backups"].status == "fail"
 
 
 @pytest.mark.parametrize("lag", [0.0, 12.0])
 def test_a_stalled_stream_fails_whatever_its_lag(tmp_path: Path, lag: float) -> None:
     stalled = ReplicaStream("stalled", lag, "no reply from the standby for 7.0 s")
-    replication = checks(FakeTarget([], [], stalled), tmp_path)["replication"]
+    replication = checks(FakeTarget([], [], stalled))["replication"]
 
     assert replication.status == "fail"
     assert "replication stalled (stalled): no reply from the standby" in replication.detail
@@ -112,7 +112,7 @@ def test_a_stalled_stream_fails_whatever_its_lag(tmp_path: Path, lag: float) -> 
 
 def test_a_flowing_stream_under_the_alarm_is_ok_and_says_its_state(tmp_path: Path) -> None:
     flowing = ReplicaStream("streaming", 1.5, None)
-    replication = checks(FakeTarget([], [], flowing), tmp_path)["replication"]
+    replication = checks(FakeTarget([], [], flowing))["replication"]
 
     assert replication.status == "ok"
     assert replication.detail.startswith("streaming, lag 1.50 s")

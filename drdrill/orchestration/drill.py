@@ -367,9 +367,6 @@ class Drill:
 
     # -- afterwards ----------------------------------------------------------
 
-    def stop_observing(self) -> None:
-        self.observers.stop()
-
     def finish(self, scenario: str | None = None) -> DrillSummary:
         """Stop observing, check the ledger against the surviving database, measure, judge
         (against ``scenario``'s targets when given), and write the report. Idempotent: the
@@ -379,7 +376,7 @@ class Drill:
         if scenario is not None:
             self.config.objective_for(scenario)
             self._scenario = scenario
-        self.stop_observing()
+        self.observers.stop()
         samples = self.observation.samples() if self.observation else []
         requests = self.load.requests() if self.load else []
         serving_dsn = self.target.database_dsn(self._serving)

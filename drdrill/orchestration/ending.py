@@ -67,7 +67,7 @@ def _roll_back(drill: Drill) -> BaseException | None:
     rollback_error: BaseException | None = None
     best_effort("the drill's state", lambda: drill.advance("failing_back"))
     try:
-        drill.stop_observing()
+        drill.observers.stop()
     except BaseException as exc:  # recorded, then re-raised by ``close``
         rollback_error = exc
     best_effort(

@@ -125,30 +125,31 @@ class Bench:
         """When the fault of the drills since ``mark`` was injected (their timeline)."""
         return next((e["t_ns"] for e in self.events() if e["kind"] == "fault_injected"), None)
 
-    def lost_by_the_stop(self, writer: Writer) -> list[str]:
+    def lost_by_the_stop(self, writer: Writer, acked_after: float | None = None) -> list[str]:
         """The writer's acknowledged orders that the final primary lacks, but for those sent
         before the fault: an order in flight or unreplicated when the region failed is the
-        disaster's loss (the drill's RPO), not the stop's. Empty: the stop cost no data."""
+        disaster's loss (the drill's RPO), not the stop's. ``acked_after`` (monotonic): only
+        the orders acknowledged since then. Empty: the stop cost no data."""
         on_primary = ids_on(self.lab, "primary", writer.prefix)
         fault = self.fault_ns()
         return [
             order
-            for order in writer.acked
-            if order not in on_primary and (fault is None or writer.sent_ns[order] >= fault)
+            for order in list(writer.acked)
+            if order not in on_primary
+            and (fault is None or writer.sent_ns[order] >= fault)
+            and (acked_after is None or writer.acked_at.get(order, acked_after) >= acked_after)
         ]
 
     def kept_every_write(self, writer: Writer, *, acked_after: float | None = None) -> None:
         """The independent writer goes on after the rollback, and the stop cost none of its
-        acknowledged orders (``lost_by_the_stop``). ``acked_after`` (monotonic): judge only
-        the orders acknowledged since then — after a partition, an order the cut-off old
-        primary took and the gateway acknowledged at the heal is the split brain's loss
-        (divergent), not the stop's, and nothing here can tell it apart."""
-        if acked_after is not None:
-            writer.acked = [o for o in writer.acked if writer.acked_at[o] >= acked_after]
+        acknowledged orders (``lost_by_the_stop``). ``acked_after``: judge only the orders
+        acknowledged since then — after a partition, an order the cut-off old primary took
+        and the gateway acknowledged at the heal is the split brain's loss (divergent), not
+        the stop's, and nothing here can tell it apart."""
         acked = len(writer.acked)
         time.sleep(0.5)
         assert len(writer.acked) > acked, "no order acknowledged after the rollback"
-        lost = self.lost_by_the_stop(writer)
+        lost = self.lost_by_the_stop(writer, acked_after)
         fault = self.fault_ns()
         assert lost == [], [
             (order, f"sent {(writer.sent_ns[order] - (fault or 0)) / 1e9:+.3f} s from the fault")
