@@ -110,7 +110,9 @@ def test_canary_ledgers_every_write_with_send_and_ack(shop: Shop) -> None:
     acked = [w for w in writes if w.ack_ns is not None]
     unacked = [w for w in writes if w.ack_ns is None]
 
-    assert 26 <= len(writes) <= 33
+    # 1.5 s at one write per 50 ms: 30 on a quiet machine (26-33 seen); never more than
+    # the pace allows, and at least half of it on a saturated one, hang included
+    assert 15 <= len(writes) <= 33
     assert [w.seq for w in writes] == sorted(w.seq for w in writes)
     assert all(w.ack_ns is not None and w.ack_ns > w.send_ns for w in acked)
     assert unacked, "writes sent during the hang were not acknowledged in time"
